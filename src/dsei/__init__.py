@@ -1,0 +1,39 @@
+"""dsei — design ductile solid electrolyte interphases with universal ML interatomic potentials.
+
+The public API is imported lazily (``import dsei`` stays fast; torch loads on first use)::
+
+    import dsei
+    dsei.relax_file("LiF.cif", model="sevennet")
+    dsei.load_model("chgnet").evaluate(structures)
+"""
+
+from dsei._version import __version__
+
+_LAZY = {
+    "relax": "dsei.relax",
+    "relax_file": "dsei.api",
+    "prepare": "dsei.api",
+    "load_model": "dsei.models",
+    "get_calculator": "dsei.models",
+    "evaluate": "dsei.models",
+    "read_structure": "dsei.structures.io",
+    "load_structure": "dsei.structures.io",
+    "validate_structure": "dsei.structures.validate",
+    "fingerprint": "dsei.structures.fingerprint",
+    "get_library": "dsei.structures.library",
+}
+
+
+def __getattr__(name: str):
+    import importlib
+
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    for module in ("dsei.api",):
+        mod = importlib.import_module(module)
+        if hasattr(mod, name):
+            return getattr(mod, name)
+    raise AttributeError(f"module 'dsei' has no attribute {name!r}")
+
+
+__all__ = ["__version__", *_LAZY]

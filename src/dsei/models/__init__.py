@@ -1,0 +1,38 @@
+"""MLIP registry and batched evaluation. See :mod:`dsei.models.registry` for the model names."""
+
+from dsei.models.base import Evaluation, Model
+from dsei.models.registry import (
+    COMMITTEE,
+    DEFAULT_MODEL,
+    ModelInfo,
+    check_model,
+    list_models,
+    load_model,
+    resolve_device,
+)
+
+
+def get_calculator(name: str = DEFAULT_MODEL, device: str = "auto"):
+    """An ASE calculator for the model called ``name`` (loaded once per process)."""
+    return load_model(name, device).calculator()
+
+
+def evaluate(structures, model: str | Model = DEFAULT_MODEL, device: str = "auto") -> list[Evaluation]:
+    """Batched energies (eV), forces (eV/Å) and stresses (eV/Å³, ASE Voigt) of many structures."""
+    m = model if isinstance(model, Model) else load_model(model, device)
+    return m.evaluate(list(structures))
+
+
+__all__ = [
+    "COMMITTEE",
+    "DEFAULT_MODEL",
+    "Evaluation",
+    "Model",
+    "ModelInfo",
+    "check_model",
+    "evaluate",
+    "get_calculator",
+    "list_models",
+    "load_model",
+    "resolve_device",
+]

@@ -1,0 +1,232 @@
+"""MLIP registry: a model name → a loaded :class:`Model` (ASE calculator + batched evaluation).
+
+Names
+-----
+``chgnet``       CHGNet 0.3.0 (Deng et al., Nat. Mach. Intell. 5, 1031 (2023)); weights in the chgnet wheel.
+``sevennet``     SevenNet-0 (``7net-0``, 11 Jul 2024; Park et al., J. Chem. Theory Comput. 20, 4857 (2024));
+                 weights in the sevenn wheel.
+``chgnet+d3``,   the same, summed with DFT-D3(BJ) dispersion (Grimme et al., J. Comput. Chem. 32, 1456 (2011))
+``sevennet+d3``  from ``torch-dftd`` with PBE parameters (both models were trained on PBE(+U) data).
+``mace``         MACE-MP, only when ``mace-torch`` is installed and ``DSEI_MACE_MODEL`` names a local model file.
+``mattersim``    MatterSim, only when installed and ``DSEI_MATTERSIM_MODEL`` names a local checkpoint.
+``orb``          ORB, only when installed and ``DSEI_ORB_MODEL`` names a local checkpoint.
+``pkg.mod:factory`` or ``path/file.py:factory``
+                 any ASE calculator: ``factory()`` is called once and must return an ASE Calculator.
+
+Loading never touches the network: every model here either reads weights shipped inside its wheel or a
+local file the user names; a model that would download fails with one clear :class:`ModelUnavailableError`.
+Each model is loaded once per process (``load_model`` caches on name and device).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import importlib.util
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from dsei.errors import ModelUnavailableError
+
+if TYPE_CHECKING:
+    from dsei.models.base import Model
+
+#: Models used when the user names none, and the members of ``committee``.
+DEFAULT_MODEL = "sevennet"
+COMMITTEE = ("chgnet", "sevennet")
+
+#: Versions tested with this release (the numbers dsei reports depend on them).
+TESTED_VERSIONS = {"chgnet": ">=0.4.2,<0.5 (model 0.3.0)", "sevennet": ">=0.13,<0.14 (7net-0)", "torch-dftd": ">=0.5.3"}
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    name: str
+    description: str
+    available: bool
+    reason: str = ""
+    version: str = ""
+
+
+def resolve_device(device: str = "auto") -> str:
+    """``auto`` → ``cuda`` when a GPU is visible, else ``cpu``."""
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def _pkg_version(pkg: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(pkg)
+    except PackageNotFoundError:
+        return ""
+
+
+def _chgnet_check() -> tuple[bool, str, str]:
+    ver = _pkg_version("chgnet")
+    if not ver:
+        return False, "package chgnet is not installed (pip install 'chgnet>=0.4.2,<0.5')", ""
+    spec = importlib.util.find_spec("chgnet")
+    weights = Path(spec.origin).parent / "pretrained" / "0.3.0"  # type: ignore[arg-type]
+    if not any(weights.glob("*.pth.tar")):
+        return False, f"CHGNet 0.3.0 weights not found in the wheel ({weights})", ver
+    return True, "", ver
+
+
+def _sevennet_check() -> tuple[bool, str, str]:
+    ver = _pkg_version("sevenn")
+    if not ver:
+        return False, "package sevenn is not installed (pip install 'sevenn>=0.13,<0.14')", ""
+    spec = importlib.util.find_spec("sevenn")
+    ckpt = Path(spec.origin).parent / "pretrained_potentials" / "SevenNet_0__11Jul2024" / "checkpoint_sevennet_0.pth"  # type: ignore[arg-type]
+    if not ckpt.exists():
+        return False, f"SevenNet-0 checkpoint not found in the wheel ({ckpt})", ver
+    return True, "", ver
+
+
+def _d3_check() -> tuple[bool, str]:
+    if not _pkg_version("torch-dftd"):
+        return False, "package torch-dftd is not installed (pip install torch-dftd)"
+    return True, ""
+
+
+def _local_file_check(pkg: str, env: str) -> tuple[bool, str, str]:
+    ver = _pkg_version(pkg)
+    if not ver:
+        return False, f"package {pkg} is not installed", ""
+    path = os.environ.get(env)
+    if not path:
+        return False, f"{pkg} would download its weights; set {env} to a local model file to use it offline", ver
+    if not Path(path).is_file():
+        return False, f"{env}={path} is not a file", ver
+    return True, "", ver
+
+
+_BUILTIN = {
+    "chgnet": "CHGNet 0.3.0 (weights in the chgnet wheel)",
+    "sevennet": "SevenNet-0 / 7net-0 (weights in the sevenn wheel)",
+    "chgnet+d3": "CHGNet 0.3.0 + DFT-D3(BJ, PBE) dispersion (torch-dftd)",
+    "sevennet+d3": "SevenNet-0 + DFT-D3(BJ, PBE) dispersion (torch-dftd)",
+    "mace": "MACE-MP from a local file ($DSEI_MACE_MODEL)",
+    "mattersim": "MatterSim from a local checkpoint ($DSEI_MATTERSIM_MODEL)",
+    "orb": "ORB from a local checkpoint ($DSEI_ORB_MODEL)",
+}
+
+ALIASES = {"7net-0": "sevennet", "sevennet-0": "sevennet", "chgnet-0.3.0": "chgnet", "7net-0+d3": "sevennet+d3"}
+
+
+def canonical_name(name: str) -> str:
+    key = name.strip().lower()
+    return ALIASES.get(key, key) if key in ALIASES or key in _BUILTIN else name.strip()
+
+
+def check_model(name: str) -> ModelInfo:
+    """Whether ``name`` can be loaded here, and why not — without loading it."""
+    name = canonical_name(name)
+    base = name.removesuffix("+d3")
+    if base == "chgnet":
+        ok, why, ver = _chgnet_check()
+    elif base == "sevennet":
+        ok, why, ver = _sevennet_check()
+    elif name == "mace":
+        ok, why, ver = _local_file_check("mace-torch", "DSEI_MACE_MODEL")
+    elif name == "mattersim":
+        ok, why, ver = _local_file_check("mattersim", "DSEI_MATTERSIM_MODEL")
+    elif name == "orb":
+        ok, why, ver = _local_file_check("orb-models", "DSEI_ORB_MODEL")
+    elif ":" in name:
+        return ModelInfo(name, "user ASE calculator factory", True, "", "")
+    else:
+        known = ", ".join(list(_BUILTIN) + ["module:factory", "file.py:factory"])
+        return ModelInfo(name, "", False, f"unknown model {name!r} (known: {known})")
+    if ok and name.endswith("+d3"):
+        ok, why = _d3_check()
+    return ModelInfo(name, _BUILTIN.get(name, ""), ok, why, ver)
+
+
+def list_models() -> list[ModelInfo]:
+    return [check_model(n) for n in _BUILTIN]
+
+
+def model_elements(name: str) -> frozenset[str] | None:
+    """Elements a model covers (None = unknown). CHGNet's is known without loading its weights."""
+    name = canonical_name(name)
+    if name.removesuffix("+d3") == "chgnet":
+        from pymatgen.core.periodic_table import Element
+
+        return frozenset(Element.from_Z(z).symbol for z in range(1, 95))
+    return load_model(name).elements
+
+
+_LOCK = threading.Lock()
+
+
+def load_model(name: str = DEFAULT_MODEL, device: str = "auto") -> Model:
+    """Load (once per process) and return the model called ``name``."""
+    return _load_cached(canonical_name(name), resolve_device(device))
+
+
+@functools.lru_cache(maxsize=None)
+def _load_cached(name: str, device: str) -> Model:
+    with _LOCK:
+        return _build(name, device)
+
+
+def _build(name: str, device: str) -> Model:
+    from dsei.models import base
+
+    info = check_model(name)
+    if not info.available:
+        raise ModelUnavailableError(f"model {name!r} is unavailable: {info.reason}")
+    if name == "chgnet":
+        return base.CHGNetModel(device=device)
+    if name == "sevennet":
+        return base.SevenNetModel(device=device)
+    if name.endswith("+d3"):
+        return base.D3Model(_load_cached(name.removesuffix("+d3"), device), device=device)
+    if name == "mace":
+        from mace.calculators import mace_mp  # type: ignore[import-not-found]
+
+        calc = mace_mp(model=os.environ["DSEI_MACE_MODEL"], device=device, default_dtype="float64")
+        return base.CalculatorModel(name, calc)
+    if name == "mattersim":
+        from mattersim.forcefield import MatterSimCalculator  # type: ignore[import-not-found]
+
+        return base.CalculatorModel(name, MatterSimCalculator(load_path=os.environ["DSEI_MATTERSIM_MODEL"], device=device))
+    if name == "orb":
+        from orb_models.forcefield import pretrained  # type: ignore[import-not-found]
+        from orb_models.forcefield.calculator import ORBCalculator  # type: ignore[import-not-found]
+
+        orbff = pretrained.orb_v3_conservative_inf_omat(weights_path=os.environ["DSEI_ORB_MODEL"], device=device)
+        return base.CalculatorModel(name, ORBCalculator(orbff, device=device))
+    return base.CalculatorModel(name, _factory_calculator(name))
+
+
+def _factory_calculator(spec: str):
+    target, _, attr = spec.rpartition(":")
+    try:
+        if target.endswith(".py"):
+            path = Path(target)
+            if not path.is_file():
+                raise ModelUnavailableError(f"model {spec!r}: file {target} does not exist")
+            mod_spec = importlib.util.spec_from_file_location(f"dsei_user_model_{path.stem}", path)
+            module = importlib.util.module_from_spec(mod_spec)  # type: ignore[arg-type]
+            mod_spec.loader.exec_module(module)  # type: ignore[union-attr]
+        else:
+            module = importlib.import_module(target)
+        factory = getattr(module, attr)
+    except ModelUnavailableError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - user code: report, do not crash
+        raise ModelUnavailableError(f"model {spec!r}: cannot import the factory ({type(exc).__name__}: {exc})") from exc
+    calc = factory()
+    if not hasattr(calc, "get_potential_energy") and not hasattr(calc, "calculate"):
+        raise ModelUnavailableError(f"model {spec!r}: the factory did not return an ASE calculator")
+    return calc

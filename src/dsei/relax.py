@@ -1,0 +1,143 @@
+"""Symmetry-preserving relaxation of cell and positions.
+
+ASE ``FrechetCellFilter`` (cell + positions, log-strain parametrisation) with ``FixSymmetry`` (the space
+group of the input, found by spglib, is kept; on by default), optimised with FIRE or BFGS. Convergence is
+reported honestly: ``converged`` is true only if the largest force *and* stress component (in the filter's
+generalised-force sense, eV/Å) fell below ``fmax`` within ``steps``.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from ase import Atoms
+from pymatgen.core import Structure
+from pymatgen.io.ase import AseAtomsAdaptor
+
+from dsei.models import DEFAULT_MODEL, Model, load_model
+from dsei.results import Result
+
+OPTIMIZERS = ("FIRE", "BFGS", "LBFGS")
+
+
+class RelaxResult(Result):
+    """JSON: ``{formula, model, energy_per_atom_eV, converged, steps, volume_change_pct, spacegroup_before,
+    spacegroup_after, ...}``."""
+
+    source: str | None = None
+    formula: str
+    model: str
+    energy_per_atom_eV: float
+    converged: bool
+    steps: int
+    fmax_eV_per_A: float
+    max_force_eV_per_A: float
+    max_stress_GPa: float
+    volume_change_pct: float
+    volume_A3_per_atom: float
+    spacegroup_before: str
+    spacegroup_after: str
+    fix_symmetry: bool
+    optimizer: str
+    lattice_abc_A: list[float]
+    lattice_angles_deg: list[float]
+
+
+@dataclass
+class Relaxed:
+    """The relaxed structure and its :class:`RelaxResult`."""
+
+    structure: Structure
+    result: RelaxResult
+
+
+def spacegroup(struct: Structure | Atoms, symprec: float = 1e-3) -> tuple[str, int]:
+    """(international symbol, number) from spglib via pymatgen."""
+    from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
+
+    s = struct if isinstance(struct, Structure) else AseAtomsAdaptor.get_structure(struct)
+    try:
+        sga = SpacegroupAnalyzer(s, symprec=symprec)
+        return sga.get_space_group_symbol(), sga.get_space_group_number()
+    except Exception:  # noqa: BLE001 - spglib can fail on odd cells; report P1 rather than crash
+        return "P1", 1
+
+
+def relax(
+    structure: Structure | Atoms,
+    model: str | Model = DEFAULT_MODEL,
+    fmax: float = 0.01,
+    steps: int = 500,
+    optimizer: str = "FIRE",
+    fix_symmetry: bool = True,
+    relax_cell: bool = True,
+    symprec: float = 1e-3,
+    source: str | None = None,
+) -> Relaxed:
+    """Relax ``structure`` with ``model``; return the relaxed structure and a :class:`RelaxResult`.
+
+    ``fmax`` (eV/Å) applies to forces and, through ``FrechetCellFilter``, to the stress times the cell
+    volume per atom. ``steps`` caps optimizer steps. ``fix_symmetry`` keeps the input space group
+    (spglib tolerance ``symprec``, Å).
+    """
+    from ase.constraints import FixSymmetry
+    from ase.filters import FrechetCellFilter
+    from ase.optimize import BFGS, FIRE, LBFGS
+
+    m = model if isinstance(model, Model) else load_model(model)
+    opt_name = optimizer.upper()
+    if opt_name not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {OPTIMIZERS}, not {optimizer!r}")
+    struct = structure if isinstance(structure, Structure) else AseAtomsAdaptor.get_structure(structure)
+    source = source or (struct.properties or {}).get("source")
+    atoms = AseAtomsAdaptor.get_atoms(struct)
+    atoms.calc = m.calculator()
+    sg_before = spacegroup(struct, symprec)
+    v0 = atoms.get_volume()
+    if fix_symmetry:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            atoms.set_constraint(FixSymmetry(atoms, symprec=symprec))
+    target = FrechetCellFilter(atoms) if relax_cell else atoms
+    opt_cls = {"FIRE": FIRE, "BFGS": BFGS, "LBFGS": LBFGS}[opt_name]
+    opt = opt_cls(target, logfile=io.StringIO())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        converged = bool(opt.run(fmax=fmax, steps=steps))
+    n_steps = int(opt.nsteps)
+    forces = target.get_forces()
+    max_f = float(np.sqrt((forces**2).sum(axis=1)).max()) if len(forces) else 0.0
+    stress = atoms.get_stress(voigt=True) / _GPA
+    energy = float(atoms.get_potential_energy())
+    atoms.set_constraint()
+    atoms.calc = None
+    relaxed = AseAtomsAdaptor.get_structure(atoms)
+    relaxed.properties = dict(struct.properties or {})
+    sg_after = spacegroup(relaxed, symprec)
+    lat = relaxed.lattice
+    result = RelaxResult(
+        source=str(source) if source else None,
+        formula=relaxed.composition.reduced_formula,
+        model=m.name,
+        energy_per_atom_eV=energy / len(relaxed),
+        converged=converged,
+        steps=n_steps,
+        fmax_eV_per_A=fmax,
+        max_force_eV_per_A=max_f,
+        max_stress_GPa=float(np.abs(stress).max()),
+        volume_change_pct=100.0 * (relaxed.volume - v0) / v0,
+        volume_A3_per_atom=relaxed.volume / len(relaxed),
+        spacegroup_before=f"{sg_before[0]} ({sg_before[1]})",
+        spacegroup_after=f"{sg_after[0]} ({sg_after[1]})",
+        fix_symmetry=fix_symmetry,
+        optimizer=opt_name,
+        lattice_abc_A=[float(x) for x in lat.abc],
+        lattice_angles_deg=[float(x) for x in lat.angles],
+    )
+    return Relaxed(relaxed, result)
+
+
+_GPA = 1.0 / 160.21766208  # eV/Å^3 per GPa

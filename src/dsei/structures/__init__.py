@@ -1,0 +1,8 @@
+"""Reading, validation, fingerprints and the built-in phase library."""
+
+from dsei.structures.fingerprint import fingerprint
+from dsei.structures.io import load_structure, read_structure
+from dsei.structures.library import Library, LibraryEntry, get_library
+from dsei.structures.validate import validate_structure
+
+__all__ = ["Library", "LibraryEntry", "fingerprint", "get_library", "load_structure", "read_structure", "validate_structure"]

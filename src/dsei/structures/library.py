@@ -1,0 +1,119 @@
+"""The built-in phase library: SEI-relevant crystal structures shipped with dsei.
+
+Data: ``dsei/structures/data/library/`` — one CIF per entry and ``index.json`` (written by
+``scripts/build_library.py``; see ``docs/library.md`` for provenance, roles and how the ground-state
+polymorph is chosen). Materials Project structures are CC BY 4.0: A. Jain et al., APL Materials 1, 011002
+(2013); the attribution is kept in each entry's ``provenance`` and in ``docs/references.md``.
+
+Roles: ``native`` (native SEI phase on the metal anode: LiF, Li2S, ...), ``conversion`` (product of an
+additive displacement reaction: Ag2S, AgF, ...), ``alloy`` (Li/Na intermetallic), ``metal`` (element),
+``salt`` (additive or its by-product: AgNO3, LiNO3).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import shutil
+import warnings
+from dataclasses import asdict, dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from pymatgen.core import Composition, Structure
+
+from dsei.errors import InputError
+
+ROLES = ("native", "conversion", "alloy", "metal", "salt")
+
+
+@dataclass
+class LibraryEntry:
+    id: str
+    formula: str
+    file: str
+    role: str
+    spacegroup: str
+    nsites: int
+    provenance: str
+    mp_id: str | None = None
+    polymorph: str = ""
+    reference: str = ""
+    ground_state: bool = False
+    #: relaxed energies used for the ground-state ranking, eV/atom per model
+    energy_per_atom_eV: dict[str, float] = field(default_factory=dict)
+    notes: str = ""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def library_dir() -> Path:
+    return Path(str(resources.files("dsei.structures") / "data" / "library"))
+
+
+class Library:
+    """The index of built-in phases. ``get_library()`` returns the shared instance."""
+
+    def __init__(self, root: Path | None = None):
+        self.root = Path(root) if root else library_dir()
+        index = self.root / "index.json"
+        data = json.loads(index.read_text())
+        self.meta = {k: v for k, v in data.items() if k != "entries"}
+        self.entries = [LibraryEntry(**e) for e in data["entries"]]
+        self._by_id = {e.id: e for e in self.entries}
+
+    def __iter__(self):
+        return iter(self.entries)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def get(self, entry_id: str) -> LibraryEntry:
+        try:
+            return self._by_id[entry_id]
+        except KeyError:
+            raise InputError(entry_id, "no such library entry (see `dsei library list`)") from None
+
+    def find(self, key: str) -> LibraryEntry | None:
+        """An entry by ID, or the ground-state polymorph of a formula (e.g. ``Ag2S``), case-sensitive."""
+        if key in self._by_id:
+            return self._by_id[key]
+        try:
+            reduced = Composition(key).reduced_formula
+        except Exception:  # noqa: BLE001 - not a formula
+            return None
+        matches = [e for e in self.entries if e.formula == reduced]
+        if not matches:
+            return None
+        ground = [e for e in matches if e.ground_state]
+        return ground[0] if ground else matches[0]
+
+    def by_role(self, role: str) -> list[LibraryEntry]:
+        return [e for e in self.entries if e.role == role]
+
+    def ground_states(self) -> list[LibraryEntry]:
+        """One entry per formula: the ground-state polymorph."""
+        return [e for e in self.entries if e.ground_state]
+
+    def structure(self, entry_id: str) -> Structure:
+        entry = self.get(entry_id)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            struct = Structure.from_file(self.root / entry.file)
+        struct.properties = {"source": f"library:{entry.id}", "library_id": entry.id, "provenance": entry.provenance}
+        return struct
+
+    def export(self, entry_id: str, directory: str | Path) -> Path:
+        """Copy the entry's CIF to ``directory`` (created if needed); returns the new path."""
+        entry = self.get(entry_id)
+        out = Path(directory)
+        out.mkdir(parents=True, exist_ok=True)
+        target = out / entry.file
+        shutil.copyfile(self.root / entry.file, target)
+        return target
+
+
+@functools.lru_cache(maxsize=1)
+def get_library() -> Library:
+    return Library()
