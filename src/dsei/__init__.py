@@ -21,6 +21,7 @@ _LAZY = {
     "validate_structure": "dsei.structures.validate",
     "fingerprint": "dsei.structures.fingerprint",
     "get_library": "dsei.structures.library",
+    "cycle": "dsei.cells",
 }
 
 

@@ -101,7 +101,7 @@ def relax_cmd(
     json_out: JsonOpt = None,
     fmax: Annotated[float, typer.Option(help="Force convergence threshold, eV/Å.")] = 0.01,
     steps: Annotated[int, typer.Option(help="Maximum optimizer steps.")] = 500,
-    optimizer: Annotated[str, typer.Option(help="FIRE, BFGS or LBFGS.")] = "FIRE",
+    optimizer: Annotated[str, typer.Option(help="BFGS, FIRE or LBFGS.")] = "BFGS",
     fix_symmetry: Annotated[bool, typer.Option("--fix-symmetry/--no-fix-symmetry", help="Keep the input space group.")] = True,
     max_sites: Annotated[int, typer.Option(help="Refuse structures with more sites than this.")] = 200,
 ) -> None:

@@ -4,6 +4,9 @@ ASE ``FrechetCellFilter`` (cell + positions, log-strain parametrisation) with ``
 group of the input, found by spglib, is kept; on by default), optimised with FIRE or BFGS. Convergence is
 reported honestly: ``converged`` is true only if the largest force *and* stress component (in the filter's
 generalised-force sense, eV/Å) fell below ``fmax`` within ``steps``.
+
+BFGS is the default: on the library's small cells it converged in 3–10 steps where FIRE needed 25–50
+(measured on LiF, both models); FIRE remains available for rough starting structures.
 """
 
 from __future__ import annotations
@@ -71,7 +74,7 @@ def relax(
     model: str | Model = DEFAULT_MODEL,
     fmax: float = 0.01,
     steps: int = 500,
-    optimizer: str = "FIRE",
+    optimizer: str = "BFGS",
     fix_symmetry: bool = True,
     relax_cell: bool = True,
     symprec: float = 1e-3,

@@ -43,6 +43,10 @@ class LibraryEntry:
     #: relaxed energies used for the ground-state ranking, eV/atom per model
     energy_per_atom_eV: dict[str, float] = field(default_factory=dict)
     notes: str = ""
+    #: the phase observed at room temperature and ambient pressure (literature), independent of the ranking
+    experimental_ground_state: bool = False
+    #: per model: converged, steps, volume_change_pct, spacegroup_before/after of the ranking relaxation
+    relaxation: dict[str, dict] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -1,0 +1,95 @@
+"""Batched relaxation: many structures relaxed together, one batched forward pass per optimizer step.
+
+Each system keeps its own ASE optimizer (``BFGS`` by default, or ``FIRE``) and its own state; what is
+shared is the model call: at every step the
+positions (and cells) of all systems that have not converged go through :meth:`dsei.models.Model.evaluate`
+together. Cell relaxation uses ASE's ``FrechetCellFilter`` and symmetry is kept with ``FixSymmetry``, exactly
+as in :func:`dsei.relax.relax`; the model results are handed to ASE through a ``SinglePointCalculator``, so
+the constraints and the filter's generalised forces are ASE's own.
+
+A system whose largest (generalised) force is below ``fmax`` at the start costs one evaluation and no steps
+— e.g. a strained rock-salt cell, where every atom sits on an inversion centre and forces vanish by symmetry.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from ase import Atoms
+from ase.calculators.singlepoint import SinglePointCalculator
+
+from dsei.models.base import Evaluation, Model
+
+@dataclass
+class BatchRelaxInfo:
+    """Outcome for one system: converged?, steps taken, final max force (eV/Å) and the final evaluation."""
+
+    converged: bool
+    steps: int
+    max_force_eV_per_A: float
+    evaluation: Evaluation
+    initial_evaluation: Evaluation | None = None
+
+
+def batched_relax(
+    atoms_list: list[Atoms],
+    model: Model,
+    *,
+    fmax: float = 0.005,
+    steps: int = 300,
+    optimizer: str = "BFGS",
+    relax_cell: bool = False,
+    fix_symmetry: bool = False,
+    symprec: float = 1e-3,
+) -> list[BatchRelaxInfo]:
+    """Relax every Atoms in ``atoms_list`` **in place** (ASE ``optimizer``), batching the model calls.
+
+    ``relax_cell``: cell and positions (``FrechetCellFilter``); else positions only. ``fix_symmetry``:
+    keep each input's space group (``FixSymmetry`` at ``symprec``). On return the atoms carry no
+    constraint and no calculator.
+    """
+    from ase.constraints import FixSymmetry
+    from ase.filters import FrechetCellFilter
+    from ase.optimize import BFGS, FIRE
+
+    opt_cls = {"BFGS": BFGS, "FIRE": FIRE}[optimizer.upper()]
+
+    targets = []
+    for atoms in atoms_list:
+        if fix_symmetry:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                atoms.set_constraint(FixSymmetry(atoms, symprec=symprec))
+        targets.append(FrechetCellFilter(atoms) if relax_cell else atoms)
+    opts = [opt_cls(t, logfile=None) for t in targets]
+    info: list[BatchRelaxInfo | None] = [None] * len(atoms_list)
+    first: list[Evaluation | None] = [None] * len(atoms_list)
+    active = list(range(len(atoms_list)))
+    step = 0
+    while active:
+        evs = model.evaluate([atoms_list[i] for i in active])
+        still = []
+        for i, ev in zip(active, evs, strict=True):
+            atoms = atoms_list[i]
+            if first[i] is None:
+                first[i] = ev
+            atoms.calc = SinglePointCalculator(
+                atoms, energy=ev.energy_eV, forces=ev.forces_eV_per_A.copy(), stress=ev.stress_eV_per_A3.copy()
+            )
+            f = np.asarray(targets[i].get_forces(), dtype=float)
+            fm = float(np.sqrt((f**2).sum(axis=1)).max()) if len(f) else 0.0
+            if fm < fmax or step >= steps:
+                info[i] = BatchRelaxInfo(fm < fmax, step, fm, ev, first[i])
+                continue
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                opts[i].step()  # reads the forces just attached; moves positions (and cell)
+            still.append(i)
+        active = still
+        step += 1
+    for atoms in atoms_list:
+        atoms.set_constraint()
+        atoms.calc = None
+    return info  # type: ignore[return-value]

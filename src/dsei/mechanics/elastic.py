@@ -1,0 +1,424 @@
+"""Elastic tensors and the ductility verdict: ``dsei.elastic(structure, model=...) -> ElasticResult``.
+
+Pipeline (one model; all structures of a call share every forward pass):
+
+1. symmetrise the input (``ase.spacegroup.symmetrize.refine_symmetry``) and relax cell + positions with
+   the space group fixed (batched FIRE over all structures, ``FrechetCellFilter`` + ``FixSymmetry``);
+2. rotate the relaxed cell into spglib's standardised orientation, so that C is reported in its textbook
+   form (C11 = C22 = C33 ... for cubic), and build the basis of Laue-class-allowed tensors from the point
+   group (:mod:`dsei.mechanics.fit`);
+3. apply the ULICS strain states of the Laue class at ±0.5 % and ±1 % (:mod:`dsei.mechanics.strains`) and
+   relax the ions of every strained cell of every structure together (batched position-only FIRE; cells
+   whose forces vanish by symmetry cost one evaluation);
+4. fit C by least squares in the symmetry-allowed subspace with the residual stress as intercept;
+5. optionally calibrate (:mod:`dsei.mechanics.calibration`), compute descriptors
+   (:mod:`dsei.mechanics.descriptors`) and the verdict (:mod:`dsei.mechanics.verdict`).
+
+``model="committee"`` runs every member of :data:`dsei.models.COMMITTEE` and reports the mean tensor, the
+spread (population standard deviation over members) of every modulus, and ``uncertain`` where members
+disagree on the side of Pugh's threshold.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from ase import Atoms, units
+from pydantic import Field
+from pymatgen.core import Structure
+from pymatgen.io.ase import AseAtomsAdaptor
+
+from dsei.mechanics import calibration as cal
+from dsei.mechanics.batch_relax import batched_relax
+from dsei.mechanics.descriptors import MODULI_FIELDS, describe
+from dsei.mechanics.fit import cartesian_rotations, design_matrix, fit_tensor, invariant_basis
+from dsei.mechanics.strains import DEFAULT_MAGNITUDES, N_INDEPENDENT, deformed_cell, laue_class, strain_set
+from dsei.mechanics.verdict import PUGH_MARGIN, verdict
+from dsei.models import COMMITTEE, Model, load_model
+from dsei.results import Result
+
+#: The model ``dsei elastic`` uses when none is named: chosen on the dev-set benchmark
+#: (docs/benchmarks.md, "Mechanics: accuracy and speed").
+DEFAULT_ELASTIC_MODEL = "sevennet"
+
+#: Force threshold (eV/Å) for the reference relaxation (cell + ions) and for the ions of strained cells.
+RELAX_FMAX = 0.01
+ION_FMAX = 0.005
+RELAX_STEPS = 500
+ION_STEPS = 300
+SYMPREC = 1e-3
+
+
+class ElasticResult(Result):
+    """JSON: ``{source, formula, model, C_GPa (6x6), K_vrh_GPa, G_vrh_GPa, E_GPa, poisson, pugh_ratio,
+    cauchy_pressure_GPa, universal_anisotropy, born_stable, verdict, spread, ...}``.
+
+    Moduli are null when the tensor is not positive definite (``verdict == "unstable"``). ``spread`` holds
+    the committee standard deviation of every modulus (empty for a single model).
+    """
+
+    source: str | None = None
+    formula: str
+    model: str
+    C_GPa: list[list[float]]
+    K_vrh_GPa: float | None
+    G_vrh_GPa: float | None
+    E_GPa: float | None
+    poisson: float | None
+    pugh_ratio: float | None
+    cauchy_pressure_GPa: float | None
+    universal_anisotropy: float | None
+    born_stable: bool
+    verdict: str
+    spread: dict[str, float | None] = Field(default_factory=dict)
+    verdict_reason: str = ""
+    pugh_margin: float = PUGH_MARGIN
+    K_voigt_GPa: float | None = None
+    K_reuss_GPa: float | None = None
+    G_voigt_GPa: float | None = None
+    G_reuss_GPa: float | None = None
+    min_eigenvalue_GPa: float | None = None
+    vickers_hardness_GPa: float | None = None
+    fracture_toughness_MPa_m05: float | None = None
+    monroe_newman_ratio: float | None = None
+    calibrated: bool = False
+    C_uncalibrated_GPa: list[list[float]] | None = None
+    spacegroup: str = ""
+    laue_class: str = ""
+    n_independent_constants: int = 0
+    n_strained_cells: int = 0
+    fit_rms_GPa: float = 0.0
+    relaxed: bool = True
+    relax_converged: bool = True
+    relax_steps: int = 0
+    ion_relax_max_steps: int = 0
+    ions_relaxed: bool = True
+    volume_A3_per_atom: float = 0.0
+    members: list[dict] = Field(default_factory=list)
+    time_s: float = 0.0
+
+
+@dataclass
+class RawTensor:
+    """One structure's fitted (uncalibrated) tensor and the bookkeeping of how it was obtained."""
+
+    source: str | None
+    formula: str
+    model: str
+    C_GPa: np.ndarray
+    spacegroup: str
+    laue_class: str
+    n_constants: int
+    n_cells: int
+    fit_rms_GPa: float
+    relaxed: bool
+    relax_converged: bool
+    relax_steps: int
+    ion_steps: int
+    ions_relaxed: bool
+    volume_A3_per_atom: float
+    structure: Structure
+    time_s: float = 0.0
+    #: The clamped-ion tensor from the same strained cells (their stresses before the ions moved).
+    C_clamped_GPa: np.ndarray | None = None
+
+
+# ------------------------------------------------------------------------------------------ geometry
+def _standardize(atoms: Atoms, symprec: float):
+    """Rotate ``atoms`` (in place) into spglib's standard orientation; return the spglib dataset."""
+    import spglib
+
+    cell = (atoms.cell[:], atoms.get_scaled_positions(), atoms.numbers)
+    ds = spglib.get_symmetry_dataset(cell, symprec=symprec)
+    if ds is None:
+        return None
+    r = np.asarray(ds.std_rotation_matrix, dtype=float)
+    u, _, vt = np.linalg.svd(r)
+    r = u @ vt
+    if np.linalg.det(r) > 0 and not np.allclose(r, np.eye(3)):
+        atoms.set_cell(atoms.cell[:] @ r.T, scale_atoms=True)
+        ds = spglib.get_symmetry_dataset((atoms.cell[:], atoms.get_scaled_positions(), atoms.numbers), symprec=symprec)
+    return ds
+
+
+@dataclass
+class _Plan:
+    atoms: Atoms
+    laue: str
+    spacegroup: str
+    basis: np.ndarray
+    strains: list[np.ndarray]
+
+
+def _plan(atoms: Atoms, symprec: float, magnitudes: Sequence[float]) -> _Plan:
+    ds = _standardize(atoms, symprec)
+    if ds is None:
+        sg_num, sg_sym, rots = 1, "P1", np.array([np.eye(3)])
+    else:
+        sg_num, sg_sym = int(ds.number), str(ds.international)
+        rots = cartesian_rotations(atoms.cell[:], ds.rotations)
+    laue = laue_class(sg_num)
+    basis = invariant_basis(rots)
+    # ULICS states of the Laue class; add states if the design is not full rank (never in practice).
+    for extra in range(7):
+        strains = strain_set(laue, magnitudes, extra)
+        a = design_matrix(np.vstack([np.zeros(6), *strains]), basis)
+        if np.linalg.matrix_rank(a) == a.shape[1] and np.linalg.cond(a) < 1e6:
+            break
+    return _Plan(atoms, laue, f"{sg_sym} ({sg_num})", basis, strains)
+
+
+def _to_atoms(s: Structure | Atoms) -> Atoms:
+    return s.copy() if isinstance(s, Atoms) else AseAtomsAdaptor.get_atoms(s)
+
+
+def _source(s, fallback: str | None = None) -> str | None:
+    if isinstance(s, Structure):
+        return (s.properties or {}).get("source") or fallback
+    if isinstance(s, Atoms):
+        return s.info.get("source", fallback)
+    return fallback
+
+
+# ------------------------------------------------------------------------------------------ tensors
+def elastic_tensors(
+    structures: Sequence[Structure | Atoms],
+    model: str | Model,
+    *,
+    relax: bool = True,
+    relax_ions: bool = True,
+    magnitudes: Sequence[float] = DEFAULT_MAGNITUDES,
+    relax_fmax: float = RELAX_FMAX,
+    ion_fmax: float = ION_FMAX,
+    symprec: float = SYMPREC,
+) -> list[RawTensor]:
+    """Fitted, uncalibrated elastic tensors (GPa, standard orientation) of many structures, one model.
+
+    Every forward pass is shared by all structures: the reference relaxations run as one batched FIRE,
+    then every strained cell of every structure as another.
+    """
+    from ase.spacegroup.symmetrize import refine_symmetry
+
+    m = model if isinstance(model, Model) else load_model(model)
+    t0 = time.perf_counter()
+    atoms_list = []
+    for s in structures:
+        a = _to_atoms(s)
+        a.calc = None
+        a.set_constraint()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                refine_symmetry(a, symprec=max(symprec, 1e-5))
+            except Exception:  # noqa: BLE001 - spglib cannot symmetrise odd cells: continue unsymmetrised
+                pass
+        atoms_list.append(a)
+    if relax and atoms_list:
+        rinfo = batched_relax(atoms_list, m, fmax=relax_fmax, steps=RELAX_STEPS, relax_cell=True, fix_symmetry=True, symprec=symprec)
+    else:
+        rinfo = [None] * len(atoms_list)
+    plans = [_plan(a, symprec, magnitudes) for a in atoms_list]
+    cells: list[Atoms] = []
+    owner: list[int] = []
+    for k, p in enumerate(plans):
+        for e in [np.zeros(6), *p.strains]:
+            c = p.atoms.copy()
+            c.set_cell(deformed_cell(p.atoms.cell[:], e), scale_atoms=True)
+            cells.append(c)
+            owner.append(k)
+    if relax_ions:
+        cinfo = batched_relax(cells, m, fmax=ion_fmax, steps=ION_STEPS, relax_cell=False)
+        stresses = [ci.evaluation.stress_eV_per_A3 / units.GPa for ci in cinfo]
+        clamped = [ci.initial_evaluation.stress_eV_per_A3 / units.GPa for ci in cinfo]
+        steps = [ci.steps for ci in cinfo]
+    else:
+        stresses = [ev.stress_eV_per_A3 / units.GPa for ev in m.evaluate(cells)]
+        clamped = stresses
+        steps = [0] * len(cells)
+    elapsed = time.perf_counter() - t0
+    out = []
+    idx = 0
+    for k, p in enumerate(plans):
+        n = 1 + len(p.strains)
+        strains = np.vstack([np.zeros(6), *p.strains])
+        fit = fit_tensor(strains, np.array(stresses[idx : idx + n]), p.basis)
+        fit_clamped = fit_tensor(strains, np.array(clamped[idx : idx + n]), p.basis)
+        ion_steps = max(steps[idx : idx + n])
+        idx += n
+        ri = rinfo[k]
+        relaxed_struct = AseAtomsAdaptor.get_structure(p.atoms)
+        src = structures[k]
+        out.append(
+            RawTensor(
+                source=_source(src),
+                formula=relaxed_struct.composition.reduced_formula,
+                model=m.name,
+                C_GPa=fit.C,
+                spacegroup=p.spacegroup,
+                laue_class=p.laue,
+                n_constants=fit.n_constants,
+                n_cells=n - 1,
+                fit_rms_GPa=fit.rms_residual,
+                relaxed=relax,
+                relax_converged=bool(ri.converged) if ri else True,
+                relax_steps=int(ri.steps) if ri else 0,
+                ion_steps=int(ion_steps),
+                ions_relaxed=relax_ions,
+                volume_A3_per_atom=float(p.atoms.get_volume() / len(p.atoms)),
+                structure=relaxed_struct,
+                time_s=elapsed / max(1, len(plans)),
+                C_clamped_GPa=fit_clamped.C,
+            )
+        )
+    return out
+
+
+# ------------------------------------------------------------------------------------------ results
+def _round_matrix(c: np.ndarray) -> list[list[float]]:
+    return [[float(round(x, 4)) + 0.0 for x in row] for row in np.asarray(c)]
+
+
+def _result_from_tensor(raw: RawTensor, c: np.ndarray, calibrated: bool, model_name: str) -> ElasticResult:
+    d = describe(c, raw.volume_A3_per_atom).as_dict()
+    v, why = verdict(d["pugh_ratio"], d["born_stable"])
+    if not d["born_stable"]:
+        for f in MODULI_FIELDS:
+            d[f] = None
+    return ElasticResult(
+        source=raw.source,
+        formula=raw.formula,
+        model=model_name,
+        C_GPa=_round_matrix(c),
+        verdict=v,
+        verdict_reason=why,
+        calibrated=calibrated,
+        C_uncalibrated_GPa=_round_matrix(raw.C_GPa) if calibrated else None,
+        spacegroup=raw.spacegroup,
+        laue_class=raw.laue_class,
+        n_independent_constants=raw.n_constants,
+        n_strained_cells=raw.n_cells,
+        fit_rms_GPa=raw.fit_rms_GPa,
+        relaxed=raw.relaxed,
+        relax_converged=raw.relax_converged,
+        relax_steps=raw.relax_steps,
+        ion_relax_max_steps=raw.ion_steps,
+        ions_relaxed=raw.ions_relaxed,
+        volume_A3_per_atom=raw.volume_A3_per_atom,
+        time_s=raw.time_s,
+        **d,
+    )
+
+
+def _committee_result(members: list[ElasticResult], raws: list[RawTensor], name: str) -> ElasticResult:
+    cs = [np.array(r.C_GPa) for r in members]
+    c_mean = np.mean(cs, axis=0)
+    vol = float(np.mean([r.volume_A3_per_atom for r in raws]))
+    d = describe(c_mean, vol).as_dict()
+    v, why = verdict(
+        d["pugh_ratio"], d["born_stable"], [r.pugh_ratio for r in members], [r.born_stable for r in members]
+    )
+    spread: dict[str, float | None] = {}
+    for f in (*MODULI_FIELDS, "cauchy_pressure_GPa"):
+        vals = [getattr(r, f) for r in members]
+        spread[f] = float(np.std(vals)) if all(x is not None for x in vals) else None
+    if not d["born_stable"]:
+        for f in MODULI_FIELDS:
+            d[f] = None
+    first = raws[0]
+    return ElasticResult(
+        source=first.source,
+        formula=first.formula,
+        model=name,
+        C_GPa=_round_matrix(c_mean),
+        verdict=v,
+        verdict_reason=why,
+        spread=spread,
+        calibrated=any(r.calibrated for r in members),
+        spacegroup=first.spacegroup,
+        laue_class=first.laue_class,
+        n_independent_constants=first.n_constants,
+        n_strained_cells=sum(r.n_cells for r in raws),
+        fit_rms_GPa=max(r.fit_rms_GPa for r in raws),
+        relaxed=first.relaxed,
+        relax_converged=all(r.relax_converged for r in raws),
+        relax_steps=max(r.relax_steps for r in raws),
+        ion_relax_max_steps=max(r.ion_steps for r in raws),
+        ions_relaxed=first.ions_relaxed,
+        volume_A3_per_atom=vol,
+        members=[
+            {k: m.to_json_dict()[k] for k in ("model", "K_vrh_GPa", "G_vrh_GPa", "pugh_ratio", "born_stable", "verdict", "calibrated", "spacegroup")}
+            for m in members
+        ],
+        time_s=sum(r.time_s for r in raws),
+        **d,
+    )
+
+
+def _members(model: str | Model) -> list[str | Model]:
+    if isinstance(model, str) and model.strip().lower() == "committee":
+        return list(COMMITTEE)
+    return [model]
+
+
+def elastic_many(
+    structures: Sequence[Structure | Atoms],
+    model: str | Model = DEFAULT_ELASTIC_MODEL,
+    *,
+    calibrate: bool | None = None,
+    relax: bool = True,
+    relax_ions: bool = True,
+    magnitudes: Sequence[float] = DEFAULT_MAGNITUDES,
+    symprec: float = SYMPREC,
+) -> list[ElasticResult]:
+    """Elastic results of many structures, every forward pass shared between them (one list per model).
+
+    ``model``: a model name, a loaded :class:`~dsei.models.Model`, or ``"committee"``. ``calibrate``:
+    apply the shipped per-model calibration (None = the model's default, on only where it measured
+    better). ``relax``: relax the reference cell first; ``relax_ions``: relax ions in strained cells
+    (relaxed-ion tensor; False = clamped-ion).
+    """
+    structures = list(structures)
+    if not structures:
+        return []
+    names = _members(model)
+    per_member: list[tuple[list[RawTensor], list[ElasticResult]]] = []
+    for mem in names:
+        m = mem if isinstance(mem, Model) else load_model(mem)
+        raws = elastic_tensors(structures, m, relax=relax, relax_ions=relax_ions, magnitudes=magnitudes, symprec=symprec)
+        use_cal = cal.default_on(m.name) if calibrate is None else bool(calibrate)
+        results = []
+        for raw in raws:
+            c, applied = cal.apply(raw.C_GPa, m.name) if use_cal else (raw.C_GPa, False)
+            results.append(_result_from_tensor(raw, c, applied, m.name))
+        per_member.append((raws, results))
+    if len(names) == 1:
+        return per_member[0][1]
+    out = []
+    for k in range(len(structures)):
+        out.append(_committee_result([pm[1][k] for pm in per_member], [pm[0][k] for pm in per_member], "committee"))
+    return out
+
+
+def elastic(
+    structure: Structure | Atoms | str | Path,
+    model: str | Model = DEFAULT_ELASTIC_MODEL,
+    *,
+    max_sites: int | None = None,
+    **kwargs,
+) -> ElasticResult:
+    """Elastic tensor, descriptors and ductility verdict of one structure (file, library ID/formula,
+    MP id, pymatgen Structure or ASE Atoms). See :func:`elastic_many` for the options."""
+    from dsei.api import prepare
+    from dsei.structures.validate import DEFAULT_MAX_SITES
+
+    if isinstance(structure, Atoms):
+        structure = AseAtomsAdaptor.get_structure(structure)
+    names = _members(model)
+    check = names[0] if len(names) == 1 else None
+    struct = prepare(structure, check, DEFAULT_MAX_SITES if max_sites is None else max_sites)
+    return elastic_many([struct], model, **kwargs)[0]

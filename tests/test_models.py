@@ -1,0 +1,134 @@
+"""Models load offline, give finite energies/forces/stresses, and the batched API equals one-by-one."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+OFFLINE_SCRIPT = r"""
+import json, socket, sys
+def _blocked(*a, **k):
+    raise OSError("network disabled by the test")
+socket.socket.connect = _blocked
+socket.socket.connect_ex = _blocked
+socket.create_connection = _blocked
+from pymatgen.core import Lattice, Structure
+from dsei.models import load_model
+lif = Structure.from_spacegroup("Fm-3m", Lattice.cubic(4.03), ["Li", "F"], [[0, 0, 0], [0.5, 0.5, 0.5]])
+out = {}
+for name in sys.argv[1:]:
+    ev = load_model(name, device="cpu").evaluate([lif])[0]
+    out[name] = [ev.energy_per_atom_eV, ev.forces_eV_per_A.tolist(), ev.stress_GPa.tolist()]
+print("RESULT" + json.dumps(out))
+"""
+
+
+@pytest.mark.slow
+def test_models_load_offline_and_give_finite_efs():
+    """Both built-in models load with every socket connection refused and give finite E, F, S for LiF."""
+    proc = subprocess.run(
+        [sys.executable, "-c", OFFLINE_SCRIPT, "chgnet", "sevennet"], capture_output=True, text=True, timeout=600
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    line = next(line for line in proc.stdout.splitlines() if line.startswith("RESULT"))
+    res = json.loads(line[len("RESULT") :])
+    for name in ("chgnet", "sevennet"):
+        e, f, s = res[name]
+        assert np.isfinite(e) and -6.0 < e < -4.0, (name, e)  # LiF: about -4.8 to -5.1 eV/atom (MP-compatible scale)
+        f = np.array(f)
+        assert f.shape == (8, 3) and np.isfinite(f).all()
+        assert np.abs(f).max() < 1e-3  # every atom is on an inversion centre in rock salt
+        s = np.array(s)
+        assert np.isfinite(s).all() and abs(s[0] - s[1]) < 1e-3 and abs(s[1] - s[2]) < 1e-3  # cubic: hydrostatic
+
+
+def _rattled_cells(lif, n=8):
+    out = []
+    for i in range(n):
+        s = lif.copy()
+        s.scale_lattice(lif.volume * (1 + 0.01 * (i - 3)))
+        s.perturb(0.03, min_distance=0.01)
+        out.append(s)
+    # a different chemistry and size in the same batch
+    from pymatgen.core import Lattice, Structure
+
+    out[-1] = Structure.from_spacegroup("Fm-3m", Lattice.cubic(5.55), ["Ag", "Cl"], [[0, 0, 0], [0.5, 0.5, 0.5]]).get_primitive_structure()
+    return out
+
+
+@pytest.mark.parametrize("name", ["chgnet", "sevennet"])
+def test_batched_equals_one_by_one(name, lif):
+    from dsei.models import load_model
+
+    model = load_model(name)
+    cells = _rattled_cells(lif)
+    batched = model.evaluate(cells)
+    single = model.evaluate_one_by_one(cells)
+    for b, s in zip(batched, single, strict=True):
+        assert abs(b.energy_per_atom_eV - s.energy_per_atom_eV) < 1e-5
+        assert np.abs(b.forces_eV_per_A - s.forces_eV_per_A).max() < 1e-4
+        assert np.abs(b.stress_GPa - s.stress_GPa).max() < 1e-3
+    # the rattled cells really carry forces: the comparison above is not between zeros
+    assert max(np.abs(b.forces_eV_per_A).max() for b in batched) > 0.05
+    # forcing several passes (small batches) gives the same numbers as one big pass
+    small = model.evaluate(cells, max_atoms_per_batch=8)
+    for b, s in zip(batched, small, strict=True):
+        assert abs(b.energy_per_atom_eV - s.energy_per_atom_eV) < 1e-5
+
+
+@pytest.mark.slow
+def test_d3_adds_dispersion(lif):
+    from dsei.models import load_model
+
+    base = load_model("sevennet").evaluate([lif])[0]
+    d3 = load_model("sevennet+d3")
+    withd3 = d3.evaluate([lif])[0]
+    # D3 binds: lower energy, and its attraction pulls the cell inwards, i.e. the stress becomes more
+    # tensile (ASE sign: positive = the cell wants to contract), so the relaxed volume shrinks
+    assert withd3.energy_per_atom_eV < base.energy_per_atom_eV - 0.01
+    assert withd3.stress_GPa[0] > base.stress_GPa[0] + 0.5
+    one = d3.evaluate_one_by_one([lif])[0]
+    assert abs(one.energy_per_atom_eV - withd3.energy_per_atom_eV) < 1e-5
+
+
+def test_registry_lists_and_explains():
+    from dsei.models import check_model, list_models
+
+    names = {i.name: i for i in list_models()}
+    assert {"chgnet", "sevennet", "chgnet+d3", "sevennet+d3"} <= set(names)
+    assert names["chgnet"].available and names["sevennet"].available
+    bad = check_model("no-such-model")
+    assert not bad.available and "unknown model" in bad.reason
+
+
+def test_optional_model_without_local_weights_fails_clearly(monkeypatch):
+    from dsei.errors import ModelUnavailableError
+    from dsei.models import load_model
+
+    monkeypatch.delenv("DSEI_MACE_MODEL", raising=False)
+    with pytest.raises(ModelUnavailableError) as exc:
+        load_model("mace")
+    assert "\n" not in str(exc.value) and "mace" in str(exc.value)
+
+
+def test_user_factory_calculator(lif):
+    """Any ASE calculator through module:factory (here ASE's EMT on Cu)."""
+    from ase.build import bulk
+
+    from dsei.models import load_model
+
+    m = load_model("ase.calculators.emt:EMT")
+    ev = m.evaluate([bulk("Cu", "fcc", a=3.6)])[0]
+    assert np.isfinite(ev.energy_eV) and ev.forces_eV_per_A.shape == (1, 3)
+
+
+def test_models_cli_json(run_cli):
+    code, out, _ = run_cli("models", "--json", "-")
+    assert code == 0
+    data = json.loads(out)
+    assert data["schema_version"] and data["default"] == "sevennet"
+    assert any(m["name"] == "chgnet" and m["available"] for m in data["models"])
