@@ -8,6 +8,7 @@ structure. Units everywhere: energy eV (total, per cell), forces eV/Å, stress e
 
 from __future__ import annotations
 
+import abc
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -69,7 +70,7 @@ def chunks_by_atoms(sizes: Sequence[int], max_atoms: int) -> list[list[int]]:
     return groups
 
 
-class Model:
+class Model(abc.ABC):
     """A loaded MLIP. Subclasses implement :meth:`calculator` and :meth:`_evaluate_batch`."""
 
     name: str = ""
@@ -77,9 +78,9 @@ class Model:
     #: Element symbols the model was trained on (None = unknown, no check).
     elements: frozenset[str] | None = None
 
+    @abc.abstractmethod
     def calculator(self):
         """A fresh ASE calculator that shares this model's weights (one per Atoms object)."""
-        raise NotImplementedError  # abstract; every registered model overrides it
 
     def batch_atoms(self) -> int:
         """Default atoms per forward pass for this model on its device."""

@@ -173,7 +173,7 @@ def load_model(name: str = DEFAULT_MODEL, device: str = "auto") -> Model:
     return _load_cached(canonical_name(name), resolve_device(device))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _load_cached(name: str, device: str) -> Model:
     with _LOCK:
         return _build(name, device)

@@ -1,0 +1,161 @@
+"""Executors: where stage tasks run. In-process, a local process pool, or a Dask cluster.
+
+All three take the same picklable task — :func:`execute_task` with plain-data arguments — and yield
+results *as they finish*, so the pipeline writes each one to the store at once (never at the end).
+A worker process loads each model once (``load_model`` caches per process) and is kept for the whole
+campaign.
+"""
+
+from __future__ import annotations
+
+import abc
+import os
+import time
+import traceback
+from collections.abc import Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass
+class Task:
+    """One stage on one candidate; plain data only (it crosses process and network boundaries)."""
+
+    key: str
+    stage: str
+    model: str
+    options: dict[str, Any]
+    candidate: dict[str, Any]
+    upstream: dict[str, dict[str, Any]]
+
+
+@dataclass
+class Outcome:
+    key: str
+    stage: str
+    candidate_id: str
+    status: str  # ok | failed
+    result: dict[str, Any] | None
+    error_type: str | None
+    error_message: str | None
+    elapsed_s: float
+
+
+def execute_task(task: Task) -> Outcome:
+    """Run one stage on one candidate. Never raises: a failure becomes an ``Outcome`` with the reason."""
+    from dsei.campaign.stages import Candidate, build_stage
+
+    t0 = time.perf_counter()
+    cand = Candidate(**task.candidate)
+    try:
+        stage = build_stage(task.stage, task.model, task.options)
+        result = stage.run(cand, task.upstream)
+        return Outcome(task.key, task.stage, cand.candidate_id, "ok", result, None, None, time.perf_counter() - t0)
+    except Exception as exc:  # noqa: BLE001 - failure isolation: one structure never stops the rest
+        msg = " ".join(str(exc).split()) or type(exc).__name__
+        if os.environ.get("DSEI_DEBUG") == "1":
+            msg += " | " + " ".join(traceback.format_exc().split())[-2000:]
+        return Outcome(task.key, task.stage, cand.candidate_id, "failed", None, type(exc).__name__, msg[:2000], time.perf_counter() - t0)
+
+
+class Executor(abc.ABC):
+    name = "base"
+
+    @abc.abstractmethod
+    def map_unordered(self, tasks: Iterable[Task]) -> Iterator[Outcome]:
+        """Run the tasks; yield each outcome as soon as it is finished (any order)."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook: executors holding resources override it
+        """Release workers/clients (nothing to release for the in-process executor)."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class InProcessExecutor(Executor):
+    """Runs tasks one after another in this process (small runs, debugging)."""
+
+    name = "in-process"
+
+    def map_unordered(self, tasks):
+        for t in tasks:
+            yield execute_task(t)
+
+
+def _worker_init(threads: int) -> None:
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+class PoolExecutor(Executor):
+    """A local process pool (``--workers N``); each worker gets cores // N torch threads."""
+
+    name = "process-pool"
+
+    def __init__(self, workers: int):
+        import multiprocessing as mp
+
+        self.workers = workers
+        threads = max(1, (os.cpu_count() or 1) // workers)
+        # spawn, not fork: forking a process that already initialised torch threads can deadlock.
+        self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"), initializer=_worker_init, initargs=(threads,))
+
+    def map_unordered(self, tasks):
+        pending = set()
+        it = iter(tasks)
+        # keep the queue short so results stream and memory stays bounded
+        for t in it:
+            pending.add(self.pool.submit(execute_task, t))
+            if len(pending) >= 2 * self.workers:
+                break
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for f in done:
+                yield f.result()
+                nxt = next(it, None)
+                if nxt is not None:
+                    pending.add(self.pool.submit(execute_task, nxt))
+
+    def close(self):
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+class DaskExecutor(Executor):
+    """Dask distributed: ``address`` is a scheduler (``tcp://host:8786``) or a ``distributed.LocalCluster``."""
+
+    name = "dask"
+
+    def __init__(self, address: Any):
+        from distributed import Client
+
+        self.client = Client(address)
+        self.address = str(address)
+        self.client.run(_worker_init, 1)
+
+    def map_unordered(self, tasks):
+        from distributed import as_completed
+
+        futures = [self.client.submit(execute_task, t, pure=False) for t in tasks]
+        for fut in as_completed(futures):
+            yield fut.result()
+            fut.release()
+
+    def close(self):
+        self.client.close()
+
+
+def make_executor(workers: int = 1, dask: Any = None) -> Executor:
+    if dask is not None:
+        return DaskExecutor(dask)
+    if workers and workers > 1:
+        return PoolExecutor(workers)
+    return InProcessExecutor()

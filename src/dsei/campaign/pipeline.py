@@ -1,0 +1,180 @@
+"""The campaign pipeline: candidates → stages (cheap to expensive) → result store → table and report.
+
+For each stage in cost order, the candidates whose required upstream stages succeeded *and* passed the
+upstream filters get a task, unless the store already holds that (fingerprint, stage, model, settings)
+result. Results are written to the store as they finish. A failing candidate is recorded with its error
+and the campaign goes on.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pymatgen.core import Structure
+
+from dsei.campaign.executors import Executor, InProcessExecutor, Outcome, Task
+from dsei.campaign.stages import STAGES, Candidate, Stage, build_stage
+from dsei.campaign.store import ResultStore, result_key
+from dsei.structures.fingerprint import fingerprint
+
+
+def make_candidate(struct: Structure, candidate_id: str | None = None, source: str | None = None) -> Candidate:
+    source = source or (struct.properties or {}).get("source") or struct.composition.reduced_formula
+    fp = fingerprint(struct)
+    return Candidate(
+        candidate_id=candidate_id or Path(str(source)).stem.replace("library:", ""),
+        fingerprint=fp,
+        formula=struct.composition.reduced_formula,
+        source=str(source),
+        structure=struct.as_dict(),
+    )
+
+
+def unique_ids(cands: list[Candidate]) -> list[Candidate]:
+    """Make candidate ids unique (two files called POSCAR in different folders, say)."""
+    seen: dict[str, int] = {}
+    for c in cands:
+        n = seen.get(c.candidate_id, 0)
+        seen[c.candidate_id] = n + 1
+        if n:
+            c.candidate_id = f"{c.candidate_id}~{n}"
+    return cands
+
+
+@dataclass
+class StageSummary:
+    stage: str
+    computed: int = 0
+    reused: int = 0
+    failed: int = 0
+    filtered_out: int = 0
+    skipped_reason: str = ""
+    elapsed_s: float = 0.0
+
+
+@dataclass
+class CampaignRun:
+    """What a run did, stage by stage, plus the failures with reasons."""
+
+    stages: list[StageSummary] = field(default_factory=list)
+    failures: list[dict[str, str]] = field(default_factory=list)
+    elapsed_s: float = 0.0
+
+
+class Pipeline:
+    """Stages in cost order over a store. ``progress`` gets (stage, done, total) callbacks."""
+
+    def __init__(self, stages: Sequence[Stage], store: ResultStore, executor: Executor | None = None):
+        self.stages = sorted(stages, key=lambda s: s.cost)
+        names = {s.name for s in self.stages}
+        for s in self.stages:
+            missing = [r for r in s.requires if r not in names]
+            if missing:
+                raise ValueError(f"stage {s.name} needs stage(s) {', '.join(missing)}")
+        self.store = store
+        self.executor = executor or InProcessExecutor()
+
+    def key(self, cand: Candidate, stage: Stage) -> str:
+        return result_key(cand.fingerprint, stage.name, stage.model, stage.settings())
+
+    def upstream_of(self, cand: Candidate, stage: Stage) -> dict[str, dict[str, Any]] | None:
+        """Results of the required stages, or None when one is missing, failed or filtered the candidate out."""
+        by_name = {s.name: s for s in self.stages}
+        up: dict[str, dict[str, Any]] = {}
+        for req in self._closure(stage, by_name):
+            rec = self.store.get(self.key(cand, by_name[req]))
+            if rec is None or rec.status != "ok" or rec.result is None or not by_name[req].accept(rec.result):
+                return None
+            up[req] = rec.result
+        return up
+
+    def _closure(self, stage: Stage, by_name: dict[str, Stage]) -> list[str]:
+        out: list[str] = []
+        todo = list(stage.requires)
+        while todo:
+            r = todo.pop()
+            if r not in out:
+                out.append(r)
+                todo.extend(by_name[r].requires)
+        return out
+
+    def run(
+        self,
+        candidates: Sequence[Candidate],
+        retry_failed: bool = False,
+        progress: Callable[[str, int, int], None] | None = None,
+    ) -> CampaignRun:
+        t0 = time.perf_counter()
+        run = CampaignRun()
+        for c in candidates:
+            self.store.add_candidate(c.candidate_id, c.fingerprint, c.formula, c.source, c.structure)
+        for stage in self.stages:
+            summary = StageSummary(stage.name)
+            run.stages.append(summary)
+            ok, why = stage.available()
+            if not ok:
+                summary.skipped_reason = why
+                continue
+            ts = time.perf_counter()
+            tasks: list[Task] = []
+            for c in candidates:
+                up = self.upstream_of(c, stage)
+                if up is None:
+                    summary.filtered_out += 1
+                    continue
+                key = self.key(c, stage)
+                if self.store.has(key, retry_failed=retry_failed):
+                    summary.reused += 1
+                    continue
+                tasks.append(Task(key, stage.name, stage.model, stage.options, c.__dict__.copy(), up))
+            total = len(tasks)
+            if progress:
+                progress(stage.name, 0, total)
+            fp_of = {c.candidate_id: c.fingerprint for c in candidates}
+            for done, out in enumerate(self.executor.map_unordered(tasks), start=1):
+                self._save(out, stage, fp_of[out.candidate_id])
+                if out.status == "ok":
+                    summary.computed += 1
+                else:
+                    summary.failed += 1
+                if progress:
+                    progress(stage.name, done, total)
+            summary.elapsed_s = time.perf_counter() - ts
+        for rec in self.store.records():
+            if rec.status == "failed" and rec.stage in {s.name for s in self.stages}:
+                run.failures.append({"candidate_id": rec.candidate_id, "stage": rec.stage, "error_type": rec.error_type or "", "error": rec.error_message or ""})
+        run.elapsed_s = time.perf_counter() - t0
+        return run
+
+    def _save(self, out: Outcome, stage: Stage, fp: str) -> None:
+        self.store.put(
+            out.key, out.candidate_id, fp, stage.name, stage.model, stage.settings(), out.status, out.result, out.error_type, out.error_message, out.elapsed_s
+        )
+
+    # -- collecting ---------------------------------------------------------------------------------
+    def collect(self, candidates: Sequence[Candidate]) -> list[dict[str, Any]]:
+        """One dict per candidate: its stage results (or failures) keyed by stage name."""
+        rows = []
+        for c in candidates:
+            row: dict[str, Any] = {"candidate": c, "results": {}, "failures": {}}
+            for stage in self.stages:
+                rec = self.store.get(self.key(c, stage))
+                if rec is None:
+                    continue
+                if rec.status == "ok":
+                    row["results"][stage.name] = rec.result
+                else:
+                    row["failures"][stage.name] = f"{rec.error_type}: {rec.error_message}"
+            rows.append(row)
+        return rows
+
+
+def default_stages(model: str, options: dict[str, dict[str, Any]] | None = None, names: Sequence[str] | None = None) -> list[Stage]:
+    """The screen's funnel with every stage whose module is present, in cost order."""
+    options = options or {}
+    chosen = list(names) if names else list(STAGES)
+    return [build_stage(n, model, options.get(n, {})) for n in chosen]
