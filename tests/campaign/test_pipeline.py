@@ -141,3 +141,12 @@ def test_pool_and_dask_give_identical_results(tmp_path):
             ra, rb = a["results"]["relax"], b["results"]["relax"]
             assert abs(ra["energy_per_atom_eV"] - rb["energy_per_atom_eV"]) < 1e-6, name
             assert ra["steps"] == rb["steps"] and ra["lattice_abc_A"] == pytest.approx(rb["lattice_abc_A"], abs=1e-6)
+
+
+def test_stage_order_respects_dependencies_then_cost():
+    from dsei.campaign.pipeline import _order
+
+    stages = default_stages("sevennet", names=["elastic", "stability", "relax", "validate"])
+    assert [s.name for s in _order(stages)] == ["validate", "relax", "stability", "elastic"]
+    with pytest.raises(ValueError, match="needs stage"):
+        Pipeline(default_stages("sevennet", names=["elastic"]), store=None)

@@ -69,12 +69,12 @@ class Pipeline:
     """Stages in cost order over a store. ``progress`` gets (stage, done, total) callbacks."""
 
     def __init__(self, stages: Sequence[Stage], store: ResultStore, executor: Executor | None = None):
-        self.stages = sorted(stages, key=lambda s: s.cost)
-        names = {s.name for s in self.stages}
-        for s in self.stages:
+        names = {s.name for s in stages}
+        for s in stages:
             missing = [r for r in s.requires if r not in names]
             if missing:
                 raise ValueError(f"stage {s.name} needs stage(s) {', '.join(missing)}")
+        self.stages = _order(stages)
         self.store = store
         self.executor = executor or InProcessExecutor()
 
@@ -171,6 +171,20 @@ class Pipeline:
                     row["failures"][stage.name] = f"{rec.error_type}: {rec.error_message}"
             rows.append(row)
         return rows
+
+
+def _order(stages: Sequence[Stage]) -> list[Stage]:
+    """Dependencies first; among stages that are ready, the cheapest first."""
+    todo, done, out = list(stages), set(), []
+    while todo:
+        ready = [s for s in todo if all(r in done for r in s.requires)]
+        if not ready:
+            raise ValueError("stage dependencies form a cycle: " + ", ".join(s.name for s in todo))
+        nxt = min(ready, key=lambda s: s.cost)
+        out.append(nxt)
+        done.add(nxt.name)
+        todo.remove(nxt)
+    return out
 
 
 def default_stages(model: str, options: dict[str, dict[str, Any]] | None = None, names: Sequence[str] | None = None) -> list[Stage]:

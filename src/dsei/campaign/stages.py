@@ -146,7 +146,24 @@ class ElasticStage(Stage):
         return result.get("verdict") != "unstable"
 
 
-STAGES: dict[str, type[Stage]] = {cls.name: cls for cls in (ValidateStage, RelaxStage, ElasticStage)}
+@dataclass
+class StabilityStage(Stage):
+    """Stability against the metal anode (:func:`dsei.chemistry.stability`): reduction potential vs M/M+,
+    reaction and products at 0 V. Option ``anode`` (default Li)."""
+
+    name: ClassVar[str] = "stability"
+    requires: ClassVar[tuple[str, ...]] = ("relax",)
+    cost: ClassVar[int] = 5
+    module: ClassVar[str | None] = "dsei.chemistry"
+
+    def run(self, candidate, upstream):
+        from dsei.chemistry import stability
+
+        res = stability(self.structure_for(candidate, upstream), anode=self.options.get("anode", "Li"), model=self.model)
+        return res.to_json_dict()
+
+
+STAGES: dict[str, type[Stage]] = {cls.name: cls for cls in (ValidateStage, RelaxStage, StabilityStage, ElasticStage)}
 
 
 def register_stage(cls: type[Stage]) -> type[Stage]:
