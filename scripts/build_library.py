@@ -154,17 +154,24 @@ def prototype_entries(shared: Path) -> list[dict]:
         struct = P.build(pid)
         sym, num = _sg_label(struct)
         if num != proto.spacegroup_number:
-            raise SystemExit(f"{pid}: built structure has space group {num}, expected {proto.spacegroup_number}")
+            raise SystemExit(
+                f"{pid}: built structure has space group {num}, expected {proto.spacegroup_number}"
+            )
         nn = P.nearest_neighbour_distance_A(struct)
         if abs(nn - proto.nn_distance_A) > 0.02:
-            raise SystemExit(f"{pid}: nearest-neighbour distance {nn:.3f} Å, expected {proto.nn_distance_A:.3f} Å")
+            raise SystemExit(
+                f"{pid}: nearest-neighbour distance {nn:.3f} Å, expected {proto.nn_distance_A:.3f} Å"
+            )
         if pid == "Ag2S-acanthite":
             fname = P.ACANTHITE_LIBRARY_CIF
         else:
             fname = f"{pid}.cif"
             CifWriter(struct, symprec=1e-3).write_file(OUT / fname)
         back = _read(OUT / fname)
-        if back.composition.reduced_formula != proto.formula or abs(back.volume / len(back) - struct.volume / len(struct)) > 1e-3:
+        if (
+            back.composition.reduced_formula != proto.formula
+            or abs(back.volume / len(back) - struct.volume / len(struct)) > 1e-3
+        ):
             raise SystemExit(f"{pid}: CIF does not read back to the built structure")
         entries.append(
             {
@@ -173,8 +180,10 @@ def prototype_entries(shared: Path) -> list[dict]:
                 "file": fname,
                 "role": proto.role,
                 "spacegroup": f"{sym} ({num})",
-                "nsites": len(back.get_primitive_structure()),  # as for MP entries: sites in the primitive cell
-                "provenance": f"literature prototype: {proto.reference}",
+                "nsites": len(
+                    back.get_primitive_structure()
+                ),  # as for MP entries: sites in the primitive cell
+                "provenance": f"literature prototype; {proto.reference}",
                 "mp_id": None,
                 "polymorph": proto.polymorph,
                 "reference": proto.reference,
@@ -202,7 +211,9 @@ def mark_experimental(entries: list[dict], ranking: dict) -> None:
         if formula not in EXPERIMENTAL_RT_PHASE:
             continue
         sg, name, *mp_id = EXPERIMENTAL_RT_PHASE[formula]
-        match = [e for e in group if e["spacegroup"].endswith(f"({sg})") and (not mp_id or e["mp_id"] == mp_id[0])]
+        match = [
+            e for e in group if e["spacegroup"].endswith(f"({sg})") and (not mp_id or e["mp_id"] == mp_id[0])
+        ]
         if not match:
             continue
 
@@ -216,8 +227,11 @@ def mark_experimental(entries: list[dict], ranking: dict) -> None:
             match[0]["polymorph"] = name
         if len(match) > 1:
             others = ", ".join(m["id"] for m in match[1:])
-            _note(match[0], f"Experimental RT phase ({name}); also matches the space group of {others}, "
-                            "this cell has the lower SevenNet-0 energy.")
+            _note(
+                match[0],
+                f"Experimental RT phase ({name}); also matches the space group of {others}, "
+                "this cell has the lower SevenNet-0 energy.",
+            )
 
 
 def _note(entry: dict, text: str) -> None:
@@ -255,7 +269,9 @@ def run_ranking(entries: list[dict], models: list[str], steps: int, fmax: float,
                 rec = {"energy_per_atom_eV": None, "error": f"{type(exc).__name__}: {exc}"[:300]}
             ranking.setdefault(e["id"], {})[name] = rec
             RANKING.write_text(json.dumps(ranking, indent=1, sort_keys=True) + "\n")
-            print(f"[{time.strftime('%H:%M:%S')}] {name} {e['id']:24s} {json.dumps(rec)}", file=log, flush=True)
+            print(
+                f"[{time.strftime('%H:%M:%S')}] {name} {e['id']:24s} {json.dumps(rec)}", file=log, flush=True
+            )
     return ranking
 
 
@@ -265,19 +281,31 @@ def apply_ranking(entries: list[dict], ranking: dict, models: tuple[str, ...] = 
     by_formula: dict[str, list[dict]] = {}
     for e in entries:
         rec = ranking.get(e["id"], {})
-        e["energy_per_atom_eV"] = {m: r["energy_per_atom_eV"] for m, r in rec.items() if r.get("energy_per_atom_eV") is not None}
+        e["energy_per_atom_eV"] = {
+            m: r["energy_per_atom_eV"] for m, r in rec.items() if r.get("energy_per_atom_eV") is not None
+        }
         e["relaxation"] = {
-            m: {k: r[k] for k in ("converged", "steps", "volume_change_pct", "spacegroup_before", "spacegroup_after") if k in r} | (
-                {"error": r["error"]} if "error" in r else {})
+            m: {
+                k: r[k]
+                for k in ("converged", "steps", "volume_change_pct", "spacegroup_before", "spacegroup_after")
+                if k in r
+            }
+            | ({"error": r["error"]} if "error" in r else {})
             for m, r in rec.items()
         }
         e["ground_state"] = False
         for m, r in rec.items():
             if r.get("energy_per_atom_eV") is not None and not r.get("converged", True):
-                _note(e, f"{m}: relaxation not converged in {r['steps']} steps (max force {r['max_force_eV_per_A']} eV/Å, "
-                         f"max stress {r['max_stress_GPa']} GPa).")
+                _note(
+                    e,
+                    f"{m}: relaxation not converged in {r['steps']} steps (max force {r['max_force_eV_per_A']} eV/Å, "
+                    f"max stress {r['max_stress_GPa']} GPa).",
+                )
             if r.get("spacegroup_after") and r["spacegroup_after"] != r.get("spacegroup_before"):
-                _note(e, f"{m}: space group changed in relaxation, {r['spacegroup_before']} -> {r['spacegroup_after']}.")
+                _note(
+                    e,
+                    f"{m}: space group changed in relaxation, {r['spacegroup_before']} -> {r['spacegroup_after']}.",
+                )
             if "error" in r:
                 _note(e, f"{m}: relaxation failed ({r['error'][:120]}).")
         by_formula.setdefault(e["formula"], []).append(e)
@@ -289,38 +317,61 @@ def apply_ranking(entries: list[dict], ranking: dict, models: tuple[str, ...] = 
             chosen = next((e for e in group if e.get("experimental_ground_state")), group[0])
             chosen["ground_state"] = True
             if len(group) > 1:
-                _note(chosen, "Ground state not ranked (no complete MLIP energies); experimental phase or first entry used.")
+                _note(
+                    chosen,
+                    "Ground state not ranked (no complete MLIP energies); experimental phase or first entry used.",
+                )
             continue
         if decider != primary:
             _note(group[0], f"{primary} energies incomplete for {formula}; ranked by {decider}.")
         order = sorted(group, key=lambda e: e["energy_per_atom_eV"][decider])
         best = order[0]
-        ties = [e for e in order if 1000 * (e["energy_per_atom_eV"][decider] - best["energy_per_atom_eV"][decider]) < TIE_meV]
+        ties = [
+            e
+            for e in order
+            if 1000 * (e["energy_per_atom_eV"][decider] - best["energy_per_atom_eV"][decider]) < TIE_meV
+        ]
         if len(ties) > 1:
             exp = [e for e in ties if e.get("experimental_ground_state")]
             chosen = exp[0] if exp else best
-            _note(chosen, f"Tie within {TIE_meV} meV/atom ({decider}) with "
-                          + ", ".join(e["id"] for e in ties if e is not chosen)
-                          + ("; the experimental RT phase was chosen." if exp else "; the lower energy was chosen."))
+            _note(
+                chosen,
+                f"Tie within {TIE_meV} meV/atom ({decider}) with "
+                + ", ".join(e["id"] for e in ties if e is not chosen)
+                + ("; the experimental RT phase was chosen." if exp else "; the lower energy was chosen."),
+            )
         else:
             chosen = best
         chosen["ground_state"] = True
         if len(group) > 1:
             second = next(e for e in order if e is not chosen)
             margin = 1000 * (second["energy_per_atom_eV"][decider] - chosen["energy_per_atom_eV"][decider])
-            lead = f"Lowest {decider} energy of {len(group)} polymorphs" if chosen is best else f"Ground state of {len(group)} polymorphs by the tie rule"
+            lead = (
+                f"Lowest {decider} energy of {len(group)} polymorphs"
+                if chosen is best
+                else f"Ground state of {len(group)} polymorphs by the tie rule"
+            )
             _note(chosen, f"{lead}; nearest other: {second['id']} at {margin:+.1f} meV/atom.")
             other = secondary if decider == primary else primary
             if other and all(other in e["energy_per_atom_eV"] for e in group):
                 alt = min(group, key=lambda e: e["energy_per_atom_eV"][other])
                 if alt is not chosen:
                     d = 1000 * (chosen["energy_per_atom_eV"][other] - alt["energy_per_atom_eV"][other])
-                    _note(chosen, f"Models disagree: {other} ranks {alt['id']} lowest, {d:.1f} meV/atom below this one.")
+                    _note(
+                        chosen,
+                        f"Models disagree: {other} ranks {alt['id']} lowest, {d:.1f} meV/atom below this one.",
+                    )
             exp = [e for e in group if e.get("experimental_ground_state")]
             if exp and exp[0] is not chosen:
                 d = 1000 * (exp[0]["energy_per_atom_eV"][decider] - chosen["energy_per_atom_eV"][decider])
-                _note(chosen, f"Not the experimental RT phase: {exp[0]['id']} is {d:+.1f} meV/atom above it ({decider}).")
-                _note(exp[0], f"Experimental RT phase, but {decider} puts it {d:+.1f} meV/atom above {chosen['id']}.")
+                _note(
+                    chosen,
+                    f"Not the experimental RT phase: {exp[0]['id']} is {d:+.1f} meV/atom above it ({decider}).",
+                )
+                _note(
+                    exp[0],
+                    f"Experimental RT phase, but {decider} puts it {d:+.1f} meV/atom above {chosen['id']}.",
+                )
 
 
 def main(argv: list[str] | None = None) -> None:

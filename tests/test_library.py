@@ -77,7 +77,7 @@ def test_materials_project_entries_carry_attribution(lib):
     assert MP_ATTRIBUTION in lib.meta["attribution"]
     for e in lib:
         if not e.mp_id:
-            assert e.provenance.startswith("literature prototype:") and e.reference, e.id
+            assert e.provenance.startswith("literature prototype;") and e.reference in e.provenance, e.id
 
 
 @pytest.mark.parametrize("proto_id", sorted(PROTOTYPES))
@@ -96,7 +96,23 @@ def test_prototype_spacegroup_and_neighbours(proto_id, lib):
 
 
 def test_required_phases_present(lib):
-    for formula in ["Li", "Na", "Ag", "Cu", "Zn", "Mg", "Al", "Sn", "Bi", "In", "AgF", "Ag2S", "LiNO3", "Li2S", "LiF"]:
+    for formula in [
+        "Li",
+        "Na",
+        "Ag",
+        "Cu",
+        "Zn",
+        "Mg",
+        "Al",
+        "Sn",
+        "Bi",
+        "In",
+        "AgF",
+        "Ag2S",
+        "LiNO3",
+        "Li2S",
+        "LiF",
+    ]:
         assert lib.find(formula) is not None, formula
     assert {e.id for e in lib if e.formula == "Sn"} == {"Sn-alpha", "Sn-beta"}
 
@@ -110,6 +126,14 @@ def test_find_ag2s_and_agf(lib):
     assert agf is not None and agf.formula == "AgF" and agf.spacegroup.endswith("(225)")
     assert lib.find("AgF-rocksalt") is agf
     assert lib.find("NoSuchPhase") is None
+
+
+def test_experimental_phase_lookup(lib):
+    assert lib.experimental("Ag2S").id == "Ag2S-acanthite"
+    assert lib.experimental("Sn").id == "Sn-beta"
+    assert lib.experimental("Ag2Se").id == "Ag2Se-mp-568936"
+    assert lib.experimental("Cu2S") is None  # low chalcocite is not in the library
+    assert lib.experimental("not a formula") is None
 
 
 def test_structure_properties(lib):

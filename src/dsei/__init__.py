@@ -21,7 +21,9 @@ _LAZY = {
     "validate_structure": "dsei.structures.validate",
     "fingerprint": "dsei.structures.fingerprint",
     "get_library": "dsei.structures.library",
+    "elastic": "dsei.mechanics",
     "cycle": "dsei.cells",
+    "stability": "dsei.chemistry", "convert": "dsei.chemistry", "design": "dsei.chemistry",
 }
 
 

@@ -69,5 +69,33 @@ def test_bad_input_exits_2_with_one_line(tmp_path, run_cli):
 
 def test_api_lazy_export():
     import dsei
+    import dsei.cells
 
-    assert dsei.cycle.__module__ == "dsei.cells"
+    assert dsei.cycle is dsei.cells.cycle and dsei.cycle.__module__ == "dsei.cells.api"
+
+
+def test_cli_module_imports_no_heavy_packages():
+    """`dsei --help` imports dsei.cells.cli: it must not pull numpy/pandas/matplotlib/pyarrow in."""
+    import subprocess
+    import sys
+
+    code = "import sys, dsei.cells.cli; print(sorted(m for m in ('numpy', 'pandas', 'matplotlib', 'pyarrow', 'pydantic') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "[]"
+
+
+def test_generic_columns_and_units_from_cli(tmp_path, run_cli):
+    import pandas as pd
+
+    rec = sim.symmetric(duration_h=30, dt_s=120, failure="hard_short", t_fail_h=21.4, seed=22)
+    p = tmp_path / "lab.txt"
+    pd.DataFrame({"elapsed": rec.time_s / 60, "E": rec.voltage_V * 1000, "I": rec.current_mA}).to_csv(p, sep="\t", index=False)
+    code, out, err = run_cli("cycle", p, "--columns", "time=elapsed,voltage=E,current=I", "--units", "time=min,voltage=mV",
+                             "--area", rec.area_cm2, "--json", "-")
+    assert code == 0, err
+    d = json.loads(out)
+    assert d["format"] == "generic"
+    assert d["failure"]["kind"] == "hard_short"
+    assert d["failure"]["time_h"] == pytest.approx(21.4, rel=0.01)
+    code, _, err = run_cli("cycle", p, "--columns", "time")
+    assert code == 2 and "--columns" in err

@@ -127,3 +127,19 @@ def test_mpt_missing_header_count(tmp_path):
     p.write_text("EC-Lab ASCII FILE\nsomething else\n")
     with pytest.raises(InputError, match="Nb header lines"):
         cycle(p)
+
+
+def test_real_arbin_xlsx():
+    """A real Arbin export: the column map, the Channel_* sheet and A → mA; half-cycle capacities
+    add up to Arbin's own per-cycle Charge_/Discharge_Capacity(Ah)."""
+    path = Path(__file__).parent / "data" / "bs542_004_gr_li_50ua_50mv_1v_191020_Channel_11.xlsx"
+    hc, fmt = half_cycles(path)
+    assert fmt == "arbin" and hc.n_rows == 4526
+    assert list(hc.sign) == [-1, 1, -1, 1]
+    dis = hc.charge_mAh[hc.sign < 0].sum()
+    chg = hc.charge_mAh[hc.sign > 0].sum()
+    assert dis == pytest.approx(11.054898, rel=1e-3)  # max Discharge_Capacity(Ah) × 1000 of cycle 1
+    assert chg == pytest.approx(5.702703, rel=1e-3)
+    np.testing.assert_allclose(hc.current_mA[:3], 0.05, rtol=0.01)  # 50 µA (the 4th is a 6-min stub)
+    r = cycle(path, cell="full")
+    assert r.capacity["cycle_starts_with"] == "discharge"

@@ -169,3 +169,30 @@ def test_streaming_matches_single_batch(tmp_path, monkeypatch):
     assert len(big) == len(small)
     np.testing.assert_allclose(big.plateau_V, small.plateau_V)
     np.testing.assert_allclose(big.charge_mAh, small.charge_mAh)
+
+
+def test_rests_with_current_offsets_and_long_ocv_start(tmp_path):
+    """A 5 h OCV period first, then half-cycles separated by 10 min rests whose current reads a small
+    noisy offset (as cyclers do): rests neither split nor create half-cycles; failure still found."""
+    rec = sim.symmetric(duration_h=80, failure="soft_short", t_fail_h=51.7, dt_s=60, seed=21)
+    rng = np.random.default_rng(0)
+    t_h = rec.time_s / 3600
+    k = rec.step - 1
+    gap = 10 / 60
+    t_shift = 5.0 + t_h + k * gap  # 5 h OCV, then each half-cycle followed by a 10 min rest
+    ocv_t = np.arange(0, 5.0, 1 / 60)
+    rest_t = np.concatenate([np.arange(1, 11) / 60 + (kk + 1) * 1.0 + kk * gap + 5.0 for kk in range(k.max())])
+    t_all = np.concatenate([ocv_t, t_shift, rest_t])
+    v_all = np.concatenate([rng.normal(0, 2e-5, len(ocv_t)), rec.voltage_V, rng.normal(0, 2e-5, len(rest_t))])
+    i_all = np.concatenate([rng.normal(0, 1e-5, len(ocv_t)), rec.current_mA, rng.normal(0, 1e-5, len(rest_t))])
+    order = np.argsort(t_all, kind="stable")
+    import pandas as pd
+
+    p = tmp_path / "rests.csv"
+    pd.DataFrame({"time/s": t_all[order] * 3600, "Ewe/V": v_all[order], "I/mA": i_all[order]}).to_csv(p, index=False)
+    r = cycle(p, area_cm2=rec.area_cm2)
+    assert r.half_cycles == 80
+    assert r.failure.kind == "soft_short"
+    # failure time on the shifted clock: 5 h OCV + 51.7 h of cycling + 51 rests of 10 min
+    assert r.failure.time_h == pytest.approx(5.0 + 51.7 + 51 * gap, rel=0.01)
+    assert r.overpotential_mV["median"] == pytest.approx(25, rel=0.05)

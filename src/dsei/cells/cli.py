@@ -27,8 +27,8 @@ def register(app: typer.Typer) -> None:
 
     @app.command("cycle")
     def cycle_cmd(
-        file: Annotated[Path, typer.Argument(help="Cycler file: BioLogic .mpr/.mpt, Neware/LAND/Arbin CSV or XLSX, or a generic CSV.")],
-        cell: Annotated[str, typer.Option("--cell", help="symmetric (Li|SE|Li) or full.")] = "symmetric",
+        file: Annotated[Path, typer.Argument(metavar="FILE", help="Cycler file: BioLogic .mpr/.mpt, Neware/LAND/Arbin CSV or XLSX, or a generic CSV/Parquet.")],
+        cell: Annotated[str, typer.Option("--cell", help="symmetric (Li|SE|Li) or full.", metavar="symmetric|full")] = "symmetric",
         area: Annotated[float | None, typer.Option("--area", help="Electrode area, cm2.", metavar="CM2")] = None,
         current_density: Annotated[float | None, typer.Option("--current-density", help="Nominal current density, mA cm-2 (area inferred from it when --area is not given).", metavar="MA_CM2")] = None,
         areal_capacity: Annotated[float | None, typer.Option("--areal-capacity", help="Nominal areal capacity per half-cycle, mAh cm-2.", metavar="MAH_CM2")] = None,

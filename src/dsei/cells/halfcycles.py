@@ -29,7 +29,7 @@ class HalfCycles:
     t_start_h: np.ndarray
     t_end_h: np.ndarray
     n_points: np.ndarray
-    current_mA: np.ndarray  # median |I| of the active points
+    current_mA: np.ndarray  # mean |I| of the active points
     charge_mAh: np.ndarray  # ∫|I| dt (trapezoid, within the run)
     energy_mWh: np.ndarray  # ∫|V I| dt
     plateau_V: np.ndarray  # median |V| over the middle half of the run
@@ -64,7 +64,7 @@ class HalfCycleAccumulator:
 
     ``current_scale`` multiplies the batch currents (the electrode area when the file gives current
     density). ``rest_fraction`` sets the rest tolerance: |I| below this fraction of the typical |I|
-    (95th percentile of the first batch that carries current) counts as rest. 10⁻³ keeps a 0.05C step
+    (99.9th percentile of the first batch that carries current) counts as rest. 10⁻³ keeps a 0.05C step
     of a rate test that reaches 20C active while cyclers' rest-current offsets (≲10⁻⁴ of the range)
     stay rest.
     """
@@ -95,7 +95,8 @@ class HalfCycleAccumulator:
         self._last_t = float(b.time_h[-1])
         i = b.current_mA * self.current_scale if self.current_scale != 1.0 else b.current_mA
         if self.tol is None:
-            typical = float(np.percentile(np.abs(i), 95))
+            # 99.9th percentile: the working current even when most of the batch is rest
+            typical = float(np.percentile(np.abs(i), 99.9))
             if typical > 0:
                 self.tol = max(self.rest_fraction * typical, 1e-9)
         tol = self.tol if self.tol is not None else np.inf
@@ -116,9 +117,8 @@ class HalfCycleAccumulator:
         cuts = np.flatnonzero(sf[1:] != sf[:-1]) + 1
         starts = np.concatenate([[0], cuts])
         ends = np.concatenate([cuts, [len(sf)]])
-        for a, e in zip(starts[:-1], ends[:-1], strict=True):
-            if sf[a] != 0:
-                self._reduce(cols, s, a, e, int(sf[a]))
+        done = sf[starts[:-1]] != 0  # complete runs (all but the last) that carry current
+        self._reduce_runs(cols, s, starts[:-1][done], ends[:-1][done], sf[starts[:-1]][done].astype(np.int64))
         a = starts[-1]
         self._carry_sign = int(sf[a])
         if self._carry_sign == 0:  # an open rest run carries nothing the statistics need
@@ -127,62 +127,95 @@ class HalfCycleAccumulator:
         self._carry = {k: v[a:] for k, v in cols.items()}
         self._carry["s"] = s[a:]
 
-    def _reduce(self, cols: dict[str, np.ndarray], s: np.ndarray, a: int, e: int, sign: int) -> None:
-        t = cols["t"][a:e]
-        v = cols["v"][a:e]
-        i = cols["i"][a:e]
-        active = s[a:e] != 0
-        if active.sum() < 2:
+    def _reduce_runs(self, cols: dict[str, np.ndarray], s: np.ndarray, starts: np.ndarray, ends: np.ndarray, signs: np.ndarray) -> None:
+        """Summaries of complete runs ``[starts[r], ends[r])``, vectorised over all runs of a batch."""
+        if len(starts) == 0:
             return
-        ta, va, ia = t[active], v[active], i[active]
-        dt = np.clip(np.diff(t), 0.0, None)
+        t_all, v_all, i_all = cols["t"], cols["v"], cols["i"]
+        lo, hi = int(starts[0]), int(ends[-1])
+        t, v, i, sa = t_all[lo:hi], v_all[lo:hi], i_all[lo:hi], s[lo:hi]
+        st, en = starts - lo, ends - lo
+        nrun = len(st)
+        rid = np.repeat(np.arange(nrun), en - st)
+        # Charge and energy: trapezoid rule between consecutive points of the same run.
+        dt = np.diff(t, prepend=t[0])
+        np.clip(dt, 0.0, None, out=dt)
+        dt[st] = 0.0
         ai = np.abs(i)
-        charge = float(np.sum(0.5 * (ai[1:] + ai[:-1]) * dt))
-        p = np.abs(v * i)
-        energy = float(np.sum(0.5 * (p[1:] + p[:-1]) * dt))
-        t0, t1 = float(ta[0]), float(ta[-1])
+        pw = np.abs(v * i)
+        q = np.empty_like(dt)
+        e = np.empty_like(dt)
+        q[0] = e[0] = 0.0
+        q[1:] = 0.5 * (ai[1:] + ai[:-1]) * dt[1:]
+        e[1:] = 0.5 * (pw[1:] + pw[:-1]) * dt[1:]
+        charge = np.add.reduceat(q, st)
+        energy = np.add.reduceat(e, st)
+        # Statistics over the active (current-carrying) points only.
+        act = np.flatnonzero(sa != 0)
+        ra = rid[act]
+        ta, va, ia = t[act], v[act], ai[act]
+        n_act = np.bincount(ra, minlength=nrun)
+        keep = n_act >= 2
+        sa_start = np.searchsorted(ra, np.arange(nrun))
+        ok = n_act > 0
+        first = np.where(ok, sa_start, 0)
+        last = np.where(ok, sa_start + n_act - 1, 0)
+        t0, t1 = ta[first], ta[last]
         d = t1 - t0
         av = np.abs(va)
-        if d > 0:
-            lo, hi = np.searchsorted(ta, [t0 + PLATEAU_WINDOW[0] * d, t0 + PLATEAU_WINDOW[1] * d])
-            mid = av[lo:hi] if hi - lo >= 3 else av
-        else:
-            mid = av
+        nz = np.flatnonzero(ok)
+        peak = np.zeros(nrun)
+        cur = np.zeros(nrun)
+        if len(nz):
+            peak[nz] = np.maximum.reduceat(av, sa_start[nz])
+            cur[nz] = np.add.reduceat(ia, sa_start[nz]) / n_act[nz]
+        # Plateau: median |V| over the middle half (in time) of each run, by one sort over the batch.
+        rel = np.where(d[ra] > 0, (ta - t0[ra]) / np.where(d[ra] > 0, d[ra], 1.0), 0.5)
+        mid = (rel >= PLATEAU_WINDOW[0]) & (rel <= PLATEAU_WINDOW[1])
+        n_mid = np.bincount(ra[mid], minlength=nrun)
+        use_all = n_mid < 3
+        sel = mid | use_all[ra]
+        plateau = _grouped_median(ra[sel], av[sel], nrun)
+        # Binned profile: mean, min, max of the signed voltage in `bins` equal time bins per run.
         nb = self.bins
-        mean = np.full(nb, np.nan)
-        vmin = np.full(nb, np.nan)
-        vmax = np.full(nb, np.nan)
-        if d > 0:
-            edges = np.searchsorted(ta, t0 + d * np.arange(nb) / nb)
-            counts = np.diff(np.append(edges, len(ta)))
-            ne = counts > 0
-            starts = edges[ne]
-            mean[ne] = np.add.reduceat(va, starts) / counts[ne]
-            vmin[ne] = np.minimum.reduceat(va, starts)
-            vmax[ne] = np.maximum.reduceat(va, starts)
-        else:
-            mean[0] = vmin[0] = vmax[0] = float(np.mean(va))
+        b = np.minimum((rel * nb).astype(np.int64), nb - 1)
+        g = ra * nb + b
+        cnt = np.bincount(g, minlength=nrun * nb)
+        ssum = np.bincount(g, weights=va, minlength=nrun * nb)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.where(cnt > 0, ssum / np.where(cnt > 0, cnt, 1), np.nan)
+        vmin = np.full(nrun * nb, np.inf)
+        vmax = np.full(nrun * nb, -np.inf)
+        if len(g):
+            seg = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
+            np.minimum.at(vmin, g[seg], np.minimum.reduceat(va, seg))
+            np.maximum.at(vmax, g[seg], np.maximum.reduceat(va, seg))
+        vmin[cnt == 0] = np.nan
+        vmax[cnt == 0] = np.nan
+        prof = np.stack([mean.reshape(nrun, nb), vmin.reshape(nrun, nb), vmax.reshape(nrun, nb)], axis=1).astype(np.float32)
+        k = np.flatnonzero(keep)
         c = self._cols
-        c["sign"].append(sign)
-        c["t_start_h"].append(t0)
-        c["t_end_h"].append(t1)
-        c["n_points"].append(int(len(ta)))
-        c["current_mA"].append(float(np.median(np.abs(ia))))
-        c["charge_mAh"].append(charge)
-        c["energy_mWh"].append(energy)
-        c["plateau_V"].append(float(np.median(mid)))
-        c["peak_V"].append(float(av.max()))
-        c["v_start_V"].append(float(va[0]))
-        c["v_end_V"].append(float(va[-1]))
-        c["file_cycle"].append(int(cols["c"][a]))
-        self._prof.append(np.stack([mean, vmin, vmax]).astype(np.float32))
+        c["sign"].extend(signs[k].tolist())
+        c["t_start_h"].extend(t0[k].tolist())
+        c["t_end_h"].extend(t1[k].tolist())
+        c["n_points"].extend(n_act[k].tolist())
+        c["current_mA"].extend(cur[k].tolist())
+        c["charge_mAh"].extend(charge[k].tolist())
+        c["energy_mWh"].extend(energy[k].tolist())
+        c["plateau_V"].extend(plateau[k].tolist())
+        c["peak_V"].extend(peak[k].tolist())
+        c["v_start_V"].extend(va[first[k]].tolist())
+        c["v_end_V"].extend(va[last[k]].tolist())
+        c["file_cycle"].extend(cols["c"][starts[k]].tolist())
+        self._prof.append(prof[k])
 
     def finish(self) -> HalfCycles:
         if self._carry is not None and len(self._carry["t"]) and self._carry_sign != 0:
-            self._reduce(self._carry, self._carry["s"], 0, len(self._carry["t"]), self._carry_sign)
+            n = len(self._carry["t"])
+            self._reduce_runs(self._carry, self._carry["s"], np.array([0]), np.array([n]), np.array([self._carry_sign]))
         self._carry = None
         c = self._cols
-        prof = np.stack(self._prof) if self._prof else np.zeros((0, 3, self.bins), dtype=np.float32)
+        prof = np.concatenate(self._prof) if self._prof else np.zeros((0, 3, self.bins), dtype=np.float32)
         ints = {"sign", "n_points", "file_cycle"}
         arrays = {k: np.asarray(v, dtype=np.int64 if k in ints else np.float64) for k, v in c.items()}
         return HalfCycles(
@@ -194,3 +227,24 @@ class HalfCycleAccumulator:
             first_time_h=float(self._first_t or 0.0),
             last_time_h=float(self._last_t or 0.0),
         )
+
+
+def _grouped_median(groups: np.ndarray, values: np.ndarray, ngroups: int) -> np.ndarray:
+    """Median of ``values`` per group id (0..ngroups-1; NaN for empty groups), with one sort.
+
+    Groups and values are packed into one float key (group × span + value) so that a single
+    ``np.sort`` orders by group then value; values are non-negative here (|V|)."""
+    out = np.full(ngroups, np.nan)
+    if len(values) == 0:
+        return out
+    span = float(values.max()) * 2.0 + 1.0
+    key = np.sort(groups * span + values)
+    counts = np.bincount(groups, minlength=ngroups)
+    start = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    has = counts > 0
+    lo = start + (counts - 1) // 2
+    hi = start + counts // 2
+    lo, hi = lo[has], hi[has]
+    g = np.flatnonzero(has)
+    out[has] = 0.5 * ((key[lo] - g * span) + (key[hi] - g * span))
+    return out

@@ -70,7 +70,7 @@ def plot_symmetric(result, hc: HalfCycles, path: str | Path) -> Path:
             ax.plot(tt, hi, color="#1f4e9c", lw=0.3)
             ax.plot(tt, lo, color="#1f4e9c", lw=0.3)
             span = np.nanmax(np.abs(np.r_[vmin, vmax]))
-            ax.set_ylim(-1.35 * span, 2.6 * span)
+            ax.set_ylim(-1.3 * span, 3.3 * span)  # room above the band for the insets
         ax.set_xlabel("Time (h)")
         ax.set_ylabel("Voltage (mV)")
         ax.set_xlim(0, max(result.duration_h, 1e-9))
@@ -132,7 +132,8 @@ def plot_full(result, path: str | Path) -> Path:
         ax.plot(cyc, arr("discharge_capacity"), "o", ms=3, color="#1f4e9c", label="discharge")
         ax.set_xlabel("Cycle number")
         ax.set_ylabel(label)
-        ax.set_ylim(bottom=0)
+        qmax = np.nanmax(np.r_[arr("charge_capacity"), arr("discharge_capacity"), 0.0])
+        ax.set_ylim(0, 1.25 * qmax if qmax > 0 else 1.0)
         ax2 = ax.twinx()
         ax2.plot(cyc, arr("coulombic_efficiency_pct"), "s", ms=2.5, color="#c0392b", label="CE")
         ax2.set_ylabel("Coulombic efficiency (%)", color="#c0392b")
@@ -140,7 +141,7 @@ def plot_full(result, path: str | Path) -> Path:
         ax2.tick_params(axis="y", colors="#c0392b")
         for row in result.rate_table if len(result.rate_table) > 1 else []:
             if row.get("c_rate") is not None:
-                ax.text((row["first_cycle"] + row["last_cycle"]) / 2, ax.get_ylim()[1] * 0.03, f"{row['c_rate']:g}C",
+                ax.text((row["first_cycle"] + row["last_cycle"]) / 2, ax.get_ylim()[1] * 0.94, f"{row['c_rate']:g}C",
                         ha="center", fontsize=6)
         h1, l1 = ax.get_legend_handles_labels()
         h2, l2 = ax2.get_legend_handles_labels()

@@ -33,8 +33,9 @@ from dsei.errors import InputError
 
 FORMATS = ("biologic-mpr", "biologic-mpt", "neware", "land", "arbin", "generic")
 ROLES = ("time", "voltage", "current", "current_density", "cycle", "step")
-BATCH_ROWS = 1 << 20  # rows per batch for readers that build their own batches (xlsx, mpr)
-CSV_BLOCK_BYTES = 16 << 20  # pyarrow block size for streamed text files
+BATCH_ROWS = 1 << 18  # rows per batch for readers that build their own batches (xlsx, mpr)
+CSV_BLOCK_BYTES = 8 << 20  # bytes of text parsed at a time (one chunk in memory)
+CSV_THREADS = True  # pyarrow parses each chunk with all cores
 
 _TIME_TO_H = {"s": 1 / 3600, "sec": 1 / 3600, "min": 1 / 60, "h": 1.0, "hr": 1.0, "ms": 1 / 3.6e6, "d": 24.0}
 _V_TO_V = {"V": 1.0, "mV": 1e-3, "uV": 1e-6, "µV": 1e-6}
@@ -215,8 +216,6 @@ def map_known(header: list[str], table: dict[str, list[str]], source: object, fm
             cm.factors[role] = 1 / 3600
             continue
         cm.factors[role] = _factor(role, parse_unit(col), source, col)
-    if fmt == "biologic" and cm.names.get("current") == "control/V/mA":
-        cm.factors["current"] = 1.0
     return cm
 
 
@@ -276,6 +275,20 @@ def _head_text(path: Path, nbytes: int = 65536) -> str:
         except UnicodeDecodeError:
             continue
     return raw.decode("latin-1", errors="replace")
+
+
+def _text_encoding(path: Path, nbytes: int = 1 << 20) -> str:
+    """``utf8`` if the first MB decodes as UTF-8 (a character cut at the end is fine), else cp1252
+    (EC-Lab and Windows cycler software write cp1252: ``°``, ``µ``, ``²``)."""
+    import codecs
+
+    with open(path, "rb") as fh:
+        raw = fh.read(nbytes)
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(raw, final=False)
+        return "utf8"
+    except UnicodeDecodeError:
+        return "cp1252"
 
 
 def _sniff_delimiter(line: str) -> str:
@@ -409,7 +422,7 @@ def _iter_xlsx(src: Source, sheets: list[str], wb) -> Iterator[Batch]:
                     continue
                 for role, i in idx.items():
                     buf[role].append(row[i] if i < len(row) else None)
-                if len(buf["time"]) >= BATCH_ROWS // 8:
+                if len(buf["time"]) >= BATCH_ROWS // 4:
                     yield _batch_from_lists(buf, cm, src.path)
                     buf = {r: [] for r in idx}
             if buf["time"]:
@@ -441,8 +454,39 @@ def _batch_from_lists(buf: dict[str, list], cm: ColumnMap, source: object) -> Ba
 
 
 # ----------------------------------------------------------------------------------- text/CSV
+def _text_chunks(path: Path, skip_rows: int, chunk_bytes: int) -> Iterator[tuple[list[str] | None, bytes]]:
+    """The header line (first item only) and then the data as byte chunks cut at line ends.
+
+    pyarrow's own streaming CSV reader parses ahead without bound (a 300 MB file ends up fully
+    buffered when the consumer is slower than the parser); cutting the file ourselves keeps one chunk
+    in memory while pyarrow still parses each chunk with all cores."""
+    with open(path, "rb") as fh:
+        for _ in range(skip_rows):
+            if not fh.readline():
+                return
+        header = fh.readline()
+        yield None, header
+        leftover = b""
+        while True:
+            buf = fh.read(chunk_bytes)
+            if not buf:
+                if leftover.strip():
+                    yield None, leftover
+                return
+            data = leftover + buf if leftover else buf
+            cut = data.rfind(b"\n") + 1
+            if cut == 0:
+                leftover = data
+                continue
+            yield None, data[:cut]
+            leftover = data[cut:]
+
+
 def _iter_text(src: Source, skip_rows: int, delimiter: str, encoding: str = "utf8", decimal_comma: bool = False) -> Iterator[Batch]:
-    """Stream a delimited text file with pyarrow (multithreaded, only the needed columns)."""
+    """Stream a delimited text file: byte chunks cut at line ends, each parsed by pyarrow
+    (multithreaded, only the needed columns, typed on read)."""
+    import io
+
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.csv as pcsv
@@ -455,26 +499,28 @@ def _iter_text(src: Source, skip_rows: int, delimiter: str, encoding: str = "utf
             types[col] = pa.string()
         else:
             types[col] = pa.float64()
-    read = pcsv.ReadOptions(skip_rows=skip_rows, block_size=CSV_BLOCK_BYTES, encoding=encoding)
+    chunks = _text_chunks(src.path, skip_rows, CSV_BLOCK_BYTES)
+    _, header_bytes = next(chunks, (None, b""))
+    header_text = header_bytes.decode("utf-8" if encoding == "utf8" else encoding, errors="replace").lstrip("\ufeff").rstrip("\r\n")
+    names = [h.strip().strip('"') for h in header_text.split(delimiter)]
+    names = [n if n and n not in names[:k] else f"_unnamed_{k}" for k, n in enumerate(names)]
+    missing = [c for c in wanted if c not in names]
+    if missing:
+        raise InputError(src.path, f"header has no column {', '.join(map(repr, missing))}")
+    read = pcsv.ReadOptions(column_names=names, encoding=encoding, use_threads=CSV_THREADS, block_size=1 << 22)
     parse = pcsv.ParseOptions(delimiter=delimiter, quote_char='"', ignore_empty_lines=True)
     conv = pcsv.ConvertOptions(include_columns=wanted, column_types=types, strings_can_be_null=True,
                                null_values=["", "NaN", "nan", "-", "NULL"])
-    try:
-        reader = pcsv.open_csv(src.path, read_options=read, parse_options=parse, convert_options=conv)
-    except (pa.ArrowInvalid, pa.ArrowKeyError) as exc:
-        raise InputError(src.path, f"cannot read as {src.fmt} text: {_arrow_msg(exc)}") from exc
-    while True:
+    for _, chunk in chunks:
         try:
-            rb = reader.read_next_batch()
-        except StopIteration:
-            break
+            tb = pcsv.read_csv(io.BytesIO(chunk), read_options=read, parse_options=parse, convert_options=conv)
         except pa.ArrowInvalid as exc:
             raise InputError(src.path, f"bad row in {src.fmt} text: {_arrow_msg(exc)}") from exc
-        if rb.num_rows == 0:
+        if tb.num_rows == 0:
             continue
         arrays = {}
         for role, col in cm.names.items():
-            arr = rb.column(col)
+            arr = tb.column(col).combine_chunks()
             if role == "time" and cm.time_format == "hms":
                 arrays[role] = _hms_arrow(arr, src.path) * cm.factors[role]
                 continue
@@ -485,6 +531,7 @@ def _iter_text(src: Source, skip_rows: int, delimiter: str, encoding: str = "utf
                 except pa.ArrowInvalid as exc:
                     raise InputError(src.path, f"column {col!r} is not numeric: {_arrow_msg(exc)}") from exc
             arrays[role] = arr.to_numpy(zero_copy_only=False) * cm.factors.get(role, 1.0)
+        del tb
         t = arrays.pop("time")
         yield _make_batch(t, arrays)
 
@@ -552,12 +599,7 @@ def _mpt_header(path: Path) -> tuple[int, str, str, bool]:
     data_line = lines[nb] if len(lines) > nb else ""
     delim = "\t" if nb > 1 or "\t" in lines[nb - 1] else _sniff_delimiter(lines[nb - 1])
     decimal_comma = delim != "," and bool(re.search(r"(^|" + re.escape(delim) + r")-?\d+,\d+", data_line))
-    try:
-        (path.read_bytes()[:4096]).decode("utf-8")
-        enc = "utf8"
-    except UnicodeDecodeError:
-        enc = "cp1252"
-    return nb, enc, delim, decimal_comma
+    return nb, _text_encoding(path), delim, decimal_comma
 
 
 def _mpt_source(path: Path) -> tuple[Source, dict]:
@@ -661,12 +703,7 @@ def open_source(
     k, delim, header = _header_line(lines, path)
     table = {"neware": NEWARE_COLUMNS, "land": LAND_COLUMNS, "arbin": ARBIN_COLUMNS}.get(fmt)
     cm = map_known(header, table, path, fmt) if table else map_generic(header, path, columns, units)
-    enc = "utf8"
-    try:
-        with open(path, "rb") as fh:
-            fh.read(1 << 20).decode("utf-8")
-    except UnicodeDecodeError:
-        enc = "cp1252"
+    enc = _text_encoding(path)
     src = Source(path, fmt, cm, detail=f"header on line {k + 1}, delimiter {delim!r}")
     first_data = lines[k + 1] if len(lines) > k + 1 else ""
     dcomma = delim != "," and bool(re.search(r"(^|[" + re.escape(delim) + r"])-?\d+,\d+", first_data))
@@ -715,15 +752,22 @@ def _open_parquet(path: Path, fmt: str, columns, units) -> tuple[Source, Iterato
 
     def gen() -> Iterator[Batch]:
         wanted = list(dict.fromkeys(cm.names.values()))
-        for rb in pf.iter_batches(batch_size=BATCH_ROWS, columns=wanted):
-            arrays = {}
-            for role, col in cm.names.items():
-                arr = rb.column(col)
-                if role == "time" and cm.time_format == "hms":
-                    arrays[role] = _hms_arrow(arr, path) * cm.factors[role]
-                else:
-                    arrays[role] = arr.to_numpy(zero_copy_only=False).astype(float) * cm.factors.get(role, 1.0)
-            yield _make_batch(arrays.pop("time"), arrays)
+        # One row group at a time (iter_batches' read-ahead lets memory creep up on long files).
+        for rg in range(pf.metadata.num_row_groups):
+            group = pf.read_row_group(rg, columns=wanted)
+            for rb in group.to_batches(max_chunksize=BATCH_ROWS):
+                yield _parquet_batch(rb)
+            del group
+
+    def _parquet_batch(rb) -> Batch:
+        arrays = {}
+        for role, col in cm.names.items():
+            arr = rb.column(col)
+            if role == "time" and cm.time_format == "hms":
+                arrays[role] = _hms_arrow(arr, path) * cm.factors[role]
+            else:
+                arrays[role] = arr.to_numpy(zero_copy_only=False).astype(float) * cm.factors.get(role, 1.0)
+        return _make_batch(arrays.pop("time"), arrays)
 
     return src, gen()
 

@@ -35,11 +35,12 @@ half-cycle with the binned voltage profile (resolution: half-cycle duration / bi
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from dsei.cells.halfcycles import HalfCycles
 from dsei.results import Result
@@ -59,7 +60,11 @@ class FailureCriteria:
     sustain_fraction: float = 0.8
 
 
-class FailureInfo(Result):
+class FailureInfo(BaseModel):
+    """When and how the cell failed (``detected: false`` and nulls when it did not)."""
+
+    model_config = ConfigDict(extra="allow")
+
     detected: bool = False
     kind: str | None = None  # "soft_short" | "hard_short" | "divergence"
     time_h: float | None = None
@@ -133,8 +138,8 @@ def _refine(hc: HalfCycles, k: int, below: bool, thr_V: float) -> float:
 
 
 def detect_failure(hc: HalfCycles, criteria: FailureCriteria | None = None) -> tuple[FailureInfo, list[dict]]:
-    """First failure (soft short, hard short or divergence) in the half-cycle summary, and all
-    candidate events considered (for diagnostics)."""
+    """First failure (soft short, hard short or divergence) in the half-cycle summary, and the list of
+    confirmed events as dicts (that failure, or empty when the cell did not fail)."""
     c = criteria or FailureCriteria()
     p = hc.plateau_V * 1e3
     n = len(p)
@@ -151,14 +156,22 @@ def detect_failure(hc: HalfCycles, criteria: FailureCriteria | None = None) -> t
         div_thr = c.divergence_factor * initial * hc.current_mA
     hard = p < c.hard_short_mV
     diverged = p > div_thr
+    # baseline[k] = median of res over the preceding window (vectorised with a sliding window view)
+    w = max(1, c.baseline_window)
+    padded = np.concatenate([np.full(w, np.nan), res])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        baseline = np.nanmedian(np.lib.stride_tricks.sliding_window_view(padded, w)[:n], axis=1)
+    collapsed = res < c.soft_short_fraction * baseline
+    candidates = np.flatnonzero(hard | diverged | collapsed)
     events: list[dict] = []
-    for k in range(n):
+    for k in candidates:
         kind = None
         thr = None
         if hard[k] and _sustained(hard, k, c):
             kind, thr = "hard_short", c.hard_short_mV
-        elif k >= c.min_baseline:
-            base = float(np.nanmedian(res[max(0, k - c.baseline_window) : k]))
+        elif k >= c.min_baseline and collapsed[k]:
+            base = float(baseline[k])
             below = res < c.soft_short_fraction * base
             if below[k] and _sustained(below, k, c):
                 after = float(np.median(p[k : k + c.sustain]))
@@ -172,6 +185,7 @@ def detect_failure(hc: HalfCycles, criteria: FailureCriteria | None = None) -> t
         t_f = _refine(hc, k, below, thr * 1e-3)
         j = int(np.searchsorted(hc.t_start_h, t_f, side="right") - 1)
         j = min(max(j, 0), n - 1)
+        k = int(k)
         before = float(np.median(p[max(0, k - c.baseline_window) : k])) if k > 0 else None
         info = FailureInfo(
             detected=True,
@@ -183,7 +197,7 @@ def detect_failure(hc: HalfCycles, criteria: FailureCriteria | None = None) -> t
             overpotential_after_mV=float(np.median(p[k : k + c.sustain])),
             threshold_mV=float(thr),
         )
-        events.append(info.model_dump(exclude={"schema_version"}))
+        events.append(info.model_dump())
         return info, events
     return FailureInfo(), events
 

@@ -36,6 +36,7 @@ from pymatgen.io.ase import AseAtomsAdaptor
 from dsei.mechanics import calibration as cal
 from dsei.mechanics.batch_relax import batched_relax
 from dsei.mechanics.descriptors import MODULI_FIELDS, describe
+from dsei.mechanics.ions import relax_ions as _relax_ions
 from dsei.mechanics.fit import cartesian_rotations, design_matrix, fit_tensor, invariant_basis
 from dsei.mechanics.strains import DEFAULT_MAGNITUDES, N_INDEPENDENT, deformed_cell, laue_class, strain_set
 from dsei.mechanics.verdict import PUGH_MARGIN, verdict
@@ -126,6 +127,8 @@ class RawTensor:
     time_s: float = 0.0
     #: The clamped-ion tensor from the same strained cells (their stresses before the ions moved).
     C_clamped_GPa: np.ndarray | None = None
+    #: Why the clamped-ion tensor was reported although ions were to be relaxed ("" otherwise).
+    ion_note: str = ""
 
 
 # ------------------------------------------------------------------------------------------ geometry
@@ -144,6 +147,20 @@ def _standardize(atoms: Atoms, symprec: float):
         atoms.set_cell(atoms.cell[:] @ r.T, scale_atoms=True)
         ds = spglib.get_symmetry_dataset((atoms.cell[:], atoms.get_scaled_positions(), atoms.numbers), symprec=symprec)
     return ds
+
+
+def _primitive(atoms: Atoms, symprec: float) -> Atoms:
+    """spglib's standardised primitive cell of ``atoms`` when it has fewer atoms, else ``atoms``."""
+    import spglib
+
+    try:
+        res = spglib.standardize_cell((atoms.cell[:], atoms.get_scaled_positions(), atoms.numbers), to_primitive=True, symprec=symprec)
+    except Exception:  # noqa: BLE001 - keep the input cell
+        return atoms
+    if res is None or len(res[2]) >= len(atoms):
+        return atoms
+    lat, frac, nums = res
+    return Atoms(numbers=nums, scaled_positions=frac, cell=lat, pbc=True, info=dict(atoms.info))
 
 
 @dataclass
@@ -196,12 +213,19 @@ def elastic_tensors(
     relax_fmax: float = RELAX_FMAX,
     ion_fmax: float = ION_FMAX,
     symprec: float = SYMPREC,
+    ion_method: str = "newton",
+    primitive: bool = True,
 ) -> list[RawTensor]:
     """Fitted, uncalibrated elastic tensors (GPa, standard orientation) of many structures, one model.
 
     Every forward pass is shared by all structures: the reference relaxations run as one batched FIRE,
-    then every strained cell of every structure as another.
+    then every strained cell of every structure as another. ``ion_method``: ``newton`` (default:
+    Newton steps with the reference cell's symmetry-reduced finite-difference Hessian, unstable modes
+    clamped, :mod:`dsei.mechanics.ions`) or ``bfgs`` (batched BFGS per cell to |F| < ion_fmax). ``primitive``: work on spglib's standardised
+    primitive cell (same tensor, fewer atoms: a conventional rock-salt cell of 8 atoms becomes 2).
     """
+    if ion_method not in ("newton", "bfgs"):
+        raise ValueError(f"ion_method must be newton or bfgs, not {ion_method!r}")
     from ase.spacegroup.symmetrize import refine_symmetry
 
     m = model if isinstance(model, Model) else load_model(model)
@@ -217,6 +241,8 @@ def elastic_tensors(
                 refine_symmetry(a, symprec=max(symprec, 1e-5))
             except Exception:  # noqa: BLE001 - spglib cannot symmetrise odd cells: continue unsymmetrised
                 pass
+        if primitive:
+            a = _primitive(a, symprec)
         atoms_list.append(a)
     if relax and atoms_list:
         rinfo = batched_relax(atoms_list, m, fmax=relax_fmax, steps=RELAX_STEPS, relax_cell=True, fix_symmetry=True, symprec=symprec)
@@ -232,7 +258,7 @@ def elastic_tensors(
             cells.append(c)
             owner.append(k)
     if relax_ions:
-        cinfo = batched_relax(cells, m, fmax=ion_fmax, steps=ION_STEPS, relax_cell=False)
+        cinfo = _relax_ions(cells, owner, [p.atoms for p in plans], m, fmax=ion_fmax, method=ion_method)
         stresses = [ci.evaluation.stress_eV_per_A3 / units.GPa for ci in cinfo]
         clamped = [ci.initial_evaluation.stress_eV_per_A3 / units.GPa for ci in cinfo]
         steps = [ci.steps for ci in cinfo]
@@ -248,6 +274,13 @@ def elastic_tensors(
         strains = np.vstack([np.zeros(6), *p.strains])
         fit = fit_tensor(strains, np.array(stresses[idx : idx + n]), p.basis)
         fit_clamped = fit_tensor(strains, np.array(clamped[idx : idx + n]), p.basis)
+        c_final, ions_ok, note = fit.C, relax_ions, ""
+        if relax_ions and not _relaxation_is_physical(fit.C, fit_clamped.C):
+            # Relaxing ions can only soften a tensor (C_clamped − C_relaxed ⪰ 0) and keeps a stable one
+            # stable; when it does not, the model's reference structure is internally unstable under
+            # strain and the relaxed-ion numbers are not a tensor of this structure: use clamped-ion.
+            c_final, ions_ok = fit_clamped.C, False
+            note = "relaxed-ion tensor unphysical (model's internal instability under strain); clamped-ion reported"
         ion_steps = max(steps[idx : idx + n])
         idx += n
         ri = rinfo[k]
@@ -258,7 +291,7 @@ def elastic_tensors(
                 source=_source(src),
                 formula=relaxed_struct.composition.reduced_formula,
                 model=m.name,
-                C_GPa=fit.C,
+                C_GPa=c_final,
                 spacegroup=p.spacegroup,
                 laue_class=p.laue,
                 n_constants=fit.n_constants,
@@ -268,7 +301,8 @@ def elastic_tensors(
                 relax_converged=bool(ri.converged) if ri else True,
                 relax_steps=int(ri.steps) if ri else 0,
                 ion_steps=int(ion_steps),
-                ions_relaxed=relax_ions,
+                ions_relaxed=ions_ok,
+                ion_note=note,
                 volume_A3_per_atom=float(p.atoms.get_volume() / len(p.atoms)),
                 structure=relaxed_struct,
                 time_s=elapsed / max(1, len(plans)),
@@ -279,6 +313,15 @@ def elastic_tensors(
 
 
 # ------------------------------------------------------------------------------------------ results
+def _relaxation_is_physical(c_relaxed: np.ndarray, c_clamped: np.ndarray) -> bool:
+    """Relaxed-ion C must be softer than clamped-ion C (C_clamped − C_relaxed positive semi-definite, within
+    fit noise) and positive definite wherever the clamped-ion one is."""
+    tol = 1.0 + 0.02 * float(np.abs(c_clamped).max())
+    softer = float(np.linalg.eigvalsh(c_clamped - c_relaxed).min()) > -tol
+    stable_kept = float(np.linalg.eigvalsh(c_relaxed).min()) > 0 or float(np.linalg.eigvalsh(c_clamped).min()) <= 0
+    return softer and stable_kept
+
+
 def _round_matrix(c: np.ndarray) -> list[list[float]]:
     return [[float(round(x, 4)) + 0.0 for x in row] for row in np.asarray(c)]
 
@@ -286,6 +329,8 @@ def _round_matrix(c: np.ndarray) -> list[list[float]]:
 def _result_from_tensor(raw: RawTensor, c: np.ndarray, calibrated: bool, model_name: str) -> ElasticResult:
     d = describe(c, raw.volume_A3_per_atom).as_dict()
     v, why = verdict(d["pugh_ratio"], d["born_stable"])
+    if raw.ion_note:
+        why = f"{why}; {raw.ion_note}"
     if not d["born_stable"]:
         for f in MODULI_FIELDS:
             d[f] = None

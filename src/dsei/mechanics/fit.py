@@ -42,8 +42,27 @@ def tensor_to_voigt(t: np.ndarray) -> np.ndarray:
     return c
 
 
+def bond_matrix(rot: np.ndarray) -> np.ndarray:
+    """6×6 Bond matrix M of a rotation: Voigt stress σ' = M σ for σ' = R σ Rᵀ, so that C' = M C Mᵀ
+    (W. L. Bond, Bell Syst. Tech. J. 22, 1 (1943))."""
+    r = np.asarray(rot, dtype=float)
+    m = np.zeros((6, 6))
+    for j, (k, l) in enumerate(VOIGT_PAIRS):
+        e = np.zeros((3, 3))
+        e[k, l] = e[l, k] = 1.0
+        s = r @ e @ r.T
+        m[:, j] = [s[a, b] for a, b in VOIGT_PAIRS]
+    return m
+
+
 def rotate_voigt(c: np.ndarray, rot: np.ndarray) -> np.ndarray:
-    """C' = R·C (C'_ijkl = R_ia R_jb R_kc R_ld C_abcd) for a Cartesian rotation ``rot``."""
+    """C' = R·C (C'_ijkl = R_ia R_jb R_kc R_ld C_abcd) for a Cartesian rotation ``rot``, via the Bond matrix."""
+    m = bond_matrix(rot)
+    return m @ np.asarray(c, dtype=float) @ m.T
+
+
+def rotate_voigt_tensor(c: np.ndarray, rot: np.ndarray) -> np.ndarray:
+    """The same rotation through the full 3×3×3×3 tensor (reference implementation, used in tests)."""
     t = voigt_to_tensor(np.asarray(c, dtype=float))
     r = np.asarray(rot, dtype=float)
     return tensor_to_voigt(np.einsum("ia,jb,kc,ld,abcd->ijkl", r, r, r, r, t, optimize=True))
@@ -85,14 +104,13 @@ def invariant_basis(rotations_cart: np.ndarray, tol: float = 1e-6) -> np.ndarray
     rots = [r * np.sign(np.linalg.det(r)) for r in np.asarray(rotations_cart, dtype=float)]
     if not rots:
         rots = [np.eye(3)]
+    bonds = [bond_matrix(r) for r in rots]
     proj = np.zeros((21, 21))
     for col in range(21):
         e = np.zeros(21)
         e[col] = 1.0
         c = _sym_from_vec(e)
-        acc = np.zeros((6, 6))
-        for r in rots:
-            acc += rotate_voigt(c, r)
+        acc = sum(m @ c @ m.T for m in bonds)
         proj[:, col] = _vec_from_sym(acc / len(rots))
     u, s, _ = np.linalg.svd(proj)
     rank = int((s > 0.5).sum())  # a projector's non-zero singular values are ≥ 1

@@ -93,6 +93,15 @@ class Library:
         ground = [e for e in matches if e.ground_state]
         return ground[0] if ground else matches[0]
 
+    def experimental(self, formula: str) -> LibraryEntry | None:
+        """The phase observed at room temperature for ``formula`` (``experimental_ground_state``), if the
+        library holds it; may differ from :meth:`find`, which returns the default model's ground state."""
+        try:
+            reduced = Composition(formula).reduced_formula
+        except Exception:  # noqa: BLE001 - not a formula
+            return None
+        return next((e for e in self.entries if e.formula == reduced and e.experimental_ground_state), None)
+
     def by_role(self, role: str) -> list[LibraryEntry]:
         return [e for e in self.entries if e.role == role]
 
@@ -105,7 +114,11 @@ class Library:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             struct = Structure.from_file(self.root / entry.file)
-        struct.properties = {"source": f"library:{entry.id}", "library_id": entry.id, "provenance": entry.provenance}
+        struct.properties = {
+            "source": f"library:{entry.id}",
+            "library_id": entry.id,
+            "provenance": entry.provenance,
+        }
         return struct
 
     def export(self, entry_id: str, directory: str | Path) -> Path:

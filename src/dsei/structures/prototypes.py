@@ -38,6 +38,11 @@ LiNO3-cal   calcite-type     a = 4.692, c = 15.22 (hex);                 Wyckoff
                                                                          nitrates table, RT
 ==========  ===============  ==========================================  =================================
 
+The numbers were taken from the cited compilations/papers as recalled by the builder (no database
+download was available), and checked here: each cell reproduces the expected space group, the known
+nearest-neighbour distance and the X-ray density of the phase (e.g. Ag 10.50, Cu 8.93, β-Sn 7.29,
+α-Sn 5.77, Bi 9.81 g/cm³). Check against the primary source before quoting to four digits.
+
 LiNO3: Li on 6b (0,0,0), N on 6a (0,0,1/4), O on 18e (x,0,1/4) (hexagonal axes). The oxygen parameter is
 not transcribed from a refinement: ``x`` is set so the N–O bond is 1.250 Å (the planar nitrate ion, e.g.
 NaNO3, Cherin, Hamilton & Post, Acta Cryst. 23, 455 (1967)); the symmetry-preserving relaxation in the
@@ -98,7 +103,9 @@ def fcc(element: str, a_A: float) -> Structure:
 
 
 def hcp(element: str, a_A: float, c_A: float) -> Structure:
-    return Structure(Lattice.hexagonal(a_A, c_A), [element, element], [[1 / 3, 2 / 3, 0.25], [2 / 3, 1 / 3, 0.75]])
+    return Structure(
+        Lattice.hexagonal(a_A, c_A), [element, element], [[1 / 3, 2 / 3, 0.25], [2 / 3, 1 / 3, 0.75]]
+    )
 
 
 def diamond(element: str, a_A: float) -> Structure:
@@ -121,7 +128,9 @@ def a7(element: str, a_A: float, c_A: float, z: float) -> Structure:
 
 
 def rocksalt(cation: str, anion: str, a_A: float) -> Structure:
-    return Structure.from_spacegroup("Fm-3m", Lattice.cubic(a_A), [cation, anion], [[0, 0, 0], [0.5, 0.5, 0.5]])
+    return Structure.from_spacegroup(
+        "Fm-3m", Lattice.cubic(a_A), [cation, anion], [[0, 0, 0], [0.5, 0.5, 0.5]]
+    )
 
 
 def cuprite(metal: str, a_A: float) -> Structure:
@@ -159,7 +168,9 @@ def _acanthite_path() -> Path:
 
 
 # --------------------------------------------------------------------------------------------- table
-SWANSON = "H. E. Swanson & E. Tatge, Standard X-ray Diffraction Powder Patterns, NBS Circular 539 vol. 1 (1953)"
+SWANSON = (
+    "H. E. Swanson & E. Tatge, Standard X-ray Diffraction Powder Patterns, NBS Circular 539 vol. 1 (1953)"
+)
 PEARSON = "W. B. Pearson, Handbook of Lattice Spacings and Structures of Metals and Alloys (Pergamon, 1958)"
 
 _a_li, _a_na = 3.5093, 4.2906
@@ -174,56 +185,168 @@ _lino3 = (4.692, 15.22)
 PROTOTYPES: dict[str, Prototype] = {
     p.id: p
     for p in [
-        Prototype("Li-bcc", "Li", "metal", "bcc (A2)", 229, f"{PEARSON}; a = {_a_li} Å, 293 K",
-                  lambda: bcc("Li", _a_li), _a_li * math.sqrt(3) / 2,
-                  notes="Below ~75 K Li transforms martensitically to close-packed (9R/fcc); bcc is the RT phase."),
-        Prototype("Na-bcc", "Na", "metal", "bcc (A2)", 229, f"{PEARSON}; a = {_a_na} Å, 293 K",
-                  lambda: bcc("Na", _a_na), _a_na * math.sqrt(3) / 2,
-                  notes="Below ~36 K Na transforms to close-packed (9R/hcp); bcc is the RT phase."),
-        Prototype("Al-fcc", "Al", "metal", "fcc (A1)", 225, f"{SWANSON}; a = {_a_al} Å, 25 °C",
-                  lambda: fcc("Al", _a_al), _a_al / math.sqrt(2)),
-        Prototype("Cu-fcc", "Cu", "metal", "fcc (A1)", 225, f"{SWANSON}; a = {_a_cu} Å, 26 °C",
-                  lambda: fcc("Cu", _a_cu), _a_cu / math.sqrt(2)),
-        Prototype("Ag-fcc", "Ag", "metal", "fcc (A1)", 225, f"{SWANSON}; a = {_a_ag} Å, 26 °C",
-                  lambda: fcc("Ag", _a_ag), _a_ag / math.sqrt(2)),
-        Prototype("Mg-hcp", "Mg", "metal", "hcp (A3)", 194, f"{PEARSON}; a = {_mg[0]}, c = {_mg[1]} Å, RT",
-                  lambda: hcp("Mg", *_mg), min(_mg[0], math.sqrt(_mg[0] ** 2 / 3 + _mg[1] ** 2 / 4))),
-        Prototype("Zn-hcp", "Zn", "metal", "hcp (A3)", 194, f"{SWANSON}; a = {_zn[0]}, c = {_zn[1]} Å, 26 °C",
-                  lambda: hcp("Zn", *_zn), min(_zn[0], math.sqrt(_zn[0] ** 2 / 3 + _zn[1] ** 2 / 4))),
-        Prototype("Sn-beta", "Sn", "metal", "β-Sn, white tin (A5)", 141,
-                  f"{SWANSON}; a = {_sn_beta[0]}, c = {_sn_beta[1]} Å, 25 °C",
-                  lambda: beta_tin(*_sn_beta), math.sqrt(_sn_beta[0] ** 2 / 4 + _sn_beta[1] ** 2 / 16),
-                  notes="RT phase; thermodynamically stable above 13.2 °C (α ⇄ β transition)."),
-        Prototype("Sn-alpha", "Sn", "metal", "α-Sn, grey tin (A4, diamond)", 227,
-                  f"J. Thewlis & A. R. Davey, Nature 174, 1011 (1954); a = {_a_sn_alpha} Å, 20 °C",
-                  lambda: diamond("Sn", _a_sn_alpha), _a_sn_alpha * math.sqrt(3) / 4,
-                  experimental_ground_state=False,
-                  notes="Stable below 13.2 °C, i.e. the T = 0 ground state; β-Sn is the room-temperature phase."),
-        Prototype("Bi-A7", "Bi", "metal", "α-Bi (A7)", 166,
-                  f"P. Cucka & C. S. Barrett, Acta Cryst. 15, 865 (1962); a = {_bi[0]}, c = {_bi[1]} Å (hexagonal), "
-                  f"z = {_bi[2]}, 298 K",
-                  lambda: a7("Bi", *_bi), 3.07),
-        Prototype("In-bct", "In", "metal", "body-centred tetragonal (A6)", 139,
-                  f"{PEARSON}; a = {_in[0]}, c = {_in[1]} Å, RT",
-                  lambda: bct_indium(*_in), min(_in[0], math.sqrt(_in[0] ** 2 / 2 + _in[1] ** 2 / 4))),
-        Prototype("AgF-rocksalt", "AgF", "conversion", "rock salt, AgF-I (B1)", 225,
-                  f"S. Hull & P. Berastegui, J. Phys.: Condens. Matter 10, 7945 (1998); a = {_a_agf} Å, ambient",
-                  lambda: rocksalt("Ag", "F", _a_agf), _a_agf / 2),
-        Prototype("Ag2O-cuprite", "Ag2O", "conversion", "cuprite (C3)", 224,
-                  f"R. W. G. Wyckoff, Am. J. Sci. 3, 184 (1922) (COD 1010604); a = {_a_ag2o} Å, RT",
-                  lambda: cuprite("Ag", _a_ag2o), _a_ag2o * math.sqrt(3) / 4,
-                  notes="The Materials Project Ag2O cell shipped (mp-7711, P-3m1) is not the observed polymorph."),
-        Prototype("Ag2S-acanthite", "Ag2S", "conversion", "acanthite, α-Ag2S (P2_1/c; P2_1/n setting)", 14,
-                  "A. J. Frueh Jr., Z. Kristallogr. 110, 136 (1958); a = 4.23, b = 6.91, c = 7.87 Å, β = 99°35′, RT",
-                  acanthite, 2.50,
-                  notes="Room-temperature ground state of Ag2S (argentite/bcc above 177 °C); the Materials Project "
-                        "cells shipped are other polymorphs."),
-        Prototype("LiNO3-calcite", "LiNO3", "salt", "calcite type", 167,
-                  f"R. W. G. Wyckoff, Crystal Structures, 2nd ed., vol. 2 (Interscience, 1964); a = {_lino3[0]}, "
-                  f"c = {_lino3[1]} Å (hexagonal axes), RT; O x set by N–O = 1.250 Å",
-                  lambda: calcite_nitrate("Li", *_lino3), 1.250,
-                  notes="O parameter from the nitrate N–O bond length (1.250 Å), not a transcribed refinement; "
-                        "refined by the symmetry-preserving relaxation."),
+        Prototype(
+            "Li-bcc",
+            "Li",
+            "metal",
+            "bcc (A2)",
+            229,
+            f"{PEARSON}; a = {_a_li} Å, 293 K",
+            lambda: bcc("Li", _a_li),
+            _a_li * math.sqrt(3) / 2,
+            notes="Below ~75 K Li transforms martensitically to close-packed (9R/fcc); bcc is the RT phase.",
+        ),
+        Prototype(
+            "Na-bcc",
+            "Na",
+            "metal",
+            "bcc (A2)",
+            229,
+            f"{PEARSON}; a = {_a_na} Å, 293 K",
+            lambda: bcc("Na", _a_na),
+            _a_na * math.sqrt(3) / 2,
+            notes="Below ~36 K Na transforms to close-packed (9R/hcp); bcc is the RT phase.",
+        ),
+        Prototype(
+            "Al-fcc",
+            "Al",
+            "metal",
+            "fcc (A1)",
+            225,
+            f"{SWANSON}; a = {_a_al} Å, 25 °C",
+            lambda: fcc("Al", _a_al),
+            _a_al / math.sqrt(2),
+        ),
+        Prototype(
+            "Cu-fcc",
+            "Cu",
+            "metal",
+            "fcc (A1)",
+            225,
+            f"{SWANSON}; a = {_a_cu} Å, 26 °C",
+            lambda: fcc("Cu", _a_cu),
+            _a_cu / math.sqrt(2),
+        ),
+        Prototype(
+            "Ag-fcc",
+            "Ag",
+            "metal",
+            "fcc (A1)",
+            225,
+            f"{SWANSON}; a = {_a_ag} Å, 26 °C",
+            lambda: fcc("Ag", _a_ag),
+            _a_ag / math.sqrt(2),
+        ),
+        Prototype(
+            "Mg-hcp",
+            "Mg",
+            "metal",
+            "hcp (A3)",
+            194,
+            f"{PEARSON}; a = {_mg[0]}, c = {_mg[1]} Å, RT",
+            lambda: hcp("Mg", *_mg),
+            min(_mg[0], math.sqrt(_mg[0] ** 2 / 3 + _mg[1] ** 2 / 4)),
+        ),
+        Prototype(
+            "Zn-hcp",
+            "Zn",
+            "metal",
+            "hcp (A3)",
+            194,
+            f"{SWANSON}; a = {_zn[0]}, c = {_zn[1]} Å, 26 °C",
+            lambda: hcp("Zn", *_zn),
+            min(_zn[0], math.sqrt(_zn[0] ** 2 / 3 + _zn[1] ** 2 / 4)),
+        ),
+        Prototype(
+            "Sn-beta",
+            "Sn",
+            "metal",
+            "β-Sn, white tin (A5)",
+            141,
+            f"{SWANSON}; a = {_sn_beta[0]}, c = {_sn_beta[1]} Å, 25 °C",
+            lambda: beta_tin(*_sn_beta),
+            math.sqrt(_sn_beta[0] ** 2 / 4 + _sn_beta[1] ** 2 / 16),
+            notes="RT phase; thermodynamically stable above 13.2 °C (α ⇄ β transition).",
+        ),
+        Prototype(
+            "Sn-alpha",
+            "Sn",
+            "metal",
+            "α-Sn, grey tin (A4, diamond)",
+            227,
+            f"J. Thewlis & A. R. Davey, Nature 174, 1011 (1954); a = {_a_sn_alpha} Å, 20 °C",
+            lambda: diamond("Sn", _a_sn_alpha),
+            _a_sn_alpha * math.sqrt(3) / 4,
+            experimental_ground_state=False,
+            notes="Stable below 13.2 °C, i.e. the T = 0 ground state; β-Sn is the room-temperature phase.",
+        ),
+        Prototype(
+            "Bi-A7",
+            "Bi",
+            "metal",
+            "α-Bi (A7)",
+            166,
+            f"P. Cucka & C. S. Barrett, Acta Cryst. 15, 865 (1962); a = {_bi[0]}, c = {_bi[1]} Å (hexagonal), "
+            f"z = {_bi[2]}, 298 K",
+            lambda: a7("Bi", *_bi),
+            3.07,
+        ),
+        Prototype(
+            "In-bct",
+            "In",
+            "metal",
+            "body-centred tetragonal (A6)",
+            139,
+            f"{PEARSON}; a = {_in[0]}, c = {_in[1]} Å, RT",
+            lambda: bct_indium(*_in),
+            min(_in[0], math.sqrt(_in[0] ** 2 / 2 + _in[1] ** 2 / 4)),
+        ),
+        Prototype(
+            "AgF-rocksalt",
+            "AgF",
+            "conversion",
+            "rock salt, AgF-I (B1)",
+            225,
+            f"S. Hull & P. Berastegui, J. Phys.: Condens. Matter 10, 7945 (1998); a = {_a_agf} Å, ambient",
+            lambda: rocksalt("Ag", "F", _a_agf),
+            _a_agf / 2,
+        ),
+        Prototype(
+            "Ag2O-cuprite",
+            "Ag2O",
+            "conversion",
+            "cuprite (C3)",
+            224,
+            f"R. W. G. Wyckoff, Am. J. Sci. 3, 184 (1922) (COD 1010604); a = {_a_ag2o} Å, RT",
+            lambda: cuprite("Ag", _a_ag2o),
+            _a_ag2o * math.sqrt(3) / 4,
+            notes="The Materials Project Ag2O cell shipped (mp-7711, P-3m1) is not the observed polymorph.",
+        ),
+        Prototype(
+            "Ag2S-acanthite",
+            "Ag2S",
+            "conversion",
+            "acanthite, α-Ag2S (P2_1/c; P2_1/n setting)",
+            14,
+            "A. J. Frueh Jr., Z. Kristallogr. 110, 136 (1958); a = 4.23, b = 6.91, c = 7.87 Å, β = 99°35′, RT",
+            acanthite,
+            2.50,
+            notes="Room-temperature ground state of Ag2S (argentite/bcc above 177 °C); the Materials Project "
+            "cells shipped are other polymorphs.",
+        ),
+        Prototype(
+            "LiNO3-calcite",
+            "LiNO3",
+            "salt",
+            "calcite type",
+            167,
+            f"R. W. G. Wyckoff, Crystal Structures, 2nd ed., vol. 2 (Interscience, 1964); a = {_lino3[0]}, "
+            f"c = {_lino3[1]} Å (hexagonal axes), RT; O x set by N–O = 1.250 Å",
+            lambda: calcite_nitrate("Li", *_lino3),
+            1.250,
+            notes="O parameter from the nitrate N–O bond length (1.250 Å), not a transcribed refinement; "
+            "refined by the symmetry-preserving relaxation.",
+        ),
     ]
 }
 

@@ -1,0 +1,286 @@
+"""Gradient-SEI design: which phases sit next to the metal and which further out, with their mechanics.
+
+Rule (derived, nothing listed by hand): through the interphase the electrode potential seen by a phase
+rises from 0 V vs M/M⁺ at the metal to the electrolyte's value outside; a phase can only exist where
+the local potential is above its reduction potential. So
+
+1. the candidate phases are the native phases, the products of their conversion by the additive cation
+   (:func:`~dsei.chemistry.conversion.convert`), the additive metal (its cation is reduced by the metal
+   anode: M^z+ + z A → M + z A⁺, always downhill for the cations considered) and, recursively, the
+   products at 0 V of every candidate that the anode reduces (e.g. Ag2S + 4 Li → Li2S + 2 LiAg);
+2. every candidate gets its reduction potential against the anode (:func:`~dsei.chemistry.stability.analyze`);
+3. layer 1 (next to the anode) holds the candidates stable at 0 V; the others follow in increasing
+   reduction potential, one layer per phase — the further out, the more oxidising the phase.
+
+Each layer carries its mechanics (Pugh ratio B/G, shear and bulk moduli, verdict from
+:mod:`dsei.mechanics`, computed on demand and cached) and a migration barrier when
+:mod:`dsei.transport` provides one (``barrier(structure, ion=...)``), else null with a note. The
+mechanical contrast between neighbouring layers is reported; ``gradient`` compares inner and outer.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+
+from pymatgen.core import Composition
+
+from dsei.chemistry.conversion import convert, parse_additive
+from dsei.chemistry.energies import ANION_ELEMENTS, EnergySet, cache_dir
+from dsei.chemistry.stability import analyze, energy_set
+from dsei.errors import InputError
+from dsei.results import Result
+
+
+class DesignResult(Result):
+    """JSON: ``{anode, layers: [{position, phases, role, pugh_ratio, barrier_eV, ...}], ...}``, position 1
+    next to the anode. A layer's ``pugh_ratio`` is that of its phase, or the lowest of its phases (the
+    most brittle one limits the layer) when it holds several; per-phase values are in ``phase_properties``."""
+
+    anode: str
+    layers: list[dict]
+    native: list[str] = []
+    additive: str = ""
+    cation: str = ""
+    conversions: list[dict] = []
+    gradient: dict = {}
+    model: str = ""
+    correction: str = ""
+    mechanics_model: str | None = None
+    rule: str = (
+        "layer 1: phases stable against the anode at 0 V; outer layers in increasing reduction potential vs the anode "
+        "(a phase exists only where the local potential exceeds its reduction potential)"
+    )
+    notes: list[str] = []
+
+
+def _is_metallic(formula: str) -> bool:
+    return not any(e.symbol in ANION_ELEMENTS for e in Composition(formula).elements)
+
+
+# ------------------------------------------------------------------------------------------ mechanics
+def _mech_cache_file():
+    return cache_dir() / "chemistry_mechanics.json"
+
+
+def mechanics_of(formula: str, model: str) -> dict:
+    """Pugh ratio, moduli and verdict of the library ground state of ``formula`` (cached per model)."""
+    key = f"{model}:{formula}"
+    path = _mech_cache_file()
+    try:
+        cache = json.loads(path.read_text())
+    except (OSError, ValueError):
+        cache = {}
+    if key in cache:
+        return cache[key]
+    try:
+        from dsei.mechanics import elastic
+    except Exception as exc:  # noqa: BLE001 - module missing or broken
+        return {"pugh_ratio": None, "note": f"mechanics module not available ({type(exc).__name__})"}
+    from dsei.structures.library import get_library
+
+    entry = get_library().find(formula)
+    if entry is None:
+        return {"pugh_ratio": None, "note": f"no library structure for {formula}: mechanics not computed"}
+    try:
+        r = elastic(get_library().structure(entry.id), model=model)
+    except Exception as exc:  # noqa: BLE001 - report, do not fail the design
+        return {"pugh_ratio": None, "note": f"elastic calculation failed ({type(exc).__name__}: {exc})"}
+    rec = {
+        "pugh_ratio": r.pugh_ratio,
+        "G_vrh_GPa": r.G_vrh_GPa,
+        "K_vrh_GPa": r.K_vrh_GPa,
+        "E_GPa": r.E_GPa,
+        "verdict": r.verdict,
+        "library_id": entry.id,
+        "model": r.model,
+    }
+    cache = json.loads(path.read_text()) if path.exists() else {}
+    cache[key] = rec
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(cache, indent=1) + "\n")
+    return rec
+
+
+def barrier_of(formula: str, ion: str) -> tuple[float | None, str | None]:
+    """Migration barrier from :mod:`dsei.transport` when it exists, else (None, note)."""
+    try:
+        from dsei.transport import barrier  # type: ignore[attr-defined]
+    except Exception:  # noqa: BLE001
+        return None, "transport module not available"
+    from dsei.structures.library import get_library
+
+    entry = get_library().find(formula)
+    if entry is None:
+        return None, f"no library structure for {formula}"
+    try:
+        r = barrier(get_library().structure(entry.id), ion=ion)
+    except Exception as exc:  # noqa: BLE001
+        return None, f"barrier calculation failed ({type(exc).__name__}: {exc})"
+    val = getattr(r, "barrier_eV", r)
+    return (float(val) if val is not None else None), None
+
+
+# ------------------------------------------------------------------------------------------- design
+def design(
+    native: list[str] | str,
+    additive: str,
+    anode: str = "Li",
+    model: str = "sevennet",
+    correction: str = "fitted",
+    entries=None,
+    mechanics: bool = True,
+    mechanics_model: str | None = None,
+) -> DesignResult:
+    natives = [n.strip() for n in (native.split(",") if isinstance(native, str) else native) if n.strip()]
+    if not natives:
+        raise InputError("--native", "give at least one native phase (e.g. LiF,Li2S)")
+    metal, z, _, _ = parse_additive(additive)
+    elements = {anode, metal} | {e.symbol for n in natives for e in Composition(n).elements}
+    es: EnergySet = energy_set(model, correction, entries, elements)
+    notes: list[str] = []
+    conversions = []
+    origin: dict[str, str] = {}
+    for n in natives:
+        red = Composition(n).reduced_formula
+        origin.setdefault(red, "native")
+        c = convert(red, additive, anode=anode, es=es)
+        conversions.append(c.to_json_dict())
+        if c.product:
+            origin.setdefault(c.product, "conversion" if c.favorable else "conversion (not favourable)")
+            if not c.favorable:
+                notes.append(
+                    f"{c.reaction}: ΔG = {c.driving_force_eV_per_Li:+.2f} eV per {anode} (not favourable); {c.product} is placed where it would be stable"
+                )
+        else:
+            notes.append(f"{red}: {c.notes[0] if c.notes else 'no conversion product'}")
+    origin.setdefault(metal, "metallic by-product")  # M^z+ reduced by the anode metal
+    # candidates and, recursively, the products of their reduction at 0 V
+    stab: dict[str, dict] = {}
+    queue = list(origin)
+    while queue:
+        f = queue.pop(0)
+        if f in stab:
+            continue
+        if not es.has(f):
+            notes.append(f"{f}: no energy available, left out")
+            continue
+        stab[f] = analyze(f, anode, es)
+        for p in stab[f]["products_at_0V"]:
+            if p not in origin:
+                origin[p] = "metallic by-product" if _is_metallic(p) else "reduction product at the anode"
+                queue.append(p)
+    inner = sorted(f for f, s in stab.items() if s["stable_at_0V"])
+    outer = sorted(
+        (f for f, s in stab.items() if not s["stable_at_0V"]), key=lambda f: stab[f]["reduction_potential_V"]
+    )
+    groups = [inner] + [[f] for f in outer] if inner else [[f] for f in outer]
+    mech_model = mechanics_model or (model if es.user_entries is None else "sevennet")
+    layers = []
+    for pos, phases in enumerate(groups, start=1):
+        props = []
+        for f in phases:
+            s = stab[f]
+            rec = {
+                "formula": f,
+                "origin": origin[f],
+                "reduction_potential_V": s["reduction_potential_V"],
+                "stable_at_0V": s["stable_at_0V"],
+                "products_at_0V": s["products_at_0V"],
+                "reaction": s["reaction"],
+            }
+            if mechanics:
+                rec |= mechanics_of(f, mech_model)
+            else:
+                rec |= {"pugh_ratio": None, "note": "mechanics not requested"}
+            b, bnote = barrier_of(f, anode)
+            rec["barrier_eV"] = b
+            if bnote:
+                rec["barrier_note"] = bnote
+            props.append(rec)
+        pughs = [p["pugh_ratio"] for p in props if p.get("pugh_ratio") is not None]
+        barriers = [p["barrier_eV"] for p in props if p.get("barrier_eV") is not None]
+        if pos == 1 and inner:
+            role = f"inner: stable in contact with {anode} metal (0 V vs {anode}/{anode}+)"
+        else:
+            f = phases[0]
+            v = stab[f]["reduction_potential_V"]
+            kind = {
+                "metallic by-product": "metallic by-product",
+                "native": "native phase",
+                "reduction product at the anode": "reduction product",
+            }.get(origin[f], origin[f].replace("conversion", "conversion product"))
+            role = f"outer: {kind}, reduced by {anode} below {v:.2f} V — stable only further from the metal"
+        layer = {
+            "position": pos,
+            "phases": phases,
+            "role": role,
+            "pugh_ratio": min(pughs) if pughs else None,
+            "barrier_eV": min(barriers) if barriers else None,
+            "phase_properties": props,
+        }
+        if not barriers:
+            layer["barrier_note"] = props[0].get("barrier_note", "no barrier")
+        gs = [p["G_vrh_GPa"] for p in props if p.get("G_vrh_GPa") is not None]
+        layer["G_vrh_GPa"] = min(gs) if gs else None
+        layers.append(layer)
+    for a, b in zip(layers, layers[1:], strict=False):
+        a["contrast_to_next"] = {
+            "delta_pugh_ratio": (b["pugh_ratio"] - a["pugh_ratio"])
+            if a["pugh_ratio"] is not None and b["pugh_ratio"] is not None
+            else None,
+            "shear_modulus_ratio_outer_over_inner": (b["G_vrh_GPa"] / a["G_vrh_GPa"])
+            if a["G_vrh_GPa"] and b["G_vrh_GPa"]
+            else None,
+        }
+    gradient = _gradient(layers, origin)
+    return DesignResult(
+        anode=anode,
+        layers=layers,
+        native=[Composition(n).reduced_formula for n in natives],
+        additive=additive,
+        cation=f"{metal}{'' if z == 1 else z}+",
+        conversions=conversions,
+        gradient=gradient,
+        model=es.model,
+        correction=es.description,
+        mechanics_model=mech_model if mechanics else None,
+        notes=notes,
+    )
+
+
+def _gradient(layers: list[dict], origin: dict[str, str]) -> dict:
+    """Inner (layer 1, non-metallic) vs outer conversion products: mean Pugh ratio and shear modulus."""
+    inner = [p for p in layers[0]["phase_properties"] if not _is_metallic(p["formula"])] if layers else []
+    outer = [
+        p
+        for lay in layers[1:]
+        for p in lay["phase_properties"]
+        if origin[p["formula"]].startswith("conversion")
+    ]
+
+    def mean(ps, k):
+        vals = [p[k] for p in ps if p.get(k) is not None]
+        return statistics.fmean(vals) if vals else None
+
+    out = {
+        "inner_phases": [p["formula"] for p in inner],
+        "outer_phases": [p["formula"] for p in outer],
+        "inner_mean_pugh_ratio": mean(inner, "pugh_ratio"),
+        "outer_mean_pugh_ratio": mean(outer, "pugh_ratio"),
+        "inner_mean_G_GPa": mean(inner, "G_vrh_GPa"),
+        "outer_mean_G_GPa": mean(outer, "G_vrh_GPa"),
+    }
+    if None not in (
+        out["inner_mean_pugh_ratio"],
+        out["outer_mean_pugh_ratio"],
+        out["inner_mean_G_GPa"],
+        out["outer_mean_G_GPa"],
+    ):
+        out["soft_outside_strong_inside"] = bool(
+            out["outer_mean_G_GPa"] < out["inner_mean_G_GPa"]
+            and out["outer_mean_pugh_ratio"] > out["inner_mean_pugh_ratio"]
+        )
+    else:
+        out["soft_outside_strong_inside"] = None
+    return out

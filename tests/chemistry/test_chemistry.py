@@ -1,0 +1,160 @@
+"""Stability, conversion and design with the shipped MLIP energies (library + extra set; no relaxation
+except the one user-file test, which relaxes a 2-atom cell), and the CLI."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from dsei.chemistry import convert, design, stability
+from dsei.chemistry.corrections import fit, load_fit, reduction_benchmark
+
+MODELS = ("sevennet", "chgnet")
+
+
+@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("phase", ["LiF", "Li2S", "Li2O", "Li3N", "LiCl"])
+def test_native_phases_stable_against_li(phase, model):
+    r = stability(phase, anode="Li", model=model)
+    assert r.stable_at_0V is True
+    assert r.reduction_potential_V is None
+    assert r.products_at_0V == [phase]
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_agf_reduced_by_li_to_lif_and_ag(model):
+    r = stability("AgF", anode="Li", model=model)
+    assert r.stable_at_0V is False
+    assert r.reduction_potential_V > 3.0
+    assert r.reaction == "AgF + Li -> Ag + LiF"
+    assert r.reaction_energy_eV_per_fu == pytest.approx(-r.reduction_potential_V)  # 1 Li per AgF
+    assert "LiF" in r.products_at_0V
+    assert any("Ag" in p for p in r.products_at_0V)  # Ag or a Li–Ag alloy
+
+
+def test_ag2s_reduced_two_li():
+    r = stability("Ag2S", anode="Li")
+    assert r.reaction == "Ag2S + 2 Li -> 2 Ag + Li2S"
+    assert r.reaction_energy_eV_per_fu == pytest.approx(-2 * r.reduction_potential_V)
+
+
+def test_sodium_anode():
+    r = stability("AgF", anode="Na")
+    assert not r.stable_at_0V and "NaF" in r.products_at_0V
+    assert stability("NaF", anode="Na").stable_at_0V
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_li2s_agno3_favourable(model):
+    r = convert("Li2S", "AgNO3", model=model)
+    assert r.reaction == "Li2S + 2 Ag+ -> Ag2S + 2 Li+"
+    assert r.favorable is True and r.driving_force_eV_per_fu < 0
+    assert r.driving_force_eV_per_Li == pytest.approx(r.driving_force_eV_per_fu / 2)
+    # ΔG per Li = V_red(Ag2S) − [E°(Ag+/Ag) − E°(Li+/Li)]
+    v = stability("Ag2S", model=model).reduction_potential_V
+    assert r.driving_force_eV_per_Li == pytest.approx(v - (0.7996 + 3.0401), abs=1e-6)
+
+
+def test_lif_agno3_reported_with_sign():
+    r = convert("LiF", "AgNO3")
+    assert r.driving_force_eV_per_fu is not None and r.favorable == (r.driving_force_eV_per_fu < 0)
+
+
+def test_design_order_is_derived():
+    d = design(["LiF", "Li2S"], "AgNO3", mechanics=False)
+    first = d.layers[0]
+    assert first["position"] == 1 and {"LiF", "Li2S"} <= set(first["phases"])
+    pos = {p: lay["position"] for lay in d.layers for p in lay["phases"]}
+    assert pos["Ag2S"] > 1 and pos["AgF"] > pos["Ag2S"]  # AgF is reduced at a higher potential
+    assert pos["Ag"] < pos["Ag2S"]  # metallic Ag next to the inner layer, inside the sulfide
+    for lay in d.layers:
+        assert set(lay) >= {"position", "phases", "role", "pugh_ratio", "barrier_eV"}
+        assert lay["barrier_eV"] is None and "transport" in lay["barrier_note"]
+
+
+def test_shipped_fit_matches_refit():
+    for model in MODELS:
+        shipped, refit = load_fit(model, "mp2020"), fit(model, "mp2020")
+        stale = "energies changed since the fit was shipped: rerun `python -m dsei.chemistry.corrections`"
+        assert shipped.compounds == refit.compounds, stale
+        for el, mu in refit.mu.items():
+            assert shipped.mu[el] == pytest.approx(mu, abs=1e-6), stale
+
+
+def test_benchmark_has_twenty_phases():
+    rows = reduction_benchmark("sevennet")
+    assert len(rows) >= 20
+    for r in rows:  # experimental and computed potentials of the same balanced reaction
+        assert r["V_exp"] == pytest.approx(r["V_exp"]) and r["reaction"].count("->") == 1
+
+
+# ----------------------------------------------------------------------------------------------- CLI
+def test_cli_convert_json(run_cli):
+    code, out, err = run_cli("convert", "--native", "Li2S", "--additive", "AgNO3", "--json", "-")
+    assert code == 0, err
+    d = json.loads(out)
+    assert set(d) >= {
+        "native",
+        "additive",
+        "cation",
+        "reaction",
+        "driving_force_eV_per_fu",
+        "driving_force_eV_per_Li",
+        "favorable",
+        "schema_version",
+    }
+    assert d["favorable"] is True and d["cation"] == "Ag+"
+
+
+def test_cli_stability_json(run_cli):
+    code, out, err = run_cli("stability", "AgF", "--anode", "Li", "--json", "-")
+    assert code == 0, err
+    d = json.loads(out)
+    assert set(d) >= {
+        "formula",
+        "anode",
+        "reduction_potential_V",
+        "stable_at_0V",
+        "reaction",
+        "reaction_energy_eV_per_fu",
+        "products_at_0V",
+    }
+    code, out, _ = run_cli("stability", "LiF", "--json", "-")
+    assert json.loads(out)["reduction_potential_V"] is None
+
+
+def test_cli_design_json(run_cli):
+    code, out, err = run_cli(
+        "design", "--native", "LiF,Li2S", "--additive", "AgNO3", "--no-mechanics", "--json", "-"
+    )
+    assert code == 0, err
+    d = json.loads(out)
+    assert d["anode"] == "Li" and d["layers"][0]["position"] == 1
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("stability", "Unobtainium"),
+        ("stability", "Xe3Kr"),
+        ("stability", "LiF", "--anode", "Qq"),
+        ("convert", "--native", "Li2S", "--additive", "AgXyz"),
+        ("convert", "--native", "AgF", "--additive", "AgNO3"),
+        ("stability", "LiF", "--correction", "magic"),
+        ("convert", "--native", "Li2S", "--additive", "Au(NO3)3"),
+    ],
+)
+def test_cli_bad_input(run_cli, args):
+    code, out, err = run_cli(*args)
+    assert code == 2
+    assert err.startswith("error:") and len(err.strip().splitlines()) == 1
+
+
+def test_stability_of_a_file(tmp_path, monkeypatch, lif):
+    monkeypatch.setenv("DSEI_CACHE", str(tmp_path / "cache"))
+    path = tmp_path / "LiF.cif"
+    lif.to(filename=str(path))
+    r = stability(str(path), anode="Li")
+    assert r.formula == "LiF" and r.stable_at_0V and r.source == str(path)
+    assert (tmp_path / "cache" / "chemistry_energies_sevennet.json").exists()
