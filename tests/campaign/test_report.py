@@ -22,7 +22,7 @@ def _chromium() -> str | None:
 
 @pytest.fixture(scope="module")
 def screened(tmp_path_factory):
-    """A real three-candidate campaign: validate → relax → elastic with SevenNet-0."""
+    """A real three-candidate campaign: validate → relax → BVSE → elastic with SevenNet-0."""
     from dsei.campaign.screen import screen
 
     folder = tmp_path_factory.mktemp("inputs")
@@ -31,7 +31,7 @@ def screened(tmp_path_factory):
         s.to(filename=str(folder / f"{a}{b}.cif"))
     (folder / "broken.cif").write_text("not a cif\n")
     out = tmp_path_factory.mktemp("out")
-    return screen([str(folder)], out, model="sevennet", stages=["validate", "relax", "elastic"])
+    return screen([str(folder)], out, model="sevennet", stages=["validate", "relax", "bvse", "elastic"])
 
 
 @pytest.mark.slow
@@ -41,6 +41,7 @@ def test_tables_one_row_per_candidate(screened):
     csv = pd.read_csv(screened.files["csv"])
     pq = pd.read_parquet(screened.files["parquet"])
     assert len(csv) == len(pq) == 3 and set(csv["formula"]) == {"LiF", "AgCl", "NaCl"}
+    assert csv["bvse_barrier_eV"].notna().all()
     for col in ("K_vrh_GPa", "G_vrh_GPa", "pugh_ratio", "verdict", "energy_per_atom_eV"):
         assert col in csv.columns
     verdict = dict(zip(csv["formula"], csv["verdict"], strict=True))

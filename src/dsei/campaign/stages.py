@@ -163,7 +163,27 @@ class StabilityStage(Stage):
         return res.to_json_dict()
 
 
-STAGES: dict[str, type[Stage]] = {cls.name: cls for cls in (ValidateStage, RelaxStage, StabilityStage, ElasticStage)}
+@dataclass
+class BVSEStage(Stage):
+    """BVSE percolation barrier of the mobile ion (option ``ion``, default Li): seconds per structure,
+    for ranking before NEB (:func:`dsei.transport.bvse`). Model-independent, but it runs on the
+    model-relaxed structure, so its key includes the model."""
+
+    name: ClassVar[str] = "bvse"
+    requires: ClassVar[tuple[str, ...]] = ("relax",)
+    cost: ClassVar[int] = 8
+    module: ClassVar[str | None] = "dsei.transport"
+
+    def run(self, candidate, upstream):
+        from dsei.transport import bvse
+
+        res = bvse(self.structure_for(candidate, upstream), ion=self.options.get("ion", "Li"), source=candidate.source)
+        return res.to_json_dict()
+
+
+STAGES: dict[str, type[Stage]] = {
+    cls.name: cls for cls in (ValidateStage, RelaxStage, StabilityStage, BVSEStage, ElasticStage)
+}
 
 
 def register_stage(cls: type[Stage]) -> type[Stage]:
