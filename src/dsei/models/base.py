@@ -9,6 +9,7 @@ structure. Units everywhere: energy eV (total, per cell), forces eV/Å, stress e
 from __future__ import annotations
 
 import abc
+import copy
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -205,14 +206,16 @@ class SevenNetModel(Model):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             self._calc = SevenNetCalculator("7net-0", device=device)
-        self.model = self._calc.model
+        self.model = self._calc.model  # batch mode off: used by ASE calculators
+        # A second instance in batch mode for ``evaluate``: SevenNet switches batch mode in place
+        # (``set_is_batch_data``), so sharing one instance between the two paths would race under threads.
+        self._batch_model = copy.deepcopy(self.model)
+        self._batch_model.set_is_batch_data(True)
         self.cutoff = float(self._calc.cutoff)
         self.name = "sevennet"
         self.device = device
         self.version = "SevenNet-0 (11Jul2024)"
-        self.elements = frozenset(self._calc.type_map_symbols) if hasattr(self._calc, "type_map_symbols") else frozenset(
-            _symbols(self._calc.type_map)
-        )
+        self.elements = frozenset(_symbols(self._calc.type_map))
         self._lock = threading.Lock()
 
     def calculator(self):
@@ -222,8 +225,7 @@ class SevenNetModel(Model):
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            calc = SevenNetCalculator(self.model, file_type="model_instance", device=self.device)
-        return _LockedCalculator(calc, self._lock)
+            return SevenNetCalculator(self.model, file_type="model_instance", device=self.device)
 
     def _evaluate_batch(self, atoms: list[Atoms]) -> list[Evaluation]:
         import sevenn._keys as KEY
@@ -237,11 +239,7 @@ class SevenNetModel(Model):
         graphs = [AtomGraphData.from_numpy_dict(unlabeled_atoms_to_graph(a, self.cutoff, with_shift=False)) for a in atoms]
         batch = Batch.from_data_list(graphs).to(self.device)
         with self._lock:
-            self.model.set_is_batch_data(True)
-            try:
-                output = self.model(batch)
-            finally:
-                self.model.set_is_batch_data(False)
+            output = self._batch_model(batch)
         out = []
         for a, g in zip(atoms, to_atom_graph_list(output.detach().cpu()), strict=True):
             n = len(a)
@@ -257,29 +255,6 @@ def _symbols(type_map) -> list[str]:
     from ase.data import chemical_symbols
 
     return [chemical_symbols[int(z)] for z in type_map]
-
-
-class _LockedCalculator:
-    """Serialises calls to a calculator whose model is shared with the batched path (SevenNet toggles
-    its batch mode in place). Behaves like the wrapped ASE calculator."""
-
-    def __init__(self, calc, lock):
-        object.__setattr__(self, "_calc", calc)
-        object.__setattr__(self, "_lock", lock)
-
-    def calculate(self, *args, **kwargs):
-        with self._lock:
-            return self._calc.calculate(*args, **kwargs)
-
-    def get_property(self, *args, **kwargs):
-        with self._lock:
-            return self._calc.get_property(*args, **kwargs)
-
-    def __getattr__(self, item):
-        return getattr(self._calc, item)
-
-    def __setattr__(self, key, value):
-        setattr(self._calc, key, value)
 
 
 class D3Model(Model):
