@@ -93,7 +93,7 @@ def _print_table(con, res) -> None:
         t.add_row(
             str(r["rank"]), r["candidate_id"], r["formula"], f(r.get("pugh_ratio")), f"[{color}]{verdict}[/]" if color else verdict,
             f(r.get("K_vrh_GPa"), "{:.1f}"), f(r.get("G_vrh_GPa"), "{:.1f}"), f(barrier), f(r.get("reduction_potential_V")),
-            (f"[red]{r['failed_stage']}: {r['failure'][:60]}[/]" if r.get("failure") else ""),
+            (f"[red]{r['failed_stage']} failed[/]" if r.get("failure") else ""),
         )
     con.print(t)
     for s in res.run.stages:
@@ -101,5 +101,5 @@ def _print_table(con, res) -> None:
         if s.skipped_reason:
             line = f"{s.stage}: skipped — {s.skipped_reason}"
         con.print(line, highlight=False)
-    for fl in res.read_failures:
-        con.print(f"[red]{fl['candidate_id']}[/]: {fl['error']}", highlight=False)
+    for fl in res.run.failures:
+        con.print(f"[red]{fl['candidate_id']}[/] ({fl['stage']}): {fl['error']}", highlight=False)

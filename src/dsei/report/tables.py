@@ -2,7 +2,8 @@
 
 Column extraction is declarative (:data:`COLUMNS`): stage name + key in that stage's JSON result. A stage
 that did not run for a candidate leaves its columns empty; a failure is named in ``failed_stage`` /
-``failure``. Ranking: ductile and conducting first (verdict, then Pugh ratio descending, then barrier).
+``failure``. Ranking: ductile and conducting first (verdict, then Pugh ratio descending, then barrier); failures
+are flagged in their row, and candidates with no verdict come last.
 """
 
 from __future__ import annotations
@@ -52,8 +53,9 @@ def rank(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     def key(r):
         pugh = r.get("pugh_ratio")
         barrier = r.get("neb_barrier_eV") if r.get("neb_barrier_eV") is not None else r.get("bvse_barrier_eV")
+        # a failure in a later, optional stage (e.g. BVSE cannot assign oxidation states) does not demote
+        # a phase that has a verdict; candidates without a verdict sink below all that have one
         return (
-            r.get("failure") is not None,
             VERDICT_ORDER.get(r.get("verdict"), 4),
             -(pugh if pugh is not None else -1.0),
             barrier if barrier is not None else float("inf"),

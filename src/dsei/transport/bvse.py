@@ -75,7 +75,17 @@ def bvse(structure: Structure, ion: str = "Li", resolution_A: float = RESOLUTION
             calc.bvse_distribution(mobile_ion=label, resolution=resolution_A)
             energies = calc.percolation_barriers(encut=ENCUT_EV)
         except KeyError as exc:
-            raise CalculationError(f"{source or host.composition.reduced_formula}: no softBV parameters for {label} with this framework ({exc})") from exc
+            missing = exc.args[0] if exc.args else "?"
+            try:
+                from ase.data import chemical_symbols
+
+                missing = chemical_symbols[int(missing)]
+            except (TypeError, ValueError, IndexError):
+                pass
+            raise CalculationError(
+                f"{source or host.composition.reduced_formula}: no softBV parameters for {label} against {missing} "
+                "(BVSE covers ionic frameworks; intermetallics and hydrides are outside it)"
+            ) from exc
     perc = {}
     for dim in ("1D", "2D", "3D"):
         v = energies.get(f"E_{dim}")
