@@ -231,7 +231,10 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     _STATE["debug"] = "--debug" in argv or os.environ.get("DSEI_DEBUG") == "1"
     try:
-        app(args=argv, prog_name="dsei", standalone_mode=False)
+        rv = app(args=argv, prog_name="dsei", standalone_mode=False)
+        # with standalone_mode=False, click returns the code of a ``typer.Exit(n)`` instead of raising
+        if isinstance(rv, int) and rv:
+            return rv
     except typer.Exit as exc:
         return int(getattr(exc, "exit_code", 0) or 0)
     except typer.Abort:

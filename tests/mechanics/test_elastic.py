@@ -88,6 +88,9 @@ def _shear_flip(model):
             self.name = m.name + "-shearflip"
             self.device = m.device
 
+        def calculator(self):
+            return self._m.calculator()
+
         def evaluate(self, structures, max_atoms_per_batch=None):
             evs = self._m.evaluate(structures)
             for ev in evs:

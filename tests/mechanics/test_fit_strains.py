@@ -8,9 +8,16 @@ from pymatgen.core import Lattice, Structure
 
 from dsei.mechanics.calibration import scale_tensor
 from dsei.mechanics.descriptors import describe
-from dsei.mechanics.fit import cartesian_rotations, fit_tensor, invariant_basis, rotate_voigt, rotate_voigt_tensor, symmetrize
+from dsei.mechanics.fit import (
+    cartesian_rotations,
+    fit_tensor,
+    invariant_basis,
+    rotate_voigt,
+    rotate_voigt_tensor,
+    symmetrize,
+)
 from dsei.mechanics.strains import N_INDEPENDENT, N_STATES, laue_class, strain_set
-from dsei.mechanics.verdict import PUGH_MARGIN, verdict
+from dsei.mechanics.verdict import PUGH_MARGIN_ABOVE, PUGH_MARGIN_BELOW, verdict
 
 # (space group, lattice, Laue class) examples; atoms at general-ish positions keep the full group.
 EXAMPLES = [
@@ -127,10 +134,12 @@ def test_descriptors_of_an_isotropic_tensor():
 
 
 def test_verdict_rule():
-    assert verdict(2.5, True)[0] == "ductile"
+    assert verdict(1.75 + PUGH_MARGIN_ABOVE + 0.01, True)[0] == "ductile"
     assert verdict(1.2, True)[0] == "brittle"
-    assert verdict(1.75 + PUGH_MARGIN / 2, True)[0] == "uncertain"
+    assert verdict(1.75 - PUGH_MARGIN_BELOW - 0.01, True)[0] == "brittle"
+    assert verdict(1.75 + PUGH_MARGIN_ABOVE / 2, True)[0] == "uncertain"
+    assert verdict(1.75 - PUGH_MARGIN_BELOW / 2, True)[0] == "uncertain"
     assert verdict(2.5, False)[0] == "unstable"
-    assert verdict(2.0, True, [1.5, 2.5], [True, True])[0] == "uncertain"
-    assert verdict(2.0, True, [2.1, 2.5], [True, False])[0] == "uncertain"
-    assert verdict(2.0, True, [2.1, 2.5], [True, True])[0] == "ductile"
+    assert verdict(2.5, True, [1.5, 3.5], [True, True])[0] == "uncertain"
+    assert verdict(2.5, True, [2.4, 2.6], [True, False])[0] == "uncertain"
+    assert verdict(2.5, True, [2.4, 2.6], [True, True])[0] == "ductile"

@@ -4,6 +4,12 @@
 ``elastic_many(structures, model)`` batches many structures. See docs/mechanics.md.
 """
 
-from dsei.mechanics.elastic import DEFAULT_ELASTIC_MODEL, ElasticResult, elastic, elastic_many, elastic_tensors
+from dsei.mechanics.elastic import (
+    DEFAULT_ELASTIC_MODEL,
+    ElasticResult,
+    elastic,
+    elastic_many,
+    elastic_tensors,
+)
 
 __all__ = ["DEFAULT_ELASTIC_MODEL", "ElasticResult", "elastic", "elastic_many", "elastic_tensors"]

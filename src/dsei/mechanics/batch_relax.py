@@ -22,6 +22,7 @@ from ase.calculators.singlepoint import SinglePointCalculator
 
 from dsei.models.base import Evaluation, Model
 
+
 @dataclass
 class BatchRelaxInfo:
     """Outcome for one system: converged?, steps taken, final max force (eV/Å) and the final evaluation."""

@@ -84,7 +84,7 @@ def register(app: typer.Typer) -> None:
             for f, r in results:
                 sp = r.spread or {}
 
-                def fmt(v, key=None, nd=1):
+                def fmt(v, key=None, nd=1, sp=sp):
                     if v is None:
                         return "—"
                     s = f"{v:.{nd}f}"
@@ -106,7 +106,8 @@ def register(app: typer.Typer) -> None:
                 )
             con.print(table)
             con.print(
-                f"K, G: Voigt-Reuss-Hill. Pugh: ductile if B/G ≥ 1.75, uncertain within ±{results[0][1].pugh_margin:.2f}. "
+                "K, G: Voigt-Reuss-Hill. Pugh: ductile if B/G ≥ 1.75; uncertain for "
+                f"{results[0][1].pugh_uncertain_band[0]:.2f} < B/G < {results[0][1].pugh_uncertain_band[1]:.2f} (measured model error). "
                 "G_Li = 4.25 GPa (Monroe & Newman 2005). C_ij, Cauchy pressure, anisotropy, hardness...: --json."
             )
         if failures:

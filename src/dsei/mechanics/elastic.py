@@ -2,14 +2,16 @@
 
 Pipeline (one model; all structures of a call share every forward pass):
 
-1. symmetrise the input (``ase.spacegroup.symmetrize.refine_symmetry``) and relax cell + positions with
-   the space group fixed (batched FIRE over all structures, ``FrechetCellFilter`` + ``FixSymmetry``);
+1. symmetrise the input (``ase.spacegroup.symmetrize.refine_symmetry``), reduce it to spglib's primitive
+   cell and relax cell + positions with the space group fixed (batched BFGS over all structures,
+   ``FrechetCellFilter`` + ``FixSymmetry``, :mod:`dsei.mechanics.batch_relax`);
 2. rotate the relaxed cell into spglib's standardised orientation, so that C is reported in its textbook
    form (C11 = C22 = C33 ... for cubic), and build the basis of Laue-class-allowed tensors from the point
    group (:mod:`dsei.mechanics.fit`);
 3. apply the ULICS strain states of the Laue class at ±0.5 % and ±1 % (:mod:`dsei.mechanics.strains`) and
-   relax the ions of every strained cell of every structure together (batched position-only FIRE; cells
-   whose forces vanish by symmetry cost one evaluation);
+   relax the ions of every strained cell of every structure together (Newton steps with each structure's
+   symmetry-reduced Hessian, one batched evaluation per step, :mod:`dsei.mechanics.ions`; cells whose
+   forces vanish by symmetry cost one evaluation);
 4. fit C by least squares in the symmetry-allowed subspace with the residual stress as intercept;
 5. optionally calibrate (:mod:`dsei.mechanics.calibration`), compute descriptors
    (:mod:`dsei.mechanics.descriptors`) and the verdict (:mod:`dsei.mechanics.verdict`).
@@ -36,10 +38,10 @@ from pymatgen.io.ase import AseAtomsAdaptor
 from dsei.mechanics import calibration as cal
 from dsei.mechanics.batch_relax import batched_relax
 from dsei.mechanics.descriptors import MODULI_FIELDS, describe
-from dsei.mechanics.ions import relax_ions as _relax_ions
 from dsei.mechanics.fit import cartesian_rotations, design_matrix, fit_tensor, invariant_basis
-from dsei.mechanics.strains import DEFAULT_MAGNITUDES, N_INDEPENDENT, deformed_cell, laue_class, strain_set
-from dsei.mechanics.verdict import PUGH_MARGIN, verdict
+from dsei.mechanics.ions import relax_ions as _relax_ions
+from dsei.mechanics.strains import DEFAULT_MAGNITUDES, deformed_cell, laue_class, strain_set
+from dsei.mechanics.verdict import PUGH_MARGIN_ABOVE, PUGH_MARGIN_BELOW, verdict
 from dsei.models import COMMITTEE, Model, load_model
 from dsei.results import Result
 
@@ -78,7 +80,9 @@ class ElasticResult(Result):
     verdict: str
     spread: dict[str, float | None] = Field(default_factory=dict)
     verdict_reason: str = ""
-    pugh_margin: float = PUGH_MARGIN
+    pugh_uncertain_band: list[float] = Field(
+        default_factory=lambda: [1.75 - PUGH_MARGIN_BELOW, 1.75 + PUGH_MARGIN_ABOVE]
+    )
     K_voigt_GPa: float | None = None
     K_reuss_GPa: float | None = None
     G_voigt_GPa: float | None = None
@@ -170,6 +174,7 @@ class _Plan:
     spacegroup: str
     basis: np.ndarray
     strains: list[np.ndarray]
+    rotations: np.ndarray
 
 
 def _plan(atoms: Atoms, symprec: float, magnitudes: Sequence[float]) -> _Plan:
@@ -187,7 +192,7 @@ def _plan(atoms: Atoms, symprec: float, magnitudes: Sequence[float]) -> _Plan:
         a = design_matrix(np.vstack([np.zeros(6), *strains]), basis)
         if np.linalg.matrix_rank(a) == a.shape[1] and np.linalg.cond(a) < 1e6:
             break
-    return _Plan(atoms, laue, f"{sg_sym} ({sg_num})", basis, strains)
+    return _Plan(atoms, laue, f"{sg_sym} ({sg_num})", basis, strains, np.asarray(rots))
 
 
 def _to_atoms(s: Structure | Atoms) -> Atoms:
@@ -218,10 +223,11 @@ def elastic_tensors(
 ) -> list[RawTensor]:
     """Fitted, uncalibrated elastic tensors (GPa, standard orientation) of many structures, one model.
 
-    Every forward pass is shared by all structures: the reference relaxations run as one batched FIRE,
+    Every forward pass is shared by all structures: the reference relaxations run as one batched BFGS,
     then every strained cell of every structure as another. ``ion_method``: ``newton`` (default:
-    Newton steps with the reference cell's symmetry-reduced finite-difference Hessian, unstable modes
-    clamped, :mod:`dsei.mechanics.ions`) or ``bfgs`` (batched BFGS per cell to |F| < ion_fmax). ``primitive``: work on spglib's standardised
+    Newton steps of every strained cell with the reference cell's symmetry-reduced finite-difference
+    Hessian, unstable modes clamped, stresses re-evaluated) or ``bfgs`` (batched BFGS per cell to
+    |F| < ion_fmax); see :mod:`dsei.mechanics.ions`. ``primitive``: work on spglib's standardised
     primitive cell (same tensor, fewer atoms: a conventional rock-salt cell of 8 atoms becomes 2).
     """
     if ion_method not in ("newton", "bfgs"):
@@ -263,8 +269,7 @@ def elastic_tensors(
         clamped = [ci.initial_evaluation.stress_eV_per_A3 / units.GPa for ci in cinfo]
         steps = [ci.steps for ci in cinfo]
     else:
-        stresses = [ev.stress_eV_per_A3 / units.GPa for ev in m.evaluate(cells)]
-        clamped = stresses
+        stresses = clamped = [ev.stress_eV_per_A3 / units.GPa for ev in m.evaluate(cells)]
         steps = [0] * len(cells)
     elapsed = time.perf_counter() - t0
     out = []

@@ -28,17 +28,17 @@ def voigt_to_tensor(c: np.ndarray) -> np.ndarray:
     """6×6 Voigt stiffness → 3×3×3×3 tensor (C_ijkl = C_IJ, no factors for stiffness)."""
     t = np.zeros((3, 3, 3, 3))
     for a, (i, j) in enumerate(VOIGT_PAIRS):
-        for b, (k, l) in enumerate(VOIGT_PAIRS):
+        for b, (k, q) in enumerate(VOIGT_PAIRS):
             v = c[a, b]
-            t[i, j, k, l] = t[j, i, k, l] = t[i, j, l, k] = t[j, i, l, k] = v
+            t[i, j, k, q] = t[j, i, k, q] = t[i, j, q, k] = t[j, i, q, k] = v
     return t
 
 
 def tensor_to_voigt(t: np.ndarray) -> np.ndarray:
     c = np.zeros((6, 6))
     for a, (i, j) in enumerate(VOIGT_PAIRS):
-        for b, (k, l) in enumerate(VOIGT_PAIRS):
-            c[a, b] = t[i, j, k, l]
+        for b, (k, q) in enumerate(VOIGT_PAIRS):
+            c[a, b] = t[i, j, k, q]
     return c
 
 
@@ -47,9 +47,9 @@ def bond_matrix(rot: np.ndarray) -> np.ndarray:
     (W. L. Bond, Bell Syst. Tech. J. 22, 1 (1943))."""
     r = np.asarray(rot, dtype=float)
     m = np.zeros((6, 6))
-    for j, (k, l) in enumerate(VOIGT_PAIRS):
+    for j, (k, q) in enumerate(VOIGT_PAIRS):
         e = np.zeros((3, 3))
-        e[k, l] = e[l, k] = 1.0
+        e[k, q] = e[q, k] = 1.0
         s = r @ e @ r.T
         m[:, j] = [s[a, b] for a, b in VOIGT_PAIRS]
     return m

@@ -70,12 +70,17 @@ def _symmetry_ops(a: Atoms, symprec: float):
     return np.asarray(ds.equivalent_atoms), ops
 
 
-def hessians(refs: list[Atoms], model: Model, h: float = HESSIAN_STEP_A, symprec: float = 1e-3) -> list[np.ndarray]:
-    """Γ-point force-constant matrices (3N×3N, eV/Å²) of ``refs`` by central differences, batched.
+def hessians(
+    refs: list[Atoms], model: Model, h: float = HESSIAN_STEP_A, symprec: float = 1e-3, ref_forces: list[np.ndarray] | None = None
+) -> list[np.ndarray]:
+    """Γ-point force-constant matrices (3N×3N, eV/Å²) of ``refs`` by finite differences, batched.
 
-    Only symmetry-inequivalent atoms are displaced (±h along x, y, z); the rows of the other atoms follow
+    Only symmetry-inequivalent atoms are displaced (along x, y, z); the rows of the other atoms follow
     from Φ(π(i), π(j)) = R Φ(i, j) Rᵀ for the space-group operation (R, π) that maps them onto each other.
+    Central differences (±h), or forward differences (+h only, half the cells) when the forces of the
+    undisplaced cells are given in ``ref_forces``.
     """
+    signs = (1.0,) if ref_forces is not None else (1.0, -1.0)
     cells, index, sym = [], [], []
     for k, a in enumerate(refs):
         rep, ops = _symmetry_ops(a, symprec)
@@ -83,7 +88,7 @@ def hessians(refs: list[Atoms], model: Model, h: float = HESSIAN_STEP_A, symprec
         sym.append((rep, ops, reps))
         for i in reps:
             for x in range(3):
-                for sgn in (1.0, -1.0):
+                for sgn in signs:
                     c = a.copy()
                     c.calc = None
                     c.set_constraint()
@@ -98,7 +103,10 @@ def hessians(refs: list[Atoms], model: Model, h: float = HESSIAN_STEP_A, symprec
         n = len(refs[k])
         blk = rows[k].setdefault(i, np.zeros((3, 3 * n)))
         # Φ_{(i,x),(j,y)} = −∂F_{j,y}/∂r_{i,x}
-        blk[x, :] -= sgn * ev.forces_eV_per_A.reshape(-1) / (2 * h)
+        if ref_forces is not None:
+            blk[x, :] = -(ev.forces_eV_per_A.reshape(-1) - np.asarray(ref_forces[k]).reshape(-1)) / h
+        else:
+            blk[x, :] -= sgn * ev.forces_eV_per_A.reshape(-1) / (2 * h)
     out = []
     for k, a in enumerate(refs):
         n = len(a)

@@ -168,7 +168,9 @@ class CHGNetModel(Model):
         from chgnet.model.model import BatchedGraph
 
         m = self.model
-        structs = [AseAtomsAdaptor.get_structure(a) for a in atoms]
+        # built directly (not through AseAtomsAdaptor) so that ASE constraints such as FixSymmetry on
+        # the caller's Atoms neither travel nor trigger pymatgen's "only FixAtoms..." warning per call
+        structs = [Structure(a.cell.array, a.get_chemical_symbols(), a.positions, coords_are_cartesian=True) for a in atoms]
         with self._lock:
             graphs = [m.graph_converter(s).to(self.device) for s in structs]
             g = BatchedGraph.from_graphs(
