@@ -616,7 +616,7 @@ def _iter_mpr(path: Path) -> tuple[Source, Iterator[Batch]]:
 
     try:
         mpr = BioLogic.MPRfile(str(path))
-    except Exception as exc:  # noqa: BLE001 - galvani raises plain ValueError/NotImplementedError/struct errors
+    except Exception as exc:  # noqa: BLE001 - galvani raises plain ValueError, struct.error or its own "not implemented" errors
         raise InputError(path, f"galvani cannot read this .mpr file ({type(exc).__name__}: {' '.join(str(exc).split())[:200]})") from exc
     data = mpr.data
     names = list(data.dtype.names or ())
