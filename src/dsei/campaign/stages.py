@@ -123,8 +123,8 @@ class RelaxStage(Stage):
 class ElasticStage(Stage):
     """Elastic tensor, moduli and the ductility verdict (:func:`dsei.mechanics.elastic_many`).
 
-    Starts from the relaxed structure; the mechanics module re-checks the relaxation at its own, tighter
-    tolerance (a converged input costs one or two steps). ``accept``: not ``unstable`` (an unstable
+    Starts from the relaxed structure and does not relax it again when the relax stage converged at the
+    mechanics tolerance with the symmetry fixed. ``accept``: not ``unstable`` (an unstable
     tensor has no moduli to rank); brittle phases stay in the table but ``max_pugh_for_neb``-style
     filters belong to the NEB stage.
     """
@@ -136,8 +136,14 @@ class ElasticStage(Stage):
 
     def run(self, candidate, upstream):
         from dsei.mechanics import elastic_many
+        from dsei.mechanics.elastic import RELAX_FMAX
 
-        res = elastic_many([self.structure_for(candidate, upstream)], self.model, **self.options)[0]
+        options = dict(self.options)
+        relax = upstream.get("relax", {})
+        # the relax stage already converged at the mechanics tolerance: do not relax a second time
+        if relax.get("converged") and relax.get("fmax_eV_per_A", 1.0) <= RELAX_FMAX and relax.get("fix_symmetry", False):
+            options.setdefault("relax", False)
+        res = elastic_many([self.structure_for(candidate, upstream)], self.model, **options)[0]
         out = res.to_json_dict()
         out["source"] = candidate.source
         return out
