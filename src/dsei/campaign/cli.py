@@ -73,7 +73,8 @@ def register(app: typer.Typer) -> None:
             )
         if res.run.failures:
             err_console.print(f"[yellow]{len(res.run.failures)} failure(s)[/]; see the table above and {res.files.get('csv')}")
-        console.print(f"results: {res.files.get('csv')}, {res.files.get('parquet')}, {res.files.get('report')}") if json_out != "-" else None
+        if json_out != "-":
+            console.print(f"results: {res.files.get('csv')}, {res.files.get('parquet')}, {res.files.get('report')}")
 
 
 def _print_table(con, res) -> None:
@@ -87,7 +88,7 @@ def _print_table(con, res) -> None:
         return "" if v is None else fmt.format(v)
 
     for r in res.rows:
-        barrier = r.get("neb_barrier_eV") if r.get("neb_barrier_eV") is not None else r.get("bvse_barrier_eV")
+        barrier = r.get("barrier_eV")
         verdict = r.get("verdict") or ""
         color = {"ductile": "green", "brittle": "red", "uncertain": "yellow", "unstable": "magenta"}.get(verdict)
         t.add_row(

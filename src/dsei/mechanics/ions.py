@@ -89,13 +89,7 @@ def hessians(
         for i in reps:
             for x in range(3):
                 for sgn in signs:
-                    c = a.copy()
-                    c.calc = None
-                    c.set_constraint()
-                    p = c.get_positions()
-                    p[i, x] += sgn * h
-                    c.set_positions(p)
-                    cells.append(c)
+                    cells.append(_displaced(a, i, x, sgn * h))
                     index.append((k, i, x, sgn))
     evs = model.evaluate(cells) if cells else []
     rows = [dict() for _ in refs]  # k -> {rep atom: (3, 3N) block row}
@@ -125,10 +119,22 @@ def hessians(
                 for j in range(n):
                     phi[3 * b : 3 * b + 3, 3 * perm[j] : 3 * perm[j] + 3] = r @ blocks[:, j, :] @ r.T
                 filled[b] = True
-        if not filled.all():  # an orbit the operations did not reach: fall back to no symmetry
-            return _full_hessians(refs, model, h)
+        if not filled.all():  # an orbit the operations did not reach: this structure without symmetry
+            out.append(_full_hessians([a], model, h)[0])
+            continue
         out.append(0.5 * (phi + phi.T))
     return out
+
+
+def _displaced(a: Atoms, i: int, x: int, delta_A: float) -> Atoms:
+    """A bare copy of ``a`` (no calculator, no constraints) with atom ``i`` moved by ``delta_A`` along ``x``."""
+    c = a.copy()
+    c.calc = None
+    c.set_constraint()
+    p = c.get_positions()
+    p[i, x] += delta_A
+    c.set_positions(p)
+    return c
 
 
 def _full_hessians(refs: list[Atoms], model: Model, h: float) -> list[np.ndarray]:
@@ -137,13 +143,7 @@ def _full_hessians(refs: list[Atoms], model: Model, h: float) -> list[np.ndarray
         for i in range(len(a)):
             for x in range(3):
                 for sgn in (1.0, -1.0):
-                    c = a.copy()
-                    c.calc = None
-                    c.set_constraint()
-                    p = c.get_positions()
-                    p[i, x] += sgn * h
-                    c.set_positions(p)
-                    cells.append(c)
+                    cells.append(_displaced(a, i, x, sgn * h))
                     index.append((k, i, x, sgn))
     evs = model.evaluate(cells) if cells else []
     out = [np.zeros((3 * len(a), 3 * len(a))) for a in refs]

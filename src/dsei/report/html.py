@@ -31,7 +31,7 @@ def build_figure(rows: list[dict[str, Any]]):
 
     fig = go.Figure()
     pts = [r for r in rows if r.get("pugh_ratio") is not None]
-    barriers = [r.get("neb_barrier_eV") if r.get("neb_barrier_eV") is not None else r.get("bvse_barrier_eV") for r in pts]
+    barriers = [r.get("barrier_eV") for r in pts]
     known = [b for b in barriers if b is not None]
     strip_y = (min(known) - 0.1) if known else 0.0
     by_verdict: dict[Any, list[int]] = {}

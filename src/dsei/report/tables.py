@@ -42,6 +42,7 @@ def rows_from_collected(collected: list[dict[str, Any]]) -> list[dict[str, Any]]
         for col, stage, key in COLUMNS:
             res = item["results"].get(stage)
             row[col] = res.get(key) if isinstance(res, dict) else None
+        row["barrier_eV"] = headline_barrier(row)
         fails = item["failures"]
         row["failed_stage"] = next(iter(fails), None)
         row["failure"] = fails[row["failed_stage"]] if fails else None
@@ -49,10 +50,15 @@ def rows_from_collected(collected: list[dict[str, Any]]) -> list[dict[str, Any]]
     return rank(rows)
 
 
+def headline_barrier(row: dict[str, Any]) -> float | None:
+    """The Li barrier a row is judged by (eV): NEB when computed, else the BVSE pre-screen."""
+    return row.get("neb_barrier_eV") if row.get("neb_barrier_eV") is not None else row.get("bvse_barrier_eV")
+
+
 def rank(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     def key(r):
         pugh = r.get("pugh_ratio")
-        barrier = r.get("neb_barrier_eV") if r.get("neb_barrier_eV") is not None else r.get("bvse_barrier_eV")
+        barrier = r.get("barrier_eV")
         # a failure in a later, optional stage (e.g. BVSE cannot assign oxidation states) does not demote
         # a phase that has a verdict; candidates without a verdict sink below all that have one
         return (
