@@ -6,7 +6,7 @@ Usage (the command recorded in docs/benchmarks.md):
 
 For every ``--every``-th entry of ../shared/data/mp_binary_elasticity_dev.json.gz (deterministic subset):
 
-- dsei: ``dsei.mechanics.elastic_tensors`` (relax + symmetry-reduced ULICS strains ±0.5/±1 %, relaxed-ion,
+- dsei: ``dsei.mechanics.elastic_tensors`` (relax + symmetry-reduced ULICS strains ±0.25/±0.5 %, relaxed-ion,
   all structures of the subset batched together; clamped-ion numbers come from the same strained cells);
 - dsei clamped-ion: ``elastic_tensors(..., relax_ions=False)`` timed separately;
 - matcalc ``ElasticityCalc(calc, relax_structure=True, relax_deformed_structures=True)`` (its relaxed-ion

@@ -1,13 +1,15 @@
-"""Reduction potentials vs Li/Li+ of binary phases: MLIP (raw, MP2020, FERE-corrected under
-cross-validation) against experimental formation enthalpies; MP2020 evidence; AgNO3 driving forces.
+"""Reduction potentials vs Li/Li+ of binary phases: MLIP (raw, MP2020, FERE-corrected under three
+cross-validation schemes) against experimental formation enthalpies; MP2020 evidence; AgNO3 driving forces.
 
-    python benchmarks/reduction_potentials.py [--models sevennet,chgnet] [--markdown]
+    python benchmarks/reduction_potentials.py [--models sevennet,chgnet]
 
 Reaction for each phase M_pX_q: ``M_pX_q + k Li -> (q/r) Li_sX_r + p M`` (the Li binary of the same
 anion + the elemental metal); V = −ΔrH/k. Experimental ΔfH° at 298 K from the table shipped in
 ``dsei/chemistry/data/thermo_exp.json`` (Kubaschewski / NIST-JANAF as compiled for MP2020 by Wang et
-al. 2021). "CV" = FERE refitted without the phase *and* its Li product (leave-reaction-out); only those
-numbers count as the corrected error. Uses the cached relaxed energies only (no MLIP call).
+al. 2021); ``σ`` = the experimental uncertainty of V propagated from the tabulated ΔfH° uncertainties.
+Cross-validation (``dsei.chemistry.corrections.CV_SCHEMES``): the FERE fit that predicts a phase is refitted
+without (compound) the phase itself — the headline —, (reaction) the phase and its Li product, (metal) every
+compound of its metal. Only held-out numbers count as the corrected error. Cached energies only (no MLIP call).
 """
 
 from __future__ import annotations
@@ -28,26 +30,27 @@ def stats(errs):
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--models", default="sevennet,chgnet")
-    ap.add_argument("--markdown", action="store_true", help="print markdown tables (for docs/benchmarks.md)")
     args = ap.parse_args()
     from pymatgen.core import Composition
 
     from dsei.chemistry.conversion import convert
-    from dsei.chemistry.corrections import fit, leave_one_out, reduction_benchmark
+    from dsei.chemistry.corrections import RIDGE, fit, leave_one_out, reduction_benchmark
     from dsei.chemistry.energies import EnergySet, mp2020_correction_eV
 
     t0 = time.time()
     models = args.models.split(",")
-    summary = []
     for model in models:
         rows = reduction_benchmark(model)
         mp = EnergySet(model, "mp2020")
         print(f"\n### {model}: {len(rows)} phases (V vs Li/Li+)\n")
-        print("| phase | reaction | V exp | V raw | V MP2020 | V FERE (CV) | err raw | err CV |")
-        print("|---|---|---|---|---|---|---|---|")
+        print(
+            "| phase | reaction | V exp ± σ | V raw | V MP2020 | V FERE CV compound | CV reaction | CV metal | "
+            "err raw | err CV compound |"
+        )
+        print("|---|---|---|---|---|---|---|---|---|---|")
         for r in rows:
             n, k = r["n_product"], r["k"]
-            v_mp = (
+            r["V_mp2020"] = (
                 -(
                     n * mp.energy(r["product"])
                     + r["p"] * mp.energy(r["metal"])
@@ -56,35 +59,69 @@ def main() -> None:
                 )
                 / k
             )
-            r["V_mp2020"] = v_mp
             flag = "" if r["metal_in_cv_fit"] else " †"
             print(
-                f"| {r['formula']}{flag} | {r['reaction']} | {r['V_exp']:.3f} | {r['V_raw']:.3f} | {v_mp:.3f} | {r['V_cv']:.3f} | "
-                f"{r['V_raw'] - r['V_exp']:+.3f} | {r['V_cv'] - r['V_exp']:+.3f} |"
+                f"| {r['formula']}{flag} | {r['reaction']} | {r['V_exp']:.3f} ± {r['sigma_V_exp']:.3f} | "
+                f"{r['V_raw']:.3f} | {r['V_mp2020']:.3f} | {r['V_cv']:.3f} | {r['V_cv_reaction']:.3f} | "
+                f"{r['V_cv_metal']:.3f} | {r['V_raw'] - r['V_exp']:+.3f} | {r['V_cv'] - r['V_exp']:+.3f} |"
             )
         subsets = {
             "all": rows,
-            "metal present in the CV fold": [r for r in rows if r["metal_in_cv_fit"]],
+            "metal has another compound in the fit (no †)": [r for r in rows if r["metal_in_cv_fit"]],
+            "σ(V exp) ≤ 0.05 V": [r for r in rows if r["sigma_V_exp"] <= 0.05],
             "Ag phases": [r for r in rows if r["metal"] == "Ag"],
         }
         print(
-            "\n| subset | N | MAE raw | max raw | MAE MP2020 | MAE FERE in-sample | MAE FERE CV | max FERE CV |"
+            "\n| subset | N | MAE raw | max raw | MAE FERE in-sample | MAE / max CV compound | "
+            "MAE / max CV reaction | MAE / max CV metal | N over 0.15 V (CV compound) |"
         )
-        print("|---|---|---|---|---|---|---|---|")
+        print("|---|---|---|---|---|---|---|---|---|")
         for name, rs in subsets.items():
             mr, xr = stats([r["V_raw"] - r["V_exp"] for r in rs])
-            mm, _ = stats([r["V_mp2020"] - r["V_exp"] for r in rs])
             mi, _ = stats([r["V_fit_in_sample"] - r["V_exp"] for r in rs])
-            mc, xc = stats([r["V_cv"] - r["V_exp"] for r in rs])
-            print(f"| {name} | {len(rs)} | {mr:.3f} | {xr:.3f} | {mm:.3f} | {mi:.3f} | {mc:.3f} | {xc:.3f} |")
-            summary.append((model, name, len(rs), mr, xr, mc, xc))
+            cells = []
+            for scheme in ("compound", "reaction", "metal"):
+                m, x = stats([r[f"V_cv_{scheme}"] - r["V_exp"] for r in rs])
+                cells.append(f"{m:.3f} / {x:.3f}")
+            over = sum(abs(r["V_cv"] - r["V_exp"]) > 0.15 for r in rs)
+            print(f"| {name} | {len(rs)} | {mr:.3f} | {xr:.3f} | {mi:.3f} | {' | '.join(cells)} | {over} |")
         loo = leave_one_out(model, "mp2020")
         fr = fit(model, "mp2020")
         print(
-            f"\nFERE fit ({len(fr.compounds)} binaries): ΔfH MAE in-sample {1000 * stats(fr.residuals_eV_per_atom.values())[0]:.0f} meV/atom, "
-            f"leave-one-out {1000 * stats(loo.values())[0]:.0f} meV/atom (max {1000 * stats(loo.values())[1]:.0f})."
+            f"\nFERE fit ({len(fr.compounds)} binaries, ridge {RIDGE:g}): ΔfH MAE in-sample "
+            f"{1000 * stats(fr.residuals_eV_per_atom.values())[0]:.0f} meV/atom, leave-one-out "
+            f"{1000 * stats(loo.values())[0]:.0f} meV/atom (max {1000 * stats(loo.values())[1]:.0f})."
         )
         print("δ (eV/atom): " + ", ".join(f"{k} {v:+.3f}" for k, v in sorted(fr.delta.items())))
+        scan = []
+        for ridge in (1e-3, 1e-2, 1e-1, 1.0):
+            rs = reduction_benchmark(model, schemes=("compound",), ridge=ridge)
+            m, x = stats([r["V_cv"] - r["V_exp"] for r in rs])
+            scan.append(f"{ridge:g}: {m:.3f} / {x:.3f}")
+        print("ridge scan, CV-compound MAE / max (V): " + "; ".join(scan))
+
+    # Entropy term: V from ΔrG° vs from ΔrH° where the CRC table has ΔfG° of both sides (never fitted)
+    from dsei.chemistry.corrections import reduction_reactions, thermo_data
+
+    crc = thermo_data()["gibbs_check"]["compounds"]
+    print("\n### Entropy term: V(ΔG°) − V(ΔH°), CRC ΔfG°/ΔfH° (V vs Li/Li+)\n")
+    print("| phase | V(ΔH°) | V(ΔG°) | V(ΔG°) − V(ΔH°) |")
+    print("|---|---|---|---|")
+    terms, missing = [], []
+    for r in reduction_reactions(models[0]):
+        f, lix, n, k = r["formula"], r["product"], r["n_product"], r["k"]
+        a, b = crc.get(f), crc.get(lix)
+        if not a or not b or a["dGf_kJ_per_mol"] is None or b["dGf_kJ_per_mol"] is None:
+            missing.append(f)
+            continue
+        vh = -(n * b["dHf_kJ_per_mol"] - a["dHf_kJ_per_mol"]) / k / 96.485
+        vg = -(n * b["dGf_kJ_per_mol"] - a["dGf_kJ_per_mol"]) / k / 96.485
+        terms.append(vg - vh)
+        print(f"| {f} | {vh:.3f} | {vg:.3f} | {vg - vh:+.3f} |")
+    print(
+        f"\n{len(terms)} reactions: mean |V(ΔG°) − V(ΔH°)| = {statistics.fmean(abs(x) for x in terms):.3f} V, "
+        f"range {min(terms):+.3f} … {max(terms):+.3f} V; no ΔfG° on one side for: {', '.join(missing)}"
+    )
 
     # MP2020 evidence: CHGNet − SevenNet-0 energy per anion vs the MP2020 anion correction
     if {"sevennet", "chgnet"} <= set(models):

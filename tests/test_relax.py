@@ -48,3 +48,17 @@ def test_unconverged_is_reported_honestly(lif):
     s.apply_strain(0.08)
     r = relax(s, "sevennet", fmax=1e-5, steps=2)
     assert not r.result.converged and r.result.steps == 2
+
+
+def test_relax_many_matches_relax(lif):
+    """Batched relaxation (one forward pass per step for all structures) = one-by-one relaxation."""
+    from dsei.relax import relax, relax_many
+
+    squeezed = lif.copy()
+    squeezed.scale_lattice(lif.volume * 0.97)
+    single = [relax(s, "sevennet") for s in (lif, squeezed)]
+    batch = relax_many([lif, squeezed], "sevennet")
+    for a, b in zip(single, batch, strict=True):
+        assert b.result.converged and b.result.spacegroup_after == a.result.spacegroup_after
+        assert b.result.energy_per_atom_eV == pytest.approx(a.result.energy_per_atom_eV, abs=1e-5)
+        assert b.structure.volume == pytest.approx(a.structure.volume, rel=1e-4)

@@ -22,6 +22,8 @@ _LAZY = {
     "fingerprint": "dsei.structures.fingerprint",
     "get_library": "dsei.structures.library",
     "elastic": "dsei.mechanics",
+    "barrier": "dsei.transport",
+    "bvse": "dsei.transport",
     "cycle": "dsei.cells",
     "stability": "dsei.chemistry", "convert": "dsei.chemistry", "design": "dsei.chemistry",
 }

@@ -119,18 +119,23 @@ def relax(
     atoms.calc = None
     relaxed = AseAtomsAdaptor.get_structure(atoms)
     relaxed.properties = dict(struct.properties or {})
+    return _relaxed(relaxed, m.name, source, energy, converged, n_steps, fmax, max_f, stress, v0, sg_before, fix_symmetry, opt_name, symprec)
+
+
+def _relaxed(relaxed, model_name, source, energy, converged, n_steps, fmax, max_f, stress_GPa, v0, sg_before, fix_symmetry, opt_name, symprec) -> Relaxed:
+    """The :class:`Relaxed` of a finished relaxation (shared by :func:`relax` and :func:`relax_many`)."""
     sg_after = spacegroup(relaxed, symprec)
     lat = relaxed.lattice
     result = RelaxResult(
         source=str(source) if source else None,
         formula=relaxed.composition.reduced_formula,
-        model=m.name,
+        model=model_name,
         energy_per_atom_eV=energy / len(relaxed),
         converged=converged,
         steps=n_steps,
         fmax_eV_per_A=fmax,
         max_force_eV_per_A=max_f,
-        max_stress_GPa=float(np.abs(stress).max()),
+        max_stress_GPa=float(np.abs(stress_GPa).max()),
         volume_change_pct=100.0 * (relaxed.volume - v0) / v0,
         volume_A3_per_atom=relaxed.volume / len(relaxed),
         spacegroup_before=f"{sg_before[0]} ({sg_before[1]})",
@@ -141,6 +146,44 @@ def relax(
         lattice_angles_deg=[float(x) for x in lat.angles],
     )
     return Relaxed(relaxed, result)
+
+
+def relax_many(
+    structures: list[Structure],
+    model: str | Model = DEFAULT_MODEL,
+    fmax: float = 0.01,
+    steps: int = 500,
+    optimizer: str = "BFGS",
+    fix_symmetry: bool = True,
+    symprec: float = 1e-3,
+    sources: list[str | None] | None = None,
+) -> list[Relaxed]:
+    """:func:`relax` for many structures at once: each keeps its own ASE optimizer, filter and symmetry
+    constraint, but every step evaluates all unconverged structures in one batched forward pass
+    (:func:`dsei.mechanics.batch_relax.batched_relax`). Same convergence criterion and result fields as
+    :func:`relax` (cell and positions relaxed)."""
+    from dsei.mechanics.batch_relax import batched_relax
+
+    m = model if isinstance(model, Model) else load_model(model)
+    opt_name = optimizer.upper()
+    if opt_name not in ("FIRE", "BFGS"):
+        raise ValueError(f"optimizer must be FIRE or BFGS for batched relaxation, not {optimizer!r}")
+    sources = sources or [None] * len(structures)
+    atoms_list = [AseAtomsAdaptor.get_atoms(s) for s in structures]
+    v0 = [a.get_volume() for a in atoms_list]
+    sg_before = [spacegroup(s, symprec) for s in structures]
+    infos = batched_relax(
+        atoms_list, m, fmax=fmax, steps=steps, optimizer=opt_name, relax_cell=True, fix_symmetry=fix_symmetry, symprec=symprec
+    )
+    out = []
+    for struct, atoms, info, v, sgb, src in zip(structures, atoms_list, infos, v0, sg_before, sources, strict=True):
+        relaxed = AseAtomsAdaptor.get_structure(atoms)
+        relaxed.properties = dict(struct.properties or {})
+        source = src or (struct.properties or {}).get("source")
+        stress = np.asarray(info.evaluation.stress_eV_per_A3) / _GPA
+        out.append(_relaxed(relaxed, m.name, source, float(info.evaluation.energy_eV), bool(info.converged), int(info.steps), fmax,
+                            float(info.max_force_eV_per_A), stress, v, sgb, fix_symmetry, opt_name, symprec))
+    return out
 
 
 _GPA = 1.0 / 160.21766208  # eV/Å^3 per GPa

@@ -70,7 +70,11 @@ def test_design_order_is_derived():
     assert pos["Ag"] < pos["Ag2S"]  # metallic Ag next to the inner layer, inside the sulfide
     for lay in d.layers:
         assert set(lay) >= {"position", "phases", "role", "pugh_ratio", "barrier_eV"}
-        assert lay["barrier_eV"] is None and "transport" in lay["barrier_note"]
+        for p in lay["phase_properties"]:
+            if p["formula"] in ("Ag", "LiAg"):  # metals: no ionic migration barrier, said so
+                assert p["barrier_eV"] is None and "metal" in p["barrier_note"]
+            elif p["formula"] in ("LiF", "Li2S", "Ag2S", "AgF"):  # BVSE by default: a number, its method named
+                assert p["barrier_eV"] is not None and 0 < p["barrier_eV"] < 3 and p["barrier_method"] == "bvse"
 
 
 def test_shipped_fit_matches_refit():

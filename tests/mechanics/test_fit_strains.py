@@ -49,7 +49,7 @@ def test_laue_class_basis_and_strain_set_sizes(sg, lattice, laue):
     ds, basis = _basis_for(sg, lattice)
     assert laue_class(ds.number) == laue
     assert len(basis) == N_INDEPENDENT[laue]  # 21, 13, 9, 7, 6, 7, 6, 5, 5, 3, 3
-    assert len(strain_set(laue)) == 4 * N_STATES[laue]  # ±0.5 %, ±1 % per state
+    assert len(strain_set(laue)) == 4 * N_STATES[laue]  # ±0.25 %, ±0.5 % per state
 
 
 def test_strain_state_counts_follow_symmetry():

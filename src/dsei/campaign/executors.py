@@ -1,7 +1,10 @@
 """Executors: where stage tasks run. In-process, a local process pool, or a Dask cluster.
 
-All three take the same picklable task — :func:`execute_task` with plain-data arguments — and yield
-results *as they finish*, so the pipeline writes each one to the store at once (never at the end).
+All three take the same picklable job — a short list of :class:`Task` (one stage on a few candidates; see
+:attr:`dsei.campaign.stages.Stage.chunk`) run by :func:`execute_tasks` — and yield each job's outcomes *as
+it finishes*, so the pipeline writes them to the store at once (never at the end; a SIGKILL loses at most
+the jobs in flight). Chunking lets a stage batch several candidates into the same forward passes (the
+elastic stage: :func:`dsei.mechanics.elastic_many`) and keeps per-task overhead small on a cluster.
 A worker process loads each model once (``load_model`` caches per process) and is kept for the whole
 campaign.
 """
@@ -59,12 +62,30 @@ def execute_task(task: Task) -> Outcome:
         return Outcome(task.key, task.stage, cand.candidate_id, "failed", None, type(exc).__name__, msg[:2000], time.perf_counter() - t0)
 
 
+def execute_tasks(tasks: list[Task]) -> list[Outcome]:
+    """Run a job (tasks of one stage). The stage may batch them (``Stage.run_many``); a failure of the
+    batch falls back to one task at a time, so one bad candidate never takes the others down."""
+    from dsei.campaign.stages import Candidate, build_stage
+
+    if len(tasks) == 1:
+        return [execute_task(tasks[0])]
+    t0 = time.perf_counter()
+    try:
+        stage = build_stage(tasks[0].stage, tasks[0].model, tasks[0].options)
+        cands = [Candidate(**t.candidate) for t in tasks]
+        results = stage.run_many(cands, [t.upstream for t in tasks])
+    except Exception:  # noqa: BLE001 - isolate the failing candidate by running them one by one
+        return [execute_task(t) for t in tasks]
+    per = (time.perf_counter() - t0) / len(tasks)
+    return [Outcome(t.key, t.stage, t.candidate["candidate_id"], "ok", r, None, None, per) for t, r in zip(tasks, results, strict=True)]
+
+
 class Executor(abc.ABC):
     name = "base"
 
     @abc.abstractmethod
-    def map_unordered(self, tasks: Iterable[Task]) -> Iterator[Outcome]:
-        """Run the tasks; yield each outcome as soon as it is finished (any order)."""
+    def map_unordered(self, jobs: Iterable[list[Task]]) -> Iterator[list[Outcome]]:
+        """Run the jobs; yield each job's outcomes as soon as it is finished (any order)."""
 
     def close(self) -> None:  # noqa: B027 - optional hook: executors holding resources override it
         """Release workers/clients (nothing to release for the in-process executor)."""
@@ -81,9 +102,9 @@ class InProcessExecutor(Executor):
 
     name = "in-process"
 
-    def map_unordered(self, tasks):
-        for t in tasks:
-            yield execute_task(t)
+    def map_unordered(self, jobs):
+        for job in jobs:
+            yield execute_tasks(job)
 
 
 def _worker_init(threads: int) -> None:
@@ -109,12 +130,12 @@ class PoolExecutor(Executor):
         # spawn, not fork: forking a process that already initialised torch threads can deadlock.
         self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"), initializer=_worker_init, initargs=(threads,))
 
-    def map_unordered(self, tasks):
+    def map_unordered(self, jobs):
         pending = set()
-        it = iter(tasks)
+        it = iter(jobs)
         # keep the queue short so results stream and memory stays bounded
-        for t in it:
-            pending.add(self.pool.submit(execute_task, t))
+        for job in it:
+            pending.add(self.pool.submit(execute_tasks, job))
             if len(pending) >= 2 * self.workers:
                 break
         while pending:
@@ -123,7 +144,7 @@ class PoolExecutor(Executor):
                 yield f.result()
                 nxt = next(it, None)
                 if nxt is not None:
-                    pending.add(self.pool.submit(execute_task, nxt))
+                    pending.add(self.pool.submit(execute_tasks, nxt))
 
     def close(self):
         self.pool.shutdown(wait=True, cancel_futures=True)
@@ -140,11 +161,12 @@ class DaskExecutor(Executor):
         self.client = Client(address)
         self.address = str(address)
         self.client.run(_worker_init, 1)
+        self.workers = max(1, len(self.client.scheduler_info().get("workers", {})))
 
-    def map_unordered(self, tasks):
+    def map_unordered(self, jobs):
         from distributed import as_completed
 
-        futures = [self.client.submit(execute_task, t, pure=False) for t in tasks]
+        futures = [self.client.submit(execute_tasks, job, pure=False) for job in jobs]
         for fut in as_completed(futures):
             yield fut.result()
             fut.release()

@@ -78,6 +78,11 @@ class Pipeline:
         self.store = store
         self.executor = executor or InProcessExecutor()
 
+    def chunk_size(self, stage: Stage, total: int) -> int:
+        """Candidates per job: the stage's batch size, but small enough to keep every worker busy."""
+        workers = max(1, getattr(self.executor, "workers", 1))
+        return max(1, min(stage.chunk, -(-total // workers)))
+
     def key(self, cand: Candidate, stage: Stage) -> str:
         return result_key(cand.fingerprint, stage.name, stage.model, stage.settings())
 
@@ -120,12 +125,20 @@ class Pipeline:
                 summary.skipped_reason = why
                 continue
             ts = time.perf_counter()
-            tasks: list[Task] = []
+            admitted: list[tuple[Candidate, dict[str, dict[str, Any]]]] = []
             for c in candidates:
                 up = self.upstream_of(c, stage)
-                if up is None:
+                if up is None or not stage.admit(up)[0]:
                     summary.filtered_out += 1
                     continue
+                admitted.append((c, up))
+            limit = stage.options.get("max_candidates")
+            if limit is not None and len(admitted) > int(limit):
+                admitted.sort(key=lambda cu: stage.priority(cu[1]))
+                summary.filtered_out += len(admitted) - int(limit)
+                admitted = admitted[: int(limit)]
+            tasks: list[Task] = []
+            for c, up in admitted:
                 key = self.key(c, stage)
                 if self.store.has(key, retry_failed=retry_failed):
                     summary.reused += 1
@@ -135,12 +148,16 @@ class Pipeline:
             if progress:
                 progress(stage.name, 0, total)
             fp_of = {c.candidate_id: c.fingerprint for c in candidates}
-            for done, out in enumerate(self.executor.map_unordered(tasks), start=1):
-                self._save(out, stage, fp_of[out.candidate_id])
-                if out.status == "ok":
-                    summary.computed += 1
-                else:
-                    summary.failed += 1
+            jobs = _chunks(tasks, self.chunk_size(stage, total))
+            done = 0
+            for outs in self.executor.map_unordered(jobs):
+                for out in outs:
+                    self._save(out, stage, fp_of[out.candidate_id])
+                    if out.status == "ok":
+                        summary.computed += 1
+                    else:
+                        summary.failed += 1
+                done += len(outs)
                 if progress:
                     progress(stage.name, done, total)
             summary.elapsed_s = time.perf_counter() - ts
@@ -173,6 +190,10 @@ class Pipeline:
         return rows
 
 
+def _chunks(tasks: list[Task], size: int) -> list[list[Task]]:
+    return [tasks[i : i + size] for i in range(0, len(tasks), size)]
+
+
 def _order(stages: Sequence[Stage]) -> list[Stage]:
     """Dependencies first; among stages that are ready, the cheapest first."""
     todo, done, out = list(stages), set(), []
@@ -190,5 +211,5 @@ def _order(stages: Sequence[Stage]) -> list[Stage]:
 def default_stages(model: str, options: dict[str, dict[str, Any]] | None = None, names: Sequence[str] | None = None) -> list[Stage]:
     """The screen's funnel with every stage whose module is present, in cost order."""
     options = options or {}
-    chosen = list(names) if names else list(STAGES)
+    chosen = list(names) if names else [n for n, cls in STAGES.items() if cls.default]
     return [build_stage(n, model, options.get(n, {})) for n in chosen]

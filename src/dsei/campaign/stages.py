@@ -44,13 +44,27 @@ class Stage(abc.ABC):
     cost: ClassVar[int] = 0
     #: module that must import for the stage to be available (None = always available)
     module: ClassVar[str | None] = None
+    #: candidates per job: > 1 for stages whose :meth:`run_many` batches them into shared forward passes
+    chunk: ClassVar[int] = 1
+    #: part of the default funnel (``dsei screen`` with no ``--stages``)
+    default: ClassVar[bool] = True
+    #: options that only select candidates (filters) and do not change a result: not hashed into its key
+    filter_options: ClassVar[tuple[str, ...]] = ()
 
     model: str = "sevennet"
     options: dict[str, Any] = field(default_factory=dict)
 
     def settings(self) -> dict[str, Any]:
         """Everything that changes this stage's numbers (hashed into the result key)."""
-        return {"stage": self.name, "model": self.model, **self.options}
+        return {"stage": self.name, "model": self.model, **{k: v for k, v in self.options.items() if k not in self.filter_options}}
+
+    def admit(self, upstream: dict[str, dict[str, Any]]) -> tuple[bool, str]:
+        """Whether a candidate whose upstream results are ``upstream`` should run this stage (a filter)."""
+        return True, ""
+
+    def priority(self, upstream: dict[str, dict[str, Any]]) -> float:
+        """Lower runs first; with option ``max_candidates`` only the first N admitted candidates run."""
+        return 0.0
 
     @classmethod
     def available(cls) -> tuple[bool, str]:
@@ -65,6 +79,11 @@ class Stage(abc.ABC):
     @abc.abstractmethod
     def run(self, candidate: Candidate, upstream: dict[str, dict[str, Any]]) -> dict[str, Any]:
         """The stage's JSON-able result for one candidate; raise on failure (the pipeline records it)."""
+
+    def run_many(self, candidates: list[Candidate], upstreams: list[dict[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+        """Results for several candidates (same order). Default: one :meth:`run` each. If this raises, the
+        executor falls back to :meth:`run` per candidate, so a batching stage may simply let errors escape."""
+        return [self.run(c, u) for c, u in zip(candidates, upstreams, strict=True)]
 
     def accept(self, result: dict[str, Any]) -> bool:
         """Whether a candidate with this result goes on to later stages."""
@@ -100,6 +119,7 @@ class RelaxStage(Stage):
     name: ClassVar[str] = "relax"
     requires: ClassVar[tuple[str, ...]] = ("validate",)
     cost: ClassVar[int] = 10
+    chunk: ClassVar[int] = 8
 
     def run(self, candidate, upstream):
         from dsei.relax import relax
@@ -113,6 +133,24 @@ class RelaxStage(Stage):
         )
         out = r.result.to_json_dict()
         out["structure"] = r.structure.as_dict()
+        return out
+
+    def run_many(self, candidates, upstreams):
+        """All candidates of the job relaxed together: one batched forward pass per optimizer step."""
+        from dsei.relax import relax_many
+
+        rs = relax_many(
+            [c.pmg() for c in candidates],
+            self.model,
+            fmax=self.options.get("fmax", 0.01),
+            steps=self.options.get("steps", 300),
+            sources=[c.source for c in candidates],
+        )
+        out = []
+        for r in rs:
+            d = r.result.to_json_dict()
+            d["structure"] = r.structure.as_dict()
+            out.append(d)
         return out
 
     def accept(self, result):
@@ -134,8 +172,16 @@ class ElasticStage(Stage):
     cost: ClassVar[int] = 20
     module: ClassVar[str | None] = "dsei.mechanics"
 
-    def run(self, candidate, upstream):
-        from dsei.mechanics import elastic_many
+    chunk: ClassVar[int] = 8
+
+    def settings(self) -> dict[str, Any]:
+        """Options plus the method's own defaults (:func:`dsei.mechanics.elastic.method_signature`), so a store
+        written by an older dsei with other defaults is recomputed, not silently reused."""
+        from dsei.mechanics.elastic import method_signature
+
+        return {**super().settings(), "method": method_signature()}
+
+    def _options(self, upstream) -> dict[str, Any]:
         from dsei.mechanics.elastic import RELAX_FMAX
 
         options = dict(self.options)
@@ -143,9 +189,26 @@ class ElasticStage(Stage):
         # the relax stage already converged at the mechanics tolerance: do not relax a second time
         if relax.get("converged") and relax.get("fmax_eV_per_A", 1.0) <= RELAX_FMAX and relax.get("fix_symmetry", False):
             options.setdefault("relax", False)
-        res = elastic_many([self.structure_for(candidate, upstream)], self.model, **options)[0]
-        out = res.to_json_dict()
-        out["source"] = candidate.source
+        return options
+
+    def run(self, candidate, upstream):
+        return self.run_many([candidate], [upstream])[0]
+
+    def run_many(self, candidates, upstreams):
+        """Candidates that need the same options go through one :func:`elastic_many` call (batched passes)."""
+        from dsei.mechanics import elastic_many
+
+        groups: dict[str, list[int]] = {}
+        opts = [self._options(u) for u in upstreams]
+        for i, o in enumerate(opts):
+            groups.setdefault(repr(sorted(o.items())), []).append(i)
+        out: list[dict[str, Any]] = [{} for _ in candidates]
+        for idx in groups.values():
+            structs = [self.structure_for(candidates[i], upstreams[i]) for i in idx]
+            for i, res in zip(idx, elastic_many(structs, self.model, **opts[idx[0]]), strict=True):
+                d = res.to_json_dict()
+                d["source"] = candidates[i].source
+                out[i] = d
         return out
 
     def accept(self, result):
@@ -187,8 +250,56 @@ class BVSEStage(Stage):
         return res.to_json_dict()
 
 
+@dataclass
+class NEBStage(Stage):
+    """Climbing-image NEB barriers and their percolation (:func:`dsei.transport.barrier`) for the finalists.
+
+    Not in the default funnel (minutes per phase on a laptop): ask for it with ``--stages ...,neb`` or the
+    config's ``stages``. Filters (options, not part of the result key): ``verdicts`` — elastic verdicts
+    admitted (default ductile, uncertain); ``max_bvse_eV`` — BVSE barrier at most this (default 1.0 eV; a
+    phase needs a BVSE result to be admitted); ``max_candidates`` — only the N lowest BVSE barriers (default 5).
+    Result options: ``ion`` (Li), ``mechanism`` (auto), ``compensate``, ``min_image_A``, ``n_images``,
+    ``fmax``, ``max_hops``.
+    """
+
+    name: ClassVar[str] = "neb"
+    requires: ClassVar[tuple[str, ...]] = ("relax", "elastic", "bvse")
+    cost: ClassVar[int] = 50
+    module: ClassVar[str | None] = "dsei.transport.neb"
+    default: ClassVar[bool] = False
+    filter_options: ClassVar[tuple[str, ...]] = ("verdicts", "max_bvse_eV", "max_candidates")
+
+    def __post_init__(self):
+        self.options.setdefault("max_candidates", 5)
+
+    def admit(self, upstream):
+        verdicts = self.options.get("verdicts", ["ductile", "uncertain"])
+        v = upstream.get("elastic", {}).get("verdict")
+        if v not in verdicts:
+            return False, f"verdict {v} not in {verdicts}"
+        b = upstream.get("bvse", {}).get("barrier_eV")
+        limit = self.options.get("max_bvse_eV", 1.0)
+        if b is not None and limit is not None and b > limit:
+            return False, f"BVSE barrier {b:.2f} eV > {limit} eV"
+        return True, ""
+
+    def priority(self, upstream):
+        b = upstream.get("bvse", {}).get("barrier_eV")
+        return float("inf") if b is None else float(b)
+
+    def run(self, candidate, upstream):
+        from dsei.transport.barrier import barrier
+
+        keys = ("ion", "mechanism", "compensate", "min_image_A", "n_images", "fmax", "max_hops")
+        kw = {k: self.options[k] for k in keys if k in self.options}
+        # the relax stage converged this structure with the same model: no second host relaxation
+        res = barrier(self.structure_for(candidate, upstream), model=self.model, method="neb",
+                      relax_host=not upstream.get("relax", {}).get("converged", False), source=candidate.source, **kw)
+        return res.to_json_dict()
+
+
 STAGES: dict[str, type[Stage]] = {
-    cls.name: cls for cls in (ValidateStage, RelaxStage, StabilityStage, BVSEStage, ElasticStage)
+    cls.name: cls for cls in (ValidateStage, RelaxStage, StabilityStage, BVSEStage, ElasticStage, NEBStage)
 }
 
 

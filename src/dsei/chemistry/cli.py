@@ -149,12 +149,19 @@ def register(app: typer.Typer) -> None:
             bool,
             typer.Option("--mechanics/--no-mechanics", help="Compute each layer's elastic moduli (cached)."),
         ] = True,
+        barrier: Annotated[
+            str,
+            typer.Option("--barrier", help="Each phase's migration barrier: bvse (seconds), neb (minutes per phase) or none."),
+        ] = "bvse",
         json_out: JsonOpt = None,
     ) -> None:
         """The layered interphase from the anode outward, with each layer's Pugh ratio and barrier."""
         from dsei.chemistry.design import design
+        from dsei.errors import InputError
         from dsei.results import write_json
 
+        if barrier not in ("bvse", "neb", "none"):
+            raise InputError("--barrier", f"unknown method {barrier!r} (choose bvse, neb or none)")
         r = design(
             native,
             additive,
@@ -163,6 +170,7 @@ def register(app: typer.Typer) -> None:
             correction=correction,
             entries=entries,
             mechanics=mechanics,
+            barrier_method=None if barrier == "none" else barrier,
         )
         if json_out:
             write_json(r, json_out)

@@ -13,8 +13,8 @@ the local potential is above its reduction potential. So
    reduction potential, one layer per phase — the further out, the more oxidising the phase.
 
 Each layer carries its mechanics (Pugh ratio B/G, shear and bulk moduli, verdict from
-:mod:`dsei.mechanics`, computed on demand and cached) and a migration barrier when
-:mod:`dsei.transport` provides one (``barrier(structure, ion=...)``), else null with a note. The
+:mod:`dsei.mechanics`, computed on demand and cached) and the anode ion's migration barrier from
+:func:`dsei.transport.barrier` (BVSE by default, NEB on request; cached), null with a note for metals. The
 mechanical contrast between neighbouring layers is reported; ``gradient`` compares inner and outer.
 """
 
@@ -63,16 +63,35 @@ def _mech_cache_file():
     return cache_dir() / "chemistry_mechanics.json"
 
 
-def mechanics_of(formula: str, model: str) -> dict:
-    """Pugh ratio, moduli and verdict of the library ground state of ``formula`` (cached per model)."""
-    key = f"{model}:{formula}"
+def _cache_get(key: str):
+    try:
+        return json.loads(_mech_cache_file().read_text()).get(key)
+    except (OSError, ValueError):
+        return None
+
+
+def _cache_put(key: str, rec) -> None:
     path = _mech_cache_file()
     try:
         cache = json.loads(path.read_text())
     except (OSError, ValueError):
         cache = {}
-    if key in cache:
-        return cache[key]
+    cache[key] = rec
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(cache, indent=1) + "\n")
+
+
+def mechanics_of(formula: str, model: str) -> dict:
+    """Pugh ratio, moduli and verdict of the library ground state of ``formula`` (cached per model)."""
+    try:
+        from dsei.mechanics.elastic import method_signature
+
+        key = f"{model}:{method_signature()}:{formula}"
+    except Exception:  # noqa: BLE001 - mechanics missing: reported below
+        key = f"{model}:{formula}"
+    cached = _cache_get(key)
+    if cached is not None:
+        return cached
     try:
         from dsei.mechanics import elastic
     except Exception as exc:  # noqa: BLE001 - module missing or broken
@@ -95,30 +114,39 @@ def mechanics_of(formula: str, model: str) -> dict:
         "library_id": entry.id,
         "model": r.model,
     }
-    cache = json.loads(path.read_text()) if path.exists() else {}
-    cache[key] = rec
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(cache, indent=1) + "\n")
+    _cache_put(key, rec)
     return rec
 
 
-def barrier_of(formula: str, ion: str) -> tuple[float | None, str | None]:
-    """Migration barrier from :mod:`dsei.transport` when it exists, else (None, note)."""
+def barrier_of(formula: str, ion: str, method: str = "bvse", model: str = "sevennet") -> tuple[float | None, str | None]:
+    """Migration barrier (eV) of ``ion`` in the library ground state of ``formula`` from
+    :func:`dsei.transport.barrier` (cached per method and model), else (None, note).
+
+    ``method="bvse"`` (default: seconds, a ranking-quality number) or ``"neb"`` (climbing-image NEB with the
+    model, vacancy or interstitial as the host allows: minutes per phase). Metals get no barrier."""
+    if _is_metallic(formula):
+        return None, "metal: no ionic migration barrier"
+    key = f"barrier:{method}:{model if method != 'bvse' else ''}:{ion}:{formula}"
+    cached = _cache_get(key)
+    if cached is not None:
+        return cached["barrier_eV"], cached.get("note")
     try:
-        from dsei.transport import barrier  # type: ignore[attr-defined]
-    except Exception:  # noqa: BLE001
-        return None, "transport module not available"
+        from dsei.transport import barrier
+    except Exception as exc:  # noqa: BLE001 - module missing or broken
+        return None, f"transport module not available ({type(exc).__name__})"
     from dsei.structures.library import get_library
 
     entry = get_library().find(formula)
     if entry is None:
         return None, f"no library structure for {formula}"
     try:
-        r = barrier(get_library().structure(entry.id), ion=ion)
-    except Exception as exc:  # noqa: BLE001
-        return None, f"barrier calculation failed ({type(exc).__name__}: {exc})"
-    val = getattr(r, "barrier_eV", r)
-    return (float(val) if val is not None else None), None
+        r = barrier(get_library().structure(entry.id), ion=ion, method=method, model=model)
+    except Exception as exc:  # noqa: BLE001 - report, do not fail the design
+        return None, f"{method} barrier failed ({type(exc).__name__}: {' '.join(str(exc).split())[:200]})"
+    val = float(r.barrier_eV) if r.barrier_eV is not None else None
+    note = f"{method.upper()}, {r.mechanism}" + (f", {r.dimension} percolation" if r.dimension else ", no percolation")
+    _cache_put(key, {"barrier_eV": val, "note": note})
+    return val, note
 
 
 # ------------------------------------------------------------------------------------------- design
@@ -131,7 +159,12 @@ def design(
     entries=None,
     mechanics: bool = True,
     mechanics_model: str | None = None,
+    barrier_method: str | None = "bvse",
 ) -> DesignResult:
+    """The layered interphase from the anode outward (see the module docstring for the rule).
+
+    ``barrier_method``: how each phase's Li (anode-ion) migration barrier is obtained — ``"bvse"`` (default,
+    seconds), ``"neb"`` (minutes per phase) or None (not computed)."""
     natives = [n.strip() for n in (native.split(",") if isinstance(native, str) else native) if n.strip()]
     if not natives:
         raise InputError("--native", "give at least one native phase (e.g. LiF,Li2S)")
@@ -193,8 +226,12 @@ def design(
                 rec |= mechanics_of(f, mech_model)
             else:
                 rec |= {"pugh_ratio": None, "note": "mechanics not requested"}
-            b, bnote = barrier_of(f, anode)
+            if barrier_method:
+                b, bnote = barrier_of(f, anode, barrier_method, mech_model)
+            else:
+                b, bnote = None, "barrier not requested"
             rec["barrier_eV"] = b
+            rec["barrier_method"] = barrier_method
             if bnote:
                 rec["barrier_note"] = bnote
             props.append(rec)

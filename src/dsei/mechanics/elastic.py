@@ -8,12 +8,13 @@ Pipeline (one model; all structures of a call share every forward pass):
 2. rotate the relaxed cell into spglib's standardised orientation, so that C is reported in its textbook
    form (C11 = C22 = C33 ... for cubic), and build the basis of Laue-class-allowed tensors from the point
    group (:mod:`dsei.mechanics.fit`);
-3. apply the ULICS strain states of the Laue class at ±0.5 % and ±1 % (:mod:`dsei.mechanics.strains`) and
+3. apply the ULICS strain states of the Laue class at ±0.25 % and ±0.5 % (:mod:`dsei.mechanics.strains`) and
    relax the ions of every strained cell of every structure together (Newton steps with each structure's
    symmetry-reduced Hessian, one batched evaluation per step, :mod:`dsei.mechanics.ions`; cells whose
    forces vanish by symmetry cost one evaluation);
 4. fit C by least squares in the symmetry-allowed subspace with the residual stress as intercept;
-5. optionally calibrate (:mod:`dsei.mechanics.calibration`), compute descriptors
+5. calibrate the shear part (:mod:`dsei.mechanics.calibration`; on by default where it measured better
+   under cross-validation, never for an unstable tensor), compute descriptors
    (:mod:`dsei.mechanics.descriptors`) and the verdict (:mod:`dsei.mechanics.verdict`).
 
 ``model="committee"`` runs every member of :data:`dsei.models.COMMITTEE` and reports the mean tensor, the
@@ -37,11 +38,11 @@ from pymatgen.io.ase import AseAtomsAdaptor
 
 from dsei.mechanics import calibration as cal
 from dsei.mechanics.batch_relax import batched_relax
-from dsei.mechanics.descriptors import MODULI_FIELDS, describe
+from dsei.mechanics.descriptors import MODULI_FIELDS, PUGH_THRESHOLD, describe
 from dsei.mechanics.fit import cartesian_rotations, design_matrix, fit_tensor, invariant_basis
 from dsei.mechanics.ions import relax_ions as _relax_ions
 from dsei.mechanics.strains import DEFAULT_MAGNITUDES, deformed_cell, laue_class, strain_set
-from dsei.mechanics.verdict import PUGH_MARGIN_ABOVE, PUGH_MARGIN_BELOW, verdict
+from dsei.mechanics.verdict import PUGH_MARGIN_ABOVE, PUGH_MARGIN_BELOW, uncertain_band, verdict
 from dsei.models import COMMITTEE, Model, load_model
 from dsei.results import Result
 
@@ -51,6 +52,18 @@ DEFAULT_ELASTIC_MODEL = "sevennet"
 
 #: Force threshold (eV/Å) for the reference relaxation (cell + ions) and for the ions of strained cells.
 RELAX_FMAX = 0.01
+
+
+def method_signature() -> str:
+    """A short tag of the defaults that change the numbers (strain magnitudes, relaxation tolerance, the shipped
+    calibration): caches of elastic results (campaign store, design cache) key on it, so results computed by an
+    older dsei with other defaults are recomputed, not silently reused."""
+    import hashlib
+
+    from dsei.mechanics.calibration import load_calibration
+
+    payload = repr((list(DEFAULT_MAGNITUDES), RELAX_FMAX, sorted(load_calibration().items())))
+    return hashlib.sha256(payload.encode()).hexdigest()[:12]
 ION_FMAX = 0.005
 RELAX_STEPS = 500
 ION_STEPS = 300
@@ -333,7 +346,8 @@ def _round_matrix(c: np.ndarray) -> list[list[float]]:
 
 def _result_from_tensor(raw: RawTensor, c: np.ndarray, calibrated: bool, model_name: str) -> ElasticResult:
     d = describe(c, raw.volume_A3_per_atom).as_dict()
-    v, why = verdict(d["pugh_ratio"], d["born_stable"])
+    below, above = uncertain_band(calibrated)
+    v, why = verdict(d["pugh_ratio"], d["born_stable"], below=below, above=above)
     if raw.ion_note:
         why = f"{why}; {raw.ion_note}"
     if not d["born_stable"]:
@@ -347,6 +361,7 @@ def _result_from_tensor(raw: RawTensor, c: np.ndarray, calibrated: bool, model_n
         verdict=v,
         verdict_reason=why,
         calibrated=calibrated,
+        pugh_uncertain_band=[PUGH_THRESHOLD - below, PUGH_THRESHOLD + above],
         C_uncalibrated_GPa=_round_matrix(raw.C_GPa) if calibrated else None,
         spacegroup=raw.spacegroup,
         laue_class=raw.laue_class,
@@ -369,8 +384,10 @@ def _committee_result(members: list[ElasticResult], raws: list[RawTensor], name:
     c_mean = np.mean(cs, axis=0)
     vol = float(np.mean([r.volume_A3_per_atom for r in raws]))
     d = describe(c_mean, vol).as_dict()
+    calibrated = bool(members) and all(r.calibrated for r in members)
+    below, above = uncertain_band(calibrated)
     v, why = verdict(
-        d["pugh_ratio"], d["born_stable"], [r.pugh_ratio for r in members], [r.born_stable for r in members]
+        d["pugh_ratio"], d["born_stable"], [r.pugh_ratio for r in members], [r.born_stable for r in members], below, above
     )
     spread: dict[str, float | None] = {}
     for f in (*MODULI_FIELDS, "cauchy_pressure_GPa"):
@@ -389,6 +406,7 @@ def _committee_result(members: list[ElasticResult], raws: list[RawTensor], name:
         verdict_reason=why,
         spread=spread,
         calibrated=any(r.calibrated for r in members),
+        pugh_uncertain_band=[PUGH_THRESHOLD - below, PUGH_THRESHOLD + above],
         spacegroup=first.spacegroup,
         laue_class=first.laue_class,
         n_independent_constants=first.n_constants,
@@ -443,7 +461,7 @@ def elastic_many(
         use_cal = cal.default_on(m.name) if calibrate is None else bool(calibrate)
         results = []
         for raw in raws:
-            c, applied = cal.apply(raw.C_GPa, m.name) if use_cal else (raw.C_GPa, False)
+            c, applied = cal.apply(raw.C_GPa, m.name, raw.formula, raw.volume_A3_per_atom) if use_cal else (raw.C_GPa, False)
             results.append(_result_from_tensor(raw, c, applied, m.name))
         per_member.append((raws, results))
     if len(names) == 1:

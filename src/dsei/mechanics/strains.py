@@ -8,9 +8,12 @@ use the universal linear-independent coupling strains (ULICS) of Yu et al., Comp
 671 (2010), with one or two spare states for the higher symmetries so that the least-squares fit is
 over-determined (cubic 1, hexagonal/trigonal/tetragonal 2, orthorhombic 3, monoclinic 5, triclinic 6).
 
-Every state is applied at several magnitudes (default ±0.5 % and ±1 %, the strains of the Materials
-Project elastic workflow, de Jong et al., Sci. Data 2, 150009 (2015)), so the stress–strain relation is
-fitted by least squares and the even-order (non-linear) terms cancel between +δ and −δ.
+Every state is applied at several magnitudes (default ±0.25 % and ±0.5 %), so the stress–strain relation
+is fitted by least squares and the even-order (non-linear) terms cancel between +δ and −δ. The Materials
+Project workflow (de Jong et al., Sci. Data 2, 150009 (2015)) uses ±0.5 % and ±1 % because DFT stresses are
+noisy; an MLIP's stresses are deterministic and smooth, and at 1 % the odd-order terms that ± pairs do not
+cancel matter: SevenNet-0 gives L1_0 MnPt C11 = 216 GPa from ±0.25 % or ±0.5 % pure strains but 197 GPa from
+±1 %, enough to turn C11 − C12 negative and the tensor ``unstable`` (docs/mechanics.md, "Unstable results").
 
 Voigt conventions used throughout ``dsei.mechanics``: order xx, yy, zz, yz, xz, xy; strain vectors hold
 *engineering* shear strains (γ_yz = 2 ε_yz, ...), so that σ_I = Σ_J C_IJ e_J with C in the usual
@@ -60,8 +63,8 @@ ULICS = np.array(
     dtype=float,
 ) / 6.0
 
-#: Default strain magnitudes (fractions): ±0.5 % and ±1 %.
-DEFAULT_MAGNITUDES = (-0.01, -0.005, 0.005, 0.01)
+#: Default strain magnitudes (fractions): ±0.25 % and ±0.5 % (see the module docstring).
+DEFAULT_MAGNITUDES = (-0.005, -0.0025, 0.0025, 0.005)
 
 
 def laue_class(spacegroup_number: int) -> str:

@@ -1,0 +1,94 @@
+"""The feature-based shear calibration (dsei.mechanics.calibration): algebra, shipped fit, unstable tensors.
+
+No model needed (fast): the tensors are built by hand; the calibration's effect on real-model results is
+checked by the six paper verdicts in test_elastic.py, which run with the default (calibrated) settings.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from dsei.mechanics import calibration as cal
+from dsei.mechanics.descriptors import describe
+from dsei.mechanics.verdict import CALIBRATED_MARGIN_ABOVE, CALIBRATED_MARGIN_BELOW, uncertain_band, verdict
+
+
+def _cubic(c11: float, c12: float, c44: float) -> np.ndarray:
+    c = np.zeros((6, 6))
+    c[:3, :3] = c12
+    for i in range(3):
+        c[i, i] = c11
+        c[i + 3, i + 3] = c44
+    return c
+
+
+def test_features_of_an_intermetallic_and_a_salt():
+    metal = cal.features("NiAl", _cubic(200.0, 130.0, 110.0), 12.0)
+    salt = cal.features("LiF", _cubic(110.0, 45.0, 60.0), 8.2)
+    assert metal["all_metal"] == 1.0 and salt["all_metal"] == 0.0
+    assert metal["tm_fraction"] == pytest.approx(0.5) and salt["tm_fraction"] == 0.0
+    assert salt["dchi"] == pytest.approx(3.98 - 0.98) and metal["dchi"] == pytest.approx(1.91 - 1.61)
+    assert salt["mean_period"] == pytest.approx(2.0)
+    d = describe(_cubic(110.0, 45.0, 60.0), 8.2)
+    assert salt["ln_pugh"] == pytest.approx(math.log(d.K_vrh_GPa / d.G_vrh_GPa))
+    assert salt["cauchy_over_K"] == pytest.approx((45.0 - 60.0) / d.K_vrh_GPa)
+    assert list(metal) == list(cal.FEATURES)
+
+
+def test_unstable_tensor_is_never_calibrated_and_stays_unstable():
+    c = _cubic(100.0, 120.0, 30.0)  # C11 < C12: not positive definite
+    assert cal.features("ZnAu", c, 16.0) is None
+    out, applied = cal.apply(c, "sevennet", "ZnAu", 16.0)
+    assert not applied and np.array_equal(out, c)
+    # any congruence C' = S C S keeps an indefinite tensor indefinite (Sylvester)
+    assert np.linalg.eigvalsh(cal.scale_tensor(c, 1.0, 3.0)).min() < 0
+
+
+def test_ridge_recovers_a_linear_law_and_clips_extrapolation():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 3)) * [1.0, 5.0, 0.1] + [0.0, 10.0, 2.0]
+    y = 0.3 + 0.2 * x[:, 0] - 0.05 * x[:, 1] + 1.0 * x[:, 2]
+    p = cal.fit_ridge(x, y, lam=1e-8, names=("a", "b", "c"))
+    for row, target in zip(x[:5], y[:5], strict=True):
+        assert cal.predict_ln_pugh_error(p, dict(zip("abc", row, strict=True))) == pytest.approx(target, abs=1e-6)
+    far = cal.predict_ln_pugh_error(p, {"a": 100.0, "b": 10.0, "c": 2.0})
+    assert far == pytest.approx(p["clip"][1])
+
+
+def test_shipped_calibration_keeps_bulk_and_scales_shear_within_its_range():
+    params = cal.coefficients("sevennet")
+    assert params is not None and params["features"] == list(cal.FEATURES)
+    assert cal.default_on("sevennet") == bool(params["enabled"])
+    c = _cubic(200.0, 130.0, 40.0)  # a soft-shear intermetallic, as the models predict them
+    out, applied = cal.apply(c, "sevennet", "NiAl", 12.0)
+    d0, d1 = describe(c, 12.0), describe(out, 12.0)
+    assert applied and d1.born_stable
+    assert d1.K_vrh_GPa == pytest.approx(d0.K_vrh_GPa, rel=1e-10)
+    a_g = d1.G_vrh_GPa / d0.G_vrh_GPa
+    lo, hi = params["clip"]
+    assert math.exp(lo) - 1e-9 <= a_g <= math.exp(hi) + 1e-9
+    assert a_g == pytest.approx(cal.shear_scale(params, "NiAl", c, 12.0), rel=1e-10)
+    assert a_g > 1.0  # all-metal, soft in shear: stiffened (MLIPs are too soft in shear)
+    np.testing.assert_allclose(out, out.T)
+    assert np.abs(out[:3, 3:]).max() < 1e-12  # cubic form kept
+
+
+def test_calibrated_results_use_their_own_band():
+    assert uncertain_band(False) != uncertain_band(True) == (CALIBRATED_MARGIN_BELOW, CALIBRATED_MARGIN_ABOVE)
+    below, above = uncertain_band(True)
+    assert verdict(2.1, True, below=below, above=above)[0] == "ductile"  # would be uncertain uncalibrated
+    assert verdict(2.1, True)[0] == "uncertain"
+    assert verdict(1.9, True, below=below, above=above)[0] == "uncertain"
+    assert verdict(1.6, True, below=below, above=above)[0] == "brittle"
+
+
+def test_shear_is_only_ever_stiffened():
+    """The fit's lower clip is 0 (a_G ≥ 1) even where the regression would soften."""
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(50, 2))
+    p = cal.fit_ridge(x, -1.0 + 0.1 * x[:, 0], lam=1.0, names=("a", "b"))
+    assert p["clip"][0] == 0.0
+    assert cal.predict_ln_pugh_error(p, {"a": 0.0, "b": 0.0}) == 0.0
