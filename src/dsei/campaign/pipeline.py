@@ -81,7 +81,7 @@ class Pipeline:
     def chunk_size(self, stage: Stage, total: int) -> int:
         """Candidates per job: the stage's batch size, but small enough to keep every worker busy."""
         workers = max(1, getattr(self.executor, "workers", 1))
-        return max(1, min(stage.chunk, -(-total // workers)))
+        return max(1, min(int(stage.options.get("chunk", stage.chunk)), -(-total // workers)))
 
     def key(self, cand: Candidate, stage: Stage) -> str:
         return result_key(cand.fingerprint, stage.name, stage.model, stage.settings())
