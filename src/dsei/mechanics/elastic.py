@@ -24,6 +24,7 @@ disagree on the side of Pugh's threshold.
 
 from __future__ import annotations
 
+import functools
 import time
 import warnings
 from collections.abc import Sequence
@@ -54,6 +55,7 @@ DEFAULT_ELASTIC_MODEL = "sevennet"
 RELAX_FMAX = 0.01
 
 
+@functools.lru_cache(maxsize=1)
 def method_signature() -> str:
     """A short tag of the defaults that change the numbers (strain magnitudes, relaxation tolerance, the shipped
     calibration): caches of elastic results (campaign store, design cache) key on it, so results computed by an

@@ -146,7 +146,7 @@ def barrier(
     ``status="not_computed"``.
     """
     from dsei.api import prepare
-    from dsei.transport.bvse import _ion_label
+    from dsei.transport.sites import choose_mechanism, ion_element
 
     if method not in METHODS:
         raise InputError("--method", f"unknown method {method!r} (choose {', '.join(METHODS)})")
@@ -155,12 +155,10 @@ def barrier(
     if compensate not in (None, "none", "schottky"):
         raise InputError("--compensate", f"unknown compensation {compensate!r} (choose none or schottky)")
     compensate = None if compensate == "none" else compensate
-    element, _ = _ion_label(ion)
+    element = ion_element(ion)
     struct = structure if isinstance(structure, Structure) else prepare(structure)
     source = source or (struct.properties or {}).get("source") or (None if isinstance(structure, Structure) else str(structure))
     t0 = time.perf_counter()
-
-    from dsei.transport.sites import choose_mechanism
 
     mech, reason = choose_mechanism(struct, element, mechanism)
     if method == "bvse":
