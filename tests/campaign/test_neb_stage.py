@@ -99,3 +99,13 @@ def test_max_candidates_takes_the_lowest_priority_first_and_jobs_are_chunked(tmp
     assert done == ["c3.2", "c3.6"]
     by = {s.stage: s for s in run.stages}
     assert by["t_final"].computed == 2 and by["t_final"].filtered_out == 5
+
+
+def test_thresholds_from_the_command_line(run_cli):
+    from dsei.campaign.screen import parse_overrides
+
+    o = parse_overrides(["neb.max_bvse_eV=0.8", 'neb.verdicts=["ductile"]', "neb.compensate=schottky", "relax.fmax=0.02"])
+    assert o == {"neb": {"max_bvse_eV": 0.8, "verdicts": ["ductile"], "compensate": "schottky"}, "relax": {"fmax": 0.02}}
+    for bad in ("nope", "neb.max_bvse_eV", "nosuchstage.x=1"):
+        code, out, err = run_cli("screen", "--set", bad)
+        assert code == 2 and err.startswith("error: --set") and "Traceback" not in err

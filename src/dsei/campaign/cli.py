@@ -21,12 +21,16 @@ def register(app: typer.Typer) -> None:
         config: Annotated[Path | None, typer.Option(help="TOML file with model, stages, workers and per-stage options.")] = None,
         retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Recompute stages that failed before.")] = False,
         all_polymorphs: Annotated[bool, typer.Option("--all-polymorphs", help="Library: every polymorph, not only ground states.")] = False,
+        set_: Annotated[
+            list[str] | None,
+            typer.Option("--set", metavar="STAGE.KEY=VALUE", help="A stage option or threshold, e.g. neb.max_bvse_eV=0.8 (repeatable; overrides --config)."),
+        ] = None,
         json_out: JsonOpt = None,
     ) -> None:
         """Screen candidates through validate → relax → mechanics → ... into a ranked table and report."""
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-        from dsei.campaign.screen import screen
+        from dsei.campaign.screen import parse_overrides, screen
         from dsei.errors import InputError
         from dsei.results import SCHEMA_VERSION, write_json
 
@@ -39,6 +43,7 @@ def register(app: typer.Typer) -> None:
             unknown = [s for s in stage_list if s not in STAGES]
             if unknown:
                 raise InputError("--stages", f"unknown stage(s) {', '.join(unknown)} (known: {', '.join(STAGES)})")
+        overrides = parse_overrides(set_ or [])
         con = out_console(json_out)
         tasks: dict[str, int] = {}
         with Progress(
@@ -56,7 +61,7 @@ def register(app: typer.Typer) -> None:
 
             res = screen(
                 inputs or None, out, model=model, stages=stage_list, workers=workers, dask=dask, config=config,
-                retry_failed=retry_failed, all_polymorphs=all_polymorphs, progress=progress,
+                retry_failed=retry_failed, all_polymorphs=all_polymorphs, progress=progress, overrides=overrides,
             )
         _print_table(con, res)
         if json_out:

@@ -58,6 +58,27 @@ def load_config(path: str | Path | None) -> dict[str, Any]:
         raise InputError(p, f"invalid TOML: {exc}") from exc
 
 
+def parse_overrides(items: list[str]) -> dict[str, dict[str, Any]]:
+    """``["neb.max_bvse_eV=0.8", "relax.fmax=0.02"]`` → ``{"neb": {"max_bvse_eV": 0.8}, ...}`` (values read as TOML:
+    numbers, booleans, quoted strings, lists; a bare word is a string)."""
+    out: dict[str, dict[str, Any]] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        stage, dot, name = key.strip().partition(".")
+        if not sep or not dot or not stage or not name:
+            raise InputError("--set", f"expected STAGE.KEY=VALUE, got {item!r}")
+        from dsei.campaign.stages import STAGES
+
+        if stage.strip() not in STAGES:
+            raise InputError("--set", f"unknown stage {stage.strip()!r} in {item!r} (known: {', '.join(STAGES)})")
+        try:
+            value = tomllib.loads(f"v = {raw.strip()}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = raw.strip()
+        out.setdefault(stage.strip(), {})[name.strip()] = value
+    return out
+
+
 def library_candidates(all_polymorphs: bool = False) -> list[Candidate]:
     from dsei.structures.library import get_library
 
@@ -102,6 +123,7 @@ def screen(
     retry_failed: bool = False,
     all_polymorphs: bool = False,
     progress=None,
+    overrides: dict[str, dict[str, Any]] | None = None,
 ) -> ScreenResult:
     """Run (or resume) a campaign; returns the ranked rows. Options given here override the config file."""
     from dsei.report.html import write_report
@@ -111,7 +133,9 @@ def screen(
     model = model or cfg.get("model", DEFAULT_MODEL)
     workers = workers or int(cfg.get("workers", 1))
     stage_names = stages or cfg.get("stages")
-    options = {k: v for k, v in cfg.items() if isinstance(v, dict)}
+    options = {k: dict(v) for k, v in cfg.items() if isinstance(v, dict)}
+    for stage, opts in (overrides or {}).items():
+        options.setdefault(stage, {}).update(opts)
     out = Path(out_dir)
     if inputs:
         cands, read_failures = file_candidates(inputs)
