@@ -46,16 +46,11 @@ def export(n: int, folder: Path) -> list[dict]:
 
 
 def anchor_s(model_name: str) -> float:
-    from pymatgen.core import Lattice, Structure
+    from anchor import lif_anchor_s
 
     from dsei.models import load_model
 
-    m = load_model(model_name)
-    lif = Structure.from_spacegroup("Fm-3m", Lattice.cubic(4.03), ["Li", "F"], [[0, 0, 0], [0.5, 0.5, 0.5]]).get_primitive_structure()
-    m.evaluate([lif] * 32)
-    t = time.perf_counter()
-    m.evaluate([lif] * 32)
-    return time.perf_counter() - t
+    return lif_anchor_s(load_model(model_name))
 
 
 def accuracy(out: Path, data: list[dict]) -> dict:
