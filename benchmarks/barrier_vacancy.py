@@ -2,11 +2,11 @@
 
     OMP_NUM_THREADS=1 nice python benchmarks/barrier_vacancy.py LiF:none:1 LiF:schottky:1 Li3N:none:1 Li2O:none:1
 
-Each argument is ``FORMULA:COMPENSATION:MAX_HOPS`` (compensation ``none`` or ``schottky``; ``MAX_HOPS`` = how
-many of the shortest distinct hops get a NEB). The library ground state is used; results are cached as JSON in
+Each argument is ``FORMULA:COMPENSATION:MAX_HOPS[:MODEL]`` (compensation ``none`` or ``schottky``; ``MAX_HOPS`` =
+how many of the shortest distinct hops get a NEB; ``MODEL`` defaults to dsei's default, SevenNet-0). The library ground state is used; results are cached as JSON in
 ``bench-out/barrier_vacancy/`` (resumable: a cached case is skipped) and printed one line per case, and
-``--table`` prints the cached cases with the BVSE barrier of the same phase and the Spearman rank correlation
-between the two (the BVSE-vs-NEB ranking check).
+``--table [MODEL]`` prints the cached neutral cases of one model (default SevenNet-0) with the BVSE barrier of
+the same phase and the Spearman rank correlation between the two (the BVSE-vs-NEB ranking check).
 """
 
 from __future__ import annotations
@@ -21,14 +21,16 @@ warnings.filterwarnings("ignore")
 OUT = Path(__file__).resolve().parents[1] / "bench-out" / "barrier_vacancy"
 
 
-def table() -> None:
+def table(model: str | None = None) -> None:
     from scipy.stats import spearmanr
 
     from dsei.api import prepare
     from dsei.transport import bvse
 
     rows = []
-    for f in sorted(OUT.glob("*_none.json")):
+    files = OUT.glob(f"*_none_{model}.json") if model and model != "sevennet" else OUT.glob("*_none.json")
+    print(f"NEB model: {model or 'sevennet'}\n")
+    for f in sorted(files):
         d = json.loads(f.read_text())
         b = bvse(prepare(d["formula"]), "Li").barrier_eV
         rows.append((d["formula"], d["barrier_eV"], d["dimension"], b))
@@ -44,20 +46,21 @@ def main(argv: list[str]) -> int:
     import torch
 
     torch.set_num_threads(1)
-    if argv == ["--table"]:
-        table()
+    if argv[:1] == ["--table"]:
+        table(argv[1] if len(argv) > 1 else None)
         return 0
     from dsei.api import prepare
     from dsei.transport import barrier
 
     OUT.mkdir(parents=True, exist_ok=True)
     for spec in argv:
-        formula, comp, hops = spec.split(":")
-        f = OUT / f"{formula}_{comp}.json"
+        formula, comp, hops, *model = spec.split(":")
+        f = OUT / (f"{formula}_{comp}_{model[0]}.json" if model else f"{formula}_{comp}.json")
         if f.exists():
             continue
         t = time.perf_counter()
-        r = barrier(prepare(formula), ion="Li", mechanism="vacancy", compensate=comp, max_hops=int(hops))
+        kw = {"model": model[0]} if model else {}
+        r = barrier(prepare(formula), ion="Li", mechanism="vacancy", compensate=comp, max_hops=int(hops), **kw)
         d = r.to_json_dict()
         d["wall_s"] = time.perf_counter() - t
         f.write_text(json.dumps(d, indent=1))

@@ -60,7 +60,7 @@ def _rattled_cells(lif, n=8):
     return out
 
 
-@pytest.mark.parametrize("name", ["chgnet", "sevennet"])
+@pytest.mark.parametrize("name", ["chgnet", "sevennet", pytest.param("sevennet-mf-r2scan", marks=pytest.mark.slow)])
 def test_batched_equals_one_by_one(name, lif):
     from dsei.models import load_model
 
@@ -95,11 +95,28 @@ def test_d3_adds_dispersion(lif):
     assert abs(one.energy_per_atom_eV - withd3.energy_per_atom_eV) < 1e-5
 
 
+@pytest.mark.slow
+def test_other_sevennet_checkpoints_load_offline():
+    """SevenNet-l3i5 and SevenNet-MF-0 (both fidelities) ship in the sevenn wheel and load with sockets blocked.
+
+    The r2SCAN fidelity is a different energy scale (VASP r2SCAN total energies, about -5.95 eV/atom for LiF)
+    from the PBE one (about -4.83 eV/atom): a check that the ``modal`` really reaches the model.
+    """
+    names = ["sevennet-l3i5", "sevennet-mf-r2scan", "sevennet-mf-pbe"]
+    proc = subprocess.run([sys.executable, "-c", OFFLINE_SCRIPT, *names], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    res = json.loads(next(line for line in proc.stdout.splitlines() if line.startswith("RESULT"))[len("RESULT") :])
+    assert -6.0 < res["sevennet-l3i5"][0] < -4.0 and -6.0 < res["sevennet-mf-pbe"][0] < -4.0
+    assert res["sevennet-mf-r2scan"][0] < res["sevennet-mf-pbe"][0] - 0.8
+    for name in names:
+        assert np.abs(np.array(res[name][1])).max() < 1e-3
+
+
 def test_registry_lists_and_explains():
     from dsei.models import check_model, list_models
 
     names = {i.name: i for i in list_models()}
-    assert {"chgnet", "sevennet", "chgnet+d3", "sevennet+d3"} <= set(names)
+    assert {"chgnet", "sevennet", "chgnet+d3", "sevennet+d3", "sevennet-l3i5", "sevennet-mf-r2scan"} <= set(names)
     assert names["chgnet"].available and names["sevennet"].available
     bad = check_model("no-such-model")
     assert not bad.available and "unknown model" in bad.reason

@@ -68,7 +68,7 @@ def _root(
 def models_cmd(json_out: JsonOpt = None) -> None:
     """List the models, whether each is available here, and why not."""
     from dsei.models import list_models
-    from dsei.models.registry import DEFAULT_MODEL
+    from dsei.models.registry import DEFAULT_MODEL, DEFAULT_MODELS
     from dsei.results import SCHEMA_VERSION, write_json
 
     infos = list_models()
@@ -77,6 +77,7 @@ def models_cmd(json_out: JsonOpt = None) -> None:
             {
                 "schema_version": SCHEMA_VERSION,
                 "default": DEFAULT_MODEL,
+                "defaults": DEFAULT_MODELS,
                 "models": [{"name": i.name, "available": i.available, "reason": i.reason, "version": i.version, "description": i.description} for i in infos],
             },
             json_out,
@@ -88,7 +89,9 @@ def models_cmd(json_out: JsonOpt = None) -> None:
         table.add_column(col)
     for i in infos:
         mark = "[green]yes[/]" if i.available else "[red]no[/]"
-        table.add_row(i.name + (" (default)" if i.name == DEFAULT_MODEL else ""), mark, i.version, i.description if i.available else i.reason)
+        uses = [prop for prop, name in DEFAULT_MODELS.items() if name == i.name]
+        label = i.name + (f" (default: {', '.join(uses)})" if uses else "")
+        table.add_row(label, mark, i.version, i.description if i.available else i.reason)
     console.print(table)
 
 

@@ -1,4 +1,4 @@
-"""End-to-end ``dsei.barrier`` / ``dsei barrier``: real model (SevenNet-0), small cells."""
+"""End-to-end ``dsei.barrier`` / ``dsei barrier``: real model (the transport default), small cells."""
 
 from __future__ import annotations
 
@@ -25,7 +25,9 @@ def li2o_vacancy(li2o):
 def test_vacancy_barrier_end_to_end(li2o_vacancy):
     r = li2o_vacancy
     assert r.mechanism == "vacancy" and "contains" in r.mechanism_reason.lower() or "Li" in r.mechanism_reason
-    assert r.method == "neb" and r.model == "sevennet"
+    from dsei.models import DEFAULT_BARRIER_MODEL
+
+    assert r.method == "neb" and r.model == DEFAULT_BARRIER_MODEL == "sevennet-mf-r2scan"
     ok = [h for h in r.hops if h.status == "ok"]
     assert ok, r.hops
     nn = min(ok, key=lambda h: h.distance_A)
@@ -76,20 +78,40 @@ def test_bvse_method_through_barrier(run_cli, tmp_path):
     assert d["barrier_eV"] is not None and d["dimension"] in ("1D", "2D", "3D")
 
 
+def _broken_model():
+    """A model whose every evaluation raises (fault injection for neb()'s own failure path)."""
+    from dsei.models import Model
+
+    class Broken(Model):
+        name = "broken"
+
+        def evaluate(self, *a, **k):
+            raise RuntimeError("injected model failure")
+
+        def calculator(self):
+            raise RuntimeError("injected model failure")
+
+    return Broken()
+
+
 @pytest.mark.slow
-def test_failed_hop_is_reported_and_others_kept(li2o, monkeypatch):
-    """Fault injection: the NEB of one hop raises; that hop is 'failed', the rest are still computed."""
+@pytest.mark.parametrize("mode", ["neb raises", "neb returns a failed result"])
+def test_failed_hop_is_reported_and_others_kept(li2o, monkeypatch, mode):
+    """Fault injection: the NEB of one hop raises, or (neb's own path) its end points cannot be evaluated and
+    neb() returns a result carrying the error; either way that hop is 'failed', the rest are still computed."""
     import dsei.transport.neb as neb_mod
     from dsei.transport import barrier
 
     real = neb_mod.neb
     calls = {"n": 0}
 
-    def flaky(*args, **kwargs):
+    def flaky(start, end, model, *args, **kwargs):
         calls["n"] += 1
         if calls["n"] == 1:
-            raise RuntimeError("injected model failure")
-        return real(*args, **kwargs)
+            if mode == "neb raises":
+                raise RuntimeError("injected model failure")
+            return real(start, end, _broken_model(), *args, **kwargs)
+        return real(start, end, model, *args, **kwargs)
 
     monkeypatch.setattr(neb_mod, "neb", flaky)
     r = barrier(li2o.get_primitive_structure(), ion="Li", min_image_A=6.0, n_images=3, fmax=0.1, max_hops=2)

@@ -151,7 +151,7 @@ def register(app: typer.Typer) -> None:
         ] = True,
         barrier: Annotated[
             str,
-            typer.Option("--barrier", help="Each phase's migration barrier: bvse (seconds), neb (minutes per phase) or none."),
+            typer.Option("--barrier", help="Each phase's migration barrier: bvse (seconds), neb (minutes per phase, the transport default model) or none."),
         ] = "bvse",
         json_out: JsonOpt = None,
     ) -> None:

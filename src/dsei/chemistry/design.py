@@ -29,6 +29,7 @@ from dsei.chemistry.conversion import convert, parse_additive
 from dsei.chemistry.energies import ANION_ELEMENTS, EnergySet, cache_dir
 from dsei.chemistry.stability import analyze, energy_set
 from dsei.errors import InputError
+from dsei.models.registry import DEFAULT_BARRIER_MODEL
 from dsei.results import Result
 
 
@@ -118,7 +119,9 @@ def mechanics_of(formula: str, model: str) -> dict:
     return rec
 
 
-def barrier_of(formula: str, ion: str, method: str = "bvse", model: str = "sevennet") -> tuple[float | None, str | None]:
+def barrier_of(
+    formula: str, ion: str, method: str = "bvse", model: str = DEFAULT_BARRIER_MODEL
+) -> tuple[float | None, str | None]:
     """Migration barrier (eV) of ``ion`` in the library ground state of ``formula`` from
     :func:`dsei.transport.barrier` (cached per method and model), else (None, note).
 
@@ -160,11 +163,13 @@ def design(
     mechanics: bool = True,
     mechanics_model: str | None = None,
     barrier_method: str | None = "bvse",
+    barrier_model: str | None = None,
 ) -> DesignResult:
     """The layered interphase from the anode outward (see the module docstring for the rule).
 
     ``barrier_method``: how each phase's Li (anode-ion) migration barrier is obtained — ``"bvse"`` (default,
-    seconds), ``"neb"`` (minutes per phase) or None (not computed)."""
+    seconds), ``"neb"`` (minutes per phase) or None (not computed); ``barrier_model`` the model of NEB barriers
+    (default: the transport default, :data:`dsei.models.DEFAULT_BARRIER_MODEL`)."""
     natives = [n.strip() for n in (native.split(",") if isinstance(native, str) else native) if n.strip()]
     if not natives:
         raise InputError("--native", "give at least one native phase (e.g. LiF,Li2S)")
@@ -227,7 +232,7 @@ def design(
             else:
                 rec |= {"pugh_ratio": None, "note": "mechanics not requested"}
             if barrier_method:
-                b, bnote = barrier_of(f, anode, barrier_method, mech_model)
+                b, bnote = barrier_of(f, anode, barrier_method, barrier_model or DEFAULT_BARRIER_MODEL)
             else:
                 b, bnote = None, "barrier not requested"
             rec["barrier_eV"] = b

@@ -67,13 +67,18 @@ CORRECTIONS = ("none", "mp2020", "fitted")
 #: CHGNet 0.3.0: trained on MPtrj MP2020-corrected energies (Deng et al., Nat. Mach. Intell. 5, 1031 (2023));
 #: SevenNet-0 predicts uncorrected GGA(+U) energies. Checked numerically (docs/chemistry.md): CHGNet − SevenNet-0
 #: per anion equals the MP2020 anion correction, while the metals agree.
-TRAINED_ON_MP2020 = {"chgnet": True, "sevennet": False}
+TRAINED_ON_MP2020 = {"chgnet": True, "sevennet": False, "sevennet-l3i5": False, "sevennet-mf-pbe": False}
+#: Models whose energies are not GGA(+U) at all, so the MP2020 GGA/GGA+U corrections do not belong on them:
+#: SevenNet-MF-0 at its r2SCAN fidelity predicts r2SCAN energies (MP's r2SCAN data carry no anion
+#: corrections; Kingsbury et al., Phys. Rev. Mater. 6, 013801 (2022)). ``mp2020`` = ``none`` for these.
+NOT_GGA = {"sevennet-mf-r2scan"}
 #: any other model: MP2020 applied (uncorrected labels assumed) — check it with the evidence table of
 #: benchmarks/reduction_potentials.py before relying on ``mp2020``/``fitted`` energies of a new model
 
 
 def trained_on_mp2020(model: str) -> bool:
-    return TRAINED_ON_MP2020.get(model.lower(), False)
+    """Whether MP2020 must not be applied to ``model``'s energies (already in its labels, or not GGA)."""
+    return TRAINED_ON_MP2020.get(model.lower(), False) or model.lower() in NOT_GGA
 
 
 def data_dir() -> Path:
@@ -286,6 +291,8 @@ class EnergySet:
         mp = (
             "MP2020 applied"
             if not trained_on_mp2020(self.model)
+            else "r2SCAN energies (MP2020 GGA corrections do not apply)"
+            if self.model.lower() in NOT_GGA
             else "MP2020 already in the training labels (not re-applied)"
         )
         if self.correction == "mp2020":

@@ -22,7 +22,7 @@ from pymatgen.io.ase import AseAtomsAdaptor
 #: Atoms per batched forward pass. On CPU, message-passing cost per atom grows once a batch outgrows the
 #: caches: measured (benchmarks/batch_speed.py) SevenNet-0 is fastest at ~64 atoms a pass and CHGNet at
 #: ~128; larger batches get slower per atom. On a GPU, big batches pay off.
-CPU_ATOMS_PER_BATCH = {"chgnet": 128, "sevennet": 64}
+CPU_ATOMS_PER_BATCH = {"chgnet": 128, "sevennet": 64, "sevennet-l3i5": 64, "sevennet-mf-r2scan": 64, "sevennet-mf-pbe": 64}
 GPU_ATOMS_PER_BATCH = 4000
 
 
@@ -198,25 +198,30 @@ class CHGNetModel(Model):
 
 
 class SevenNetModel(Model):
-    """SevenNet-0 (7net-0); batching through torch_geometric ``Batch`` of SevenNet graphs."""
+    """A SevenNet checkpoint shipped in the sevenn wheel; batching through torch_geometric ``Batch``.
 
-    def __init__(self, device: str = "cpu"):
+    ``checkpoint`` is SevenNet's pretrained name (``7net-0``, ``7net-l3i5``, ``7net-mf-0``); ``modal`` picks the
+    fidelity of a multi-fidelity checkpoint (``PBE`` or ``R2SCAN`` for ``7net-mf-0``).
+    """
+
+    def __init__(self, device: str = "cpu", checkpoint: str = "7net-0", modal: str | None = None, name: str = "sevennet"):
         import warnings
 
         from sevenn.calculator import SevenNetCalculator
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            self._calc = SevenNetCalculator("7net-0", device=device)
+            self._calc = SevenNetCalculator(checkpoint, device=device, **({"modal": modal} if modal else {}))
         self.model = self._calc.model  # batch mode off: used by ASE calculators
         # A second instance in batch mode for ``evaluate``: SevenNet switches batch mode in place
         # (``set_is_batch_data``), so sharing one instance between the two paths would race under threads.
         self._batch_model = copy.deepcopy(self.model)
         self._batch_model.set_is_batch_data(True)
         self.cutoff = float(self._calc.cutoff)
-        self.name = "sevennet"
+        self.name = name
+        self.modal = modal
         self.device = device
-        self.version = "SevenNet-0 (11Jul2024)"
+        self.version = SEVENNET_VERSIONS.get(checkpoint, checkpoint) + (f" [{modal}]" if modal else "")
         self.elements = frozenset(_symbols(self._calc.type_map))
         self._lock = threading.Lock()
 
@@ -227,7 +232,8 @@ class SevenNetModel(Model):
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return SevenNetCalculator(self.model, file_type="model_instance", device=self.device)
+            kw = {"modal": self.modal} if self.modal else {}
+            return SevenNetCalculator(self.model, file_type="model_instance", device=self.device, **kw)
 
     def _evaluate_batch(self, atoms: list[Atoms]) -> list[Evaluation]:
         import sevenn._keys as KEY
@@ -239,6 +245,9 @@ class SevenNetModel(Model):
         for a in atoms:
             self._calc.set_atoms(a)  # element check with SevenNet's own message
         graphs = [AtomGraphData.from_numpy_dict(unlabeled_atoms_to_graph(a, self.cutoff, with_shift=False)) for a in atoms]
+        if self.modal:
+            for g in graphs:
+                g[KEY.DATA_MODALITY] = self.modal
         batch = Batch.from_data_list(graphs).to(self.device)
         with self._lock:
             output = self._batch_model(batch)
@@ -251,6 +260,13 @@ class SevenNetModel(Model):
                 Evaluation(float(g[KEY.PRED_TOTAL_ENERGY]), g[KEY.PRED_FORCE].detach().numpy()[:n].astype(float), s.astype(float))
             )
         return out
+
+
+SEVENNET_VERSIONS = {
+    "7net-0": "SevenNet-0 (11Jul2024)",
+    "7net-l3i5": "SevenNet-l3i5",
+    "7net-mf-0": "SevenNet-MF-0",
+}
 
 
 def _symbols(type_map) -> list[str]:

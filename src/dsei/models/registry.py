@@ -5,6 +5,11 @@ Names
 ``chgnet``       CHGNet 0.3.0 (Deng et al., Nat. Mach. Intell. 5, 1031 (2023)); weights in the chgnet wheel.
 ``sevennet``     SevenNet-0 (``7net-0``, 11 Jul 2024; Park et al., J. Chem. Theory Comput. 20, 4857 (2024));
                  weights in the sevenn wheel.
+``sevennet-l3i5``  SevenNet-l3i5 (l_max = 3, 5 interaction layers; MPtrj), weights in the sevenn wheel.
+``sevennet-mf-r2scan``, ``sevennet-mf-pbe``
+                 SevenNet-MF-0, the multi-fidelity checkpoint in the sevenn wheel (trained jointly on PBE(+U)
+                 MPtrj and r2SCAN MP data; Kim et al., J. Am. Chem. Soc. 147, 1042 (2025)), evaluated at its
+                 r2SCAN or PBE fidelity.
 ``chgnet+d3``,   the same, summed with DFT-D3(BJ) dispersion (Grimme et al., J. Comput. Chem. 32, 1456 (2011))
 ``sevennet+d3``  from ``torch-dftd`` with PBE parameters (both models were trained on PBE(+U) data).
 ``mace``         MACE-MP, only when ``mace-torch`` is installed and ``DSEI_MACE_MODEL`` names a local model file.
@@ -37,6 +42,16 @@ if TYPE_CHECKING:
 #: Models used when the user names none, and the members of ``committee``.
 DEFAULT_MODEL = "sevennet"
 COMMITTEE = ("chgnet", "sevennet")
+#: Migration barriers (``dsei barrier``, NEB and MD): SevenNet-MF-0 at its r2SCAN fidelity, the setting closest
+#: to the published DFT vacancy barriers of LiF, Li2O, Li2S and α-Li3N (mean |error| 0.04 eV against 0.07 eV
+#: for SevenNet-0; LiF 0.66 vs 0.54 eV, DFT 0.73) — docs/benchmarks.md, "Transport".
+DEFAULT_BARRIER_MODEL = "sevennet-mf-r2scan"
+#: Elastic tensors (``dsei elastic``): SevenNet-0 — SevenNet-MF-0 (r2SCAN), at the same cost per evaluation, was
+#: less accurate against the PBE elastic data of the dev set (docs/benchmarks.md, "Mechanics").
+DEFAULT_ELASTIC_MODEL = "sevennet"
+
+#: The default model of each property, as ``dsei models`` reports it.
+DEFAULT_MODELS = {"relax / screen": DEFAULT_MODEL, "elastic": DEFAULT_ELASTIC_MODEL, "barrier": DEFAULT_BARRIER_MODEL}
 
 #: Versions tested with this release (the numbers dsei reports depend on them).
 TESTED_VERSIONS = {"chgnet": ">=0.4.2,<0.5 (model 0.3.0)", "sevennet": ">=0.13,<0.14 (7net-0)", "torch-dftd": ">=0.5.3"}
@@ -80,14 +95,23 @@ def _chgnet_check() -> tuple[bool, str, str]:
     return True, "", ver
 
 
-def _sevennet_check() -> tuple[bool, str, str]:
+#: dsei name → (SevenNet pretrained name, checkpoint file inside the wheel, modal or None).
+SEVENNET_CHECKPOINTS = {
+    "sevennet": ("7net-0", "SevenNet_0__11Jul2024/checkpoint_sevennet_0.pth", None),
+    "sevennet-l3i5": ("7net-l3i5", "SevenNet_l3i5/checkpoint_l3i5.pth", None),
+    "sevennet-mf-r2scan": ("7net-mf-0", "SevenNet_MF_0/checkpoint_sevennet_mf_0.pth", "R2SCAN"),
+    "sevennet-mf-pbe": ("7net-mf-0", "SevenNet_MF_0/checkpoint_sevennet_mf_0.pth", "PBE"),
+}
+
+
+def _sevennet_check(name: str = "sevennet") -> tuple[bool, str, str]:
     ver = _pkg_version("sevenn")
     if not ver:
         return False, "package sevenn is not installed (pip install 'sevenn>=0.13,<0.14')", ""
     spec = importlib.util.find_spec("sevenn")
-    ckpt = Path(spec.origin).parent / "pretrained_potentials" / "SevenNet_0__11Jul2024" / "checkpoint_sevennet_0.pth"  # type: ignore[arg-type]
+    ckpt = Path(spec.origin).parent / "pretrained_potentials" / SEVENNET_CHECKPOINTS[name][1]  # type: ignore[arg-type]
     if not ckpt.exists():
-        return False, f"SevenNet-0 checkpoint not found in the wheel ({ckpt})", ver
+        return False, f"{SEVENNET_CHECKPOINTS[name][0]} checkpoint not found in the wheel ({ckpt}); dsei never downloads it", ver
     return True, "", ver
 
 
@@ -112,6 +136,9 @@ def _local_file_check(pkg: str, env: str) -> tuple[bool, str, str]:
 _BUILTIN = {
     "chgnet": "CHGNet 0.3.0 (weights in the chgnet wheel)",
     "sevennet": "SevenNet-0 / 7net-0 (weights in the sevenn wheel)",
+    "sevennet-l3i5": "SevenNet-l3i5 (weights in the sevenn wheel; about 3x the cost of SevenNet-0)",
+    "sevennet-mf-r2scan": "SevenNet-MF-0 at its r2SCAN fidelity (weights in the sevenn wheel)",
+    "sevennet-mf-pbe": "SevenNet-MF-0 at its PBE fidelity (weights in the sevenn wheel)",
     "chgnet+d3": "CHGNet 0.3.0 + DFT-D3(BJ, PBE) dispersion (torch-dftd)",
     "sevennet+d3": "SevenNet-0 + DFT-D3(BJ, PBE) dispersion (torch-dftd)",
     "mace": "MACE-MP from a local file ($DSEI_MACE_MODEL)",
@@ -119,7 +146,7 @@ _BUILTIN = {
     "orb": "ORB from a local checkpoint ($DSEI_ORB_MODEL)",
 }
 
-ALIASES = {"7net-0": "sevennet", "sevennet-0": "sevennet", "chgnet-0.3.0": "chgnet", "7net-0+d3": "sevennet+d3"}
+ALIASES = {"7net-l3i5": "sevennet-l3i5", "7net-mf-0": "sevennet-mf-r2scan", "7net-0": "sevennet", "sevennet-0": "sevennet", "chgnet-0.3.0": "chgnet", "7net-0+d3": "sevennet+d3"}
 
 
 def canonical_name(name: str) -> str:
@@ -133,8 +160,8 @@ def check_model(name: str) -> ModelInfo:
     base = name.removesuffix("+d3")
     if base == "chgnet":
         ok, why, ver = _chgnet_check()
-    elif base == "sevennet":
-        ok, why, ver = _sevennet_check()
+    elif base in SEVENNET_CHECKPOINTS:
+        ok, why, ver = _sevennet_check(base)
     elif name == "mace":
         ok, why, ver = _local_file_check("mace-torch", "DSEI_MACE_MODEL")
     elif name == "mattersim":
@@ -187,8 +214,9 @@ def _build(name: str, device: str) -> Model:
         raise ModelUnavailableError(f"model {name!r} is unavailable: {info.reason}")
     if name == "chgnet":
         return base.CHGNetModel(device=device)
-    if name == "sevennet":
-        return base.SevenNetModel(device=device)
+    if name in SEVENNET_CHECKPOINTS:
+        ckpt, _, modal = SEVENNET_CHECKPOINTS[name]
+        return base.SevenNetModel(device=device, checkpoint=ckpt, modal=modal, name=name)
     if name.endswith("+d3"):
         return base.D3Model(_load_cached(name.removesuffix("+d3"), device), device=device)
     if name == "mace":

@@ -32,7 +32,7 @@ from pydantic import BaseModel, Field
 from pymatgen.core import Structure
 
 from dsei.errors import CalculationError, DseiError, InputError
-from dsei.models import DEFAULT_MODEL, Model, load_model
+from dsei.models import DEFAULT_BARRIER_MODEL, Model, load_model
 from dsei.results import Result
 
 METHODS = ("neb", "bvse", "md")
@@ -122,7 +122,7 @@ def barrier(
     ion: str = "Li",
     mechanism: str = "auto",
     method: str = "neb",
-    model: str | Model = DEFAULT_MODEL,
+    model: str | Model = DEFAULT_BARRIER_MODEL,
     *,
     min_image_A: float = MIN_IMAGE_A,
     n_images: int = 5,
@@ -255,6 +255,10 @@ def barrier(
         except Exception as exc:  # noqa: BLE001 - one failing hop never stops the others
             msg = " ".join(str(exc).split())[:300] or type(exc).__name__
             hop_results[i] = HopResult(**base, status="failed", error=f"{type(exc).__name__}: {msg}", elapsed_s=time.perf_counter() - th)
+            continue
+        if r.error or r.barrier_eV is None or len(r.endpoint_energies_eV) != 2:
+            # neb() reports its own failures (end points or band) as a result with ``error``, not an exception
+            hop_results[i] = HopResult(**base, status="failed", error=r.error or "NEB gave no barrier", elapsed_s=time.perf_counter() - th)
             continue
         e_start, e_end = (float(x) for x in r.endpoint_energies_eV)
         absolute[i] = (e_start, e_end, e_start + float(r.barrier_eV))

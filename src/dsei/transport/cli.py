@@ -8,6 +8,7 @@ import typer
 
 def register(app: typer.Typer) -> None:
     from dsei.cli import JsonOpt, err_console, out_console
+    from dsei.models.registry import DEFAULT_BARRIER_MODEL
 
     @app.command("barrier")
     def barrier_cmd(
@@ -17,7 +18,9 @@ def register(app: typer.Typer) -> None:
             str, typer.Option("--mechanism", help="vacancy, interstitial or auto (vacancy if the host contains the ion).")
         ] = "auto",
         method: Annotated[str, typer.Option("--method", help="neb (default), bvse (seconds, ranking) or md (slow).")] = "neb",
-        model: Annotated[str, typer.Option("--model", "-m", help="Model name (see `dsei models`).")] = "sevennet",
+        model: Annotated[
+            str, typer.Option("--model", "-m", help="Model name (see `dsei models`); default: the transport default.")
+        ] = DEFAULT_BARRIER_MODEL,
         json_out: JsonOpt = None,
         plot: Annotated[str | None, typer.Option("--plot", metavar="OUT.png", help="Energy profile of every hop.")] = None,
         min_image: Annotated[float, typer.Option("--min-image", help="Periodic images of the moving ion at least this far apart (Å).")] = 9.0,

@@ -47,7 +47,7 @@ from pydantic import BaseModel
 from pymatgen.core import Structure
 
 from dsei.errors import CalculationError, InputError
-from dsei.models import DEFAULT_MODEL, Model, load_model
+from dsei.models import DEFAULT_BARRIER_MODEL, Model, load_model
 from dsei.results import Result
 from dsei.transport.bvse import _ion_label
 from dsei.transport.supercell import supercell_matrix
@@ -414,7 +414,7 @@ def _analyse(
 def md_diffusion(
     structure: Structure,
     ion: str = "Li",
-    model: str | Model = DEFAULT_MODEL,
+    model: str | Model = DEFAULT_BARRIER_MODEL,
     temperatures_K: Sequence[float] = (800.0, 1000.0, 1200.0),
     time_ps: float = 10.0,
     timestep_fs: float = 2.0,
@@ -565,6 +565,6 @@ def md_diffusion_file(spec: str | Path | Structure, ion: str = "Li", **kwargs) -
     """Read and validate ``spec`` (file, MP id or library ID/formula), then :func:`md_diffusion`."""
     from dsei.api import prepare
 
-    struct = prepare(spec, kwargs.get("model", DEFAULT_MODEL))
+    struct = prepare(spec, kwargs.get("model", DEFAULT_BARRIER_MODEL))
     kwargs.setdefault("source", (struct.properties or {}).get("source"))
     return md_diffusion(struct, ion, **kwargs)

@@ -36,7 +36,7 @@ from pymatgen.core import Structure
 from pymatgen.io.ase import AseAtomsAdaptor
 
 from dsei.errors import CalculationError, DseiError
-from dsei.models import Model, load_model
+from dsei.models import DEFAULT_BARRIER_MODEL, Model, load_model
 from dsei.models.base import Evaluation
 from dsei.results import Result
 
@@ -194,7 +194,7 @@ def _relax_endpoints(a: Atoms, b: Atoms, model: Model, fmax: float, steps: int, 
 def neb(
     start: Structure | Atoms,
     end: Structure | Atoms,
-    model: str | Model = "sevennet",
+    model: str | Model = DEFAULT_BARRIER_MODEL,
     n_images: int = 5,
     fmax: float = 0.05,
     climb: bool = True,
@@ -358,7 +358,7 @@ def neb(
     return result
 
 
-def evaluate_images(images: list[Structure | Atoms], model: str | Model = "sevennet") -> list[Evaluation]:
+def evaluate_images(images: list[Structure | Atoms], model: str | Model = DEFAULT_BARRIER_MODEL) -> list[Evaluation]:
     """Energies and forces of NEB images in one batched call (what :class:`BatchedNEB` does per step)."""
     m = model if isinstance(model, Model) else load_model(model)
     return m.evaluate(images)
