@@ -47,7 +47,8 @@ COMMITTEE = ("chgnet", "sevennet")
 #: for SevenNet-0; LiF 0.66 vs 0.54 eV, DFT 0.73) — docs/benchmarks.md, "Transport".
 DEFAULT_BARRIER_MODEL = "sevennet-mf-r2scan"
 #: Elastic tensors (``dsei elastic``): SevenNet-0 — SevenNet-MF-0 (r2SCAN), at the same cost per evaluation, was
-#: less accurate against the PBE elastic data of the dev set (docs/benchmarks.md, "Mechanics").
+#: less accurate against the PBE elastic data of the dev set; SevenNet-l3i5 was more accurate at 3x the cost but
+#: has no calibration fitted yet (docs/benchmarks.md, "Mechanics").
 DEFAULT_ELASTIC_MODEL = "sevennet"
 
 #: The default model of each property, as ``dsei models`` reports it.
