@@ -22,7 +22,7 @@ from pymatgen.io.ase import AseAtomsAdaptor
 #: Atoms per batched forward pass. On CPU, message-passing cost per atom grows once a batch outgrows the
 #: caches: measured (benchmarks/batch_speed.py) SevenNet-0 is fastest at ~64 atoms a pass and CHGNet at
 #: ~128; larger batches get slower per atom. On a GPU, big batches pay off.
-CPU_ATOMS_PER_BATCH = {"chgnet": 128, "sevennet": 64, "sevennet-l3i5": 64, "sevennet-mf-r2scan": 64, "sevennet-mf-pbe": 64}
+CPU_ATOMS_PER_BATCH = {"chgnet": 128, "sevennet": 64}  # any other model: 64
 GPU_ATOMS_PER_BATCH = 4000
 
 
