@@ -29,7 +29,7 @@ from dsei.chemistry.conversion import convert, parse_additive
 from dsei.chemistry.energies import ANION_ELEMENTS, EnergySet, cache_dir
 from dsei.chemistry.stability import analyze, energy_set
 from dsei.errors import InputError
-from dsei.models.registry import DEFAULT_BARRIER_MODEL
+from dsei.models.registry import DEFAULT_BARRIER_MODEL, DEFAULT_ELASTIC_MODEL
 from dsei.results import Result
 
 
@@ -169,7 +169,8 @@ def design(
 
     ``barrier_method``: how each phase's Li (anode-ion) migration barrier is obtained — ``"bvse"`` (default,
     seconds), ``"neb"`` (minutes per phase) or None (not computed); ``barrier_model`` the model of NEB barriers
-    (default: the transport default, :data:`dsei.models.DEFAULT_BARRIER_MODEL`)."""
+    (default: the transport default, :data:`dsei.models.DEFAULT_BARRIER_MODEL`); ``mechanics_model`` the model of
+    each layer's elastic tensor (default: the elastic default, :data:`dsei.models.DEFAULT_ELASTIC_MODEL`)."""
     natives = [n.strip() for n in (native.split(",") if isinstance(native, str) else native) if n.strip()]
     if not natives:
         raise InputError("--native", "give at least one native phase (e.g. LiF,Li2S)")
@@ -213,7 +214,7 @@ def design(
         (f for f, s in stab.items() if not s["stable_at_0V"]), key=lambda f: stab[f]["reduction_potential_V"]
     )
     groups = [inner] + [[f] for f in outer] if inner else [[f] for f in outer]
-    mech_model = mechanics_model or (model if es.user_entries is None else "sevennet")
+    mech_model = mechanics_model or DEFAULT_ELASTIC_MODEL
     layers = []
     for pos, phases in enumerate(groups, start=1):
         props = []

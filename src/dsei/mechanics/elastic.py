@@ -9,9 +9,10 @@ Pipeline (one model; all structures of a call share every forward pass):
    form (C11 = C22 = C33 ... for cubic), and build the basis of Laue-class-allowed tensors from the point
    group (:mod:`dsei.mechanics.fit`);
 3. apply the ULICS strain states of the Laue class at ±0.25 % and ±0.5 % (:mod:`dsei.mechanics.strains`) and
-   relax the ions of every strained cell of every structure together (Newton steps with each structure's
-   symmetry-reduced Hessian, one batched evaluation per step, :mod:`dsei.mechanics.ions`; cells whose
-   forces vanish by symmetry cost one evaluation);
+   relax the ions of every strained cell of every structure together: harmonic response from each
+   structure's symmetry-reduced finite-difference Hessian and stress derivatives, all structures' displaced
+   cells in one batched evaluation, no re-evaluation of the strained cells (:mod:`dsei.mechanics.ions`;
+   structures whose strained cells carry no forces by symmetry need no Hessian);
 4. fit C by least squares in the symmetry-allowed subspace with the residual stress as intercept;
 5. calibrate the shear part (:mod:`dsei.mechanics.calibration`; on by default where it measured better
    under cross-validation, never for an unstable tensor), compute descriptors
@@ -65,7 +66,7 @@ def method_signature() -> str:
 
     from dsei.mechanics.calibration import load_calibration
 
-    payload = repr((list(DEFAULT_MAGNITUDES), RELAX_FMAX, sorted(load_calibration().items())))
+    payload = repr((list(DEFAULT_MAGNITUDES), RELAX_FMAX, "linear-ions", sorted(load_calibration().items())))
     return hashlib.sha256(payload.encode()).hexdigest()[:12]
 ION_FMAX = 0.005
 RELAX_STEPS = 500
@@ -117,6 +118,8 @@ class ElasticResult(Result):
     relaxed: bool = True
     relax_converged: bool = True
     relax_steps: int = 0
+    #: Most re-evaluated ion steps of any strained cell: 0 where the harmonic (linear) response relaxed the ions
+    #: without re-evaluating, or where no ion moves by symmetry; ``ions_relaxed`` says whether they were relaxed.
     ion_relax_max_steps: int = 0
     ions_relaxed: bool = True
     volume_A3_per_atom: float = 0.0
@@ -234,20 +237,21 @@ def elastic_tensors(
     relax_fmax: float = RELAX_FMAX,
     ion_fmax: float = ION_FMAX,
     symprec: float = SYMPREC,
-    ion_method: str = "newton",
+    ion_method: str = "linear",
     primitive: bool = True,
 ) -> list[RawTensor]:
     """Fitted, uncalibrated elastic tensors (GPa, standard orientation) of many structures, one model.
 
     Every forward pass is shared by all structures: the reference relaxations run as one batched BFGS,
-    then every strained cell of every structure as another. ``ion_method``: ``newton`` (default:
-    Newton steps of every strained cell with the reference cell's symmetry-reduced finite-difference
-    Hessian, unstable modes clamped, stresses re-evaluated) or ``bfgs`` (batched BFGS per cell to
+    then every strained cell of every structure as another. ``ion_method``: ``linear`` (default:
+    harmonic relaxed-ion response from the reference cell's symmetry-reduced finite-difference Hessian
+    and stress derivatives, no re-evaluation of the strained cells, unstable modes clamped), ``newton``
+    (Newton steps with the same Hessian, stresses re-evaluated) or ``bfgs`` (batched BFGS per cell to
     |F| < ion_fmax); see :mod:`dsei.mechanics.ions`. ``primitive``: work on spglib's standardised
     primitive cell (same tensor, fewer atoms: a conventional rock-salt cell of 8 atoms becomes 2).
     """
-    if ion_method not in ("newton", "bfgs"):
-        raise ValueError(f"ion_method must be newton or bfgs, not {ion_method!r}")
+    if ion_method not in ("linear", "newton", "bfgs"):
+        raise ValueError(f"ion_method must be linear, newton or bfgs, not {ion_method!r}")
     from ase.spacegroup.symmetrize import refine_symmetry
 
     m = model if isinstance(model, Model) else load_model(model)
