@@ -157,6 +157,22 @@ def test_linear_and_newton_ion_relaxation_match_bfgs():
     assert lin.C_GPa[3, 3] < lin.C_clamped_GPa[3, 3] - 2.0
 
 
+@pytest.mark.slow
+def test_linear_response_falls_back_to_newton_for_large_displacements(monkeypatch):
+    """A cell whose harmonic displacement exceeds LINEAR_MAX_STEP_A is relaxed by re-evaluated Newton steps:
+    with the threshold at 0 every cell takes that path and the result is the Newton tensor."""
+    from pymatgen.core import Lattice, Structure
+
+    from dsei.mechanics import elastic_tensors, ions
+
+    zno = Structure.from_spacegroup("P6_3mc", Lattice.hexagonal(3.25, 5.21), ["Zn", "O"], [[1 / 3, 2 / 3, 0], [1 / 3, 2 / 3, 0.382]])
+    newton = elastic_tensors([zno], "sevennet", ion_method="newton")[0]
+    monkeypatch.setattr(ions, "LINEAR_MAX_STEP_A", 0.0)
+    fallback = elastic_tensors([zno], "sevennet")[0]
+    assert fallback.ion_steps >= 1  # cells were re-evaluated
+    np.testing.assert_allclose(fallback.C_GPa, newton.C_GPa, atol=1e-6)
+
+
 @pytest.mark.parametrize(
     ("name", "max_cells"),
     [("wurtzite ZnO", 10), ("fluorite CaF2", 2), ("rutile TiO2", 5)],
