@@ -136,29 +136,22 @@ def force_constants(
     the Γ-point block of the primitive cell and the stress response in the same displaced cells, which
     phonopy does not collect, and the whole set of displaced cells of every structure in one batch.
     """
-    cells, index, plans = [], [], []
-    for k, a in enumerate(refs):
+    cells, plans = [], []
+    for a in refs:
         rep, ops = _symmetry_ops(a, symprec)
         reps = sorted(set(rep.tolist()))
         per_atom = {}
+        start = len(cells)
         for i in reps:
             vecs, derive = _displacement_plan(i, ops)
             per_atom[i] = (len(cells), derive)
-            for v in vecs:
-                c = a.copy()
-                c.calc = None
-                c.set_constraint()
-                p = c.get_positions()
-                p[i] += h * v
-                c.set_positions(p)
-                cells.append(c)
-                index.append(k)
-        plans.append((rep, ops, reps, per_atom))
+            cells.extend(_displaced(a, i, h * v) for v in vecs)
+        plans.append((rep, ops, reps, per_atom, len(cells) - start))
     evs = model.evaluate(cells) if cells else []
     out = []
     for k, a in enumerate(refs):
         n = len(a)
-        rep, ops, reps, per_atom = plans[k]
+        rep, ops, reps, per_atom, n_cells = plans[k]
         phi = np.zeros((3 * n, 3 * n))
         dsig = np.zeros((3 * n, 3, 3))
         filled = np.zeros(n, dtype=bool)
@@ -197,19 +190,19 @@ def force_constants(
                 filled[b] = True
         if not filled.all():  # an orbit the operations did not reach: this structure without symmetry
             fc = _full_force_constants([a], model, h)[0]
-            out.append(ForceConstants(fc.phi, fc.dstress, fc.n_cells + sum(1 for q in index if q == k)))
+            out.append(ForceConstants(fc.phi, fc.dstress, fc.n_cells + n_cells))
             continue
-        out.append(ForceConstants(0.5 * (phi + phi.T), dsig, sum(1 for q in index if q == k)))
+        out.append(ForceConstants(0.5 * (phi + phi.T), dsig, n_cells))
     return out
 
 
-def _displaced(a: Atoms, i: int, x: int, delta_A: float) -> Atoms:
-    """A bare copy of ``a`` (no calculator, no constraints) with atom ``i`` moved by ``delta_A`` along ``x``."""
+def _displaced(a: Atoms, i: int, delta_A: np.ndarray) -> Atoms:
+    """A bare copy of ``a`` (no calculator, no constraints) with atom ``i`` moved by the vector ``delta_A`` (Å)."""
     c = a.copy()
     c.calc = None
     c.set_constraint()
     p = c.get_positions()
-    p[i, x] += delta_A
+    p[i] += delta_A
     c.set_positions(p)
     return c
 
@@ -221,7 +214,7 @@ def _full_force_constants(refs: list[Atoms], model: Model, h: float) -> list[For
         for i in range(len(a)):
             for x in range(3):
                 for sgn in (1.0, -1.0):
-                    cells.append(_displaced(a, i, x, sgn * h))
+                    cells.append(_displaced(a, i, sgn * h * np.eye(3)[x]))
                     index.append((k, i, x, sgn))
     evs = model.evaluate(cells) if cells else []
     phis = [np.zeros((3 * len(a), 3 * len(a))) for a in refs]
