@@ -85,7 +85,6 @@ def heldout_calibrated(raws, entries: list[dict], folder: Path, model: str) -> l
     from elastic_accuracy import fitter_ridge, load_dev, load_raw
 
     from dsei.mechanics.calibration import scale_tensor
-    from dsei.mechanics.descriptors import describe
 
     raw = load_raw(folder, model)
     test = {e["mp_id"] for e in entries}
@@ -103,8 +102,8 @@ def heldout_calibrated(raws, entries: list[dict], folder: Path, model: str) -> l
     out = []
     for r in raws:
         c = np.asarray(r.C_GPa, dtype=float)
-        sc = fn(c, r.volume_A3_per_atom, r.formula) if describe(c, r.volume_A3_per_atom).born_stable else None
-        out.append(c if sc is None else scale_tensor(c, 1.0, max(1.0, sc[1])))
+        sc = fn(c, r.volume_A3_per_atom, r.formula)  # None for a tensor that is not positive definite
+        out.append(c if sc is None else scale_tensor(c, 1.0, sc[1]))
     return out
 
 

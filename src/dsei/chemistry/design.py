@@ -29,7 +29,7 @@ from dsei.chemistry.conversion import convert, parse_additive
 from dsei.chemistry.energies import ANION_ELEMENTS, EnergySet, cache_dir
 from dsei.chemistry.stability import analyze, energy_set
 from dsei.errors import InputError
-from dsei.models.registry import DEFAULT_BARRIER_MODEL, DEFAULT_ELASTIC_MODEL
+from dsei.models import DEFAULT_BARRIER_MODEL, DEFAULT_ELASTIC_MODEL
 from dsei.results import Result
 
 

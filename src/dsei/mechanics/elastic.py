@@ -45,13 +45,8 @@ from dsei.mechanics.fit import cartesian_rotations, design_matrix, fit_tensor, i
 from dsei.mechanics.ions import relax_ions as _relax_ions
 from dsei.mechanics.strains import DEFAULT_MAGNITUDES, deformed_cell, laue_class, strain_set
 from dsei.mechanics.verdict import PUGH_MARGIN_ABOVE, PUGH_MARGIN_BELOW, uncertain_band, verdict
-from dsei.models import COMMITTEE, Model, load_model
-from dsei.models.registry import DEFAULT_ELASTIC_MODEL as _DEFAULT_ELASTIC_MODEL
+from dsei.models import COMMITTEE, DEFAULT_ELASTIC_MODEL, Model, load_model
 from dsei.results import Result
-
-#: The model ``dsei elastic`` uses when none is named: chosen on the dev-set benchmark
-#: (docs/benchmarks.md, "Mechanics: accuracy and speed").
-DEFAULT_ELASTIC_MODEL = _DEFAULT_ELASTIC_MODEL
 
 #: Force threshold (eV/Å) for the reference relaxation (cell + ions) and for the ions of strained cells.
 RELAX_FMAX = 0.01

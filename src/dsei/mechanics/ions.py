@@ -310,9 +310,10 @@ def relax_ions(
         for k, fc in zip(need, force_constants([refs[k] for k in need], model), strict=True):
             fcs[k] = fc
             pinv[k] = pseudo_inverse(fc.phi)[0]
-    active = [c for c in range(len(cells)) if not done[c]]
-    if method == "linear":
-        newton = []
+    if method == "newton":
+        active = [c for c in range(len(cells)) if not done[c]]
+    else:  # linear: every cell of a structure with force constants; the anharmonic ones go on to Newton
+        active = []
         for c in range(len(cells)):
             k = owner[c]
             if k not in fcs:
@@ -320,13 +321,12 @@ def relax_ions(
             f = evs[c].forces_eV_per_A.reshape(-1)
             u = pinv[k] @ f
             if float(np.sqrt((u.reshape(-1, 3) ** 2).sum(axis=1)).max()) > LINEAR_MAX_STEP_A:
-                newton.append(c)
+                active.append(c)
                 continue
             sigma = evs[c].stress_eV_per_A3 + _matrix_to_voigt(np.einsum("n,nab->ab", u, fcs[k].dstress))
             residual = (f - fcs[k].phi @ u).reshape(-1, 3)
             evs[c] = Evaluation(float(evs[c].energy_eV - 0.5 * f @ u), residual, sigma)
             done[c] = True
-        active = newton
     for _ in range(max_newton):
         if not active:
             break
