@@ -9,8 +9,9 @@ import pytest
 
 from dsei.chemistry import convert, design, stability
 from dsei.chemistry.corrections import fit, load_fit, reduction_benchmark
+from dsei.models import DEFAULT_CHEMISTRY_MODEL
 
-MODELS = ("sevennet", "chgnet")
+MODELS = (DEFAULT_CHEMISTRY_MODEL, "sevennet", "chgnet")
 
 
 @pytest.mark.parametrize("model", MODELS)
@@ -27,8 +28,11 @@ def test_agf_reduced_by_li_to_lif_and_ag(model):
     r = stability("AgF", anode="Li", model=model)
     assert r.stable_at_0V is False
     assert r.reduction_potential_V > 3.0
-    assert r.reaction == "AgF + Li -> Ag + LiF"
-    assert r.reaction_energy_eV_per_fu == pytest.approx(-r.reduction_potential_V)  # 1 Li per AgF
+    # The first step gives LiF and either Ag or silver subfluoride Ag2F (a phase stable at room temperature that
+    # decomposes to Ag + AgF near 100 °C, so within a few meV/atom of the hull): which one depends on the model.
+    assert r.reaction in ("AgF + Li -> Ag + LiF", "AgF + 0.5 Li -> 0.5 Ag2F + 0.5 LiF")
+    li = 1.0 if r.reaction.startswith("AgF + Li ") else 0.5
+    assert r.reaction_energy_eV_per_fu == pytest.approx(-li * r.reduction_potential_V)  # eV per AgF
     assert "LiF" in r.products_at_0V
     assert any("Ag" in p for p in r.products_at_0V)  # Ag or a Li–Ag alloy
 
@@ -161,4 +165,4 @@ def test_stability_of_a_file(tmp_path, monkeypatch, lif):
     lif.to(filename=str(path))
     r = stability(str(path), anode="Li")
     assert r.formula == "LiF" and r.stable_at_0V and r.source == str(path)
-    assert (tmp_path / "cache" / "chemistry_energies_sevennet.json").exists()
+    assert (tmp_path / "cache" / f"chemistry_energies_{DEFAULT_CHEMISTRY_MODEL}.json").exists()

@@ -82,3 +82,26 @@ def test_benchmark_numbers(rows):
     ag = [r for r in rows if r["metal"] == "Ag"]
     assert benchmark_summary(ag, "V_cv")["mae_V"] < 0.5 * benchmark_summary(ag, "V_raw")["mae_V"]
     assert benchmark_summary([], "V_cv") == {"n": 0, "mae_V": None, "max_V": None}
+
+
+def test_table_covers_the_additive_cations_and_drops_bad_references(rows):
+    """In³⁺, Cu²⁺ and the nitrides are benchmarked; InBr's MP2020-set value (inconsistent with InCl/InI) is
+    neither fitted nor benchmarked; InN uses the direct calorimetric ΔfH° (Ranade et al. 2001), not the
+    decomposition-pressure value of the MP2020 set."""
+    from dsei.chemistry.corrections import exp_dhf
+
+    benchmarked = {r["formula"] for r in rows}
+    assert {"InN", "In2O3", "InCl3", "CuO", "CuCl2", "Mg3N2", "Zn3N2", "AlN", "KF"} <= benchmarked
+    assert "InBr" not in benchmarked and not usable("InBr") and "InBr" not in fit("sevennet").compounds
+    assert exp_dhf("InN") * 96.4853 == pytest.approx(-28.6, abs=0.01)
+
+
+def test_default_chemistry_model_is_the_most_accurate_held_out(rows):
+    """The measured reason for DEFAULT_CHEMISTRY_MODEL (SevenNet-MF-0 at its r2SCAN fidelity): lower held-out
+    error than SevenNet-0 on the same phases, and raw energies already at half SevenNet-0's raw error."""
+    from dsei.models import DEFAULT_CHEMISTRY_MODEL
+
+    best = reduction_benchmark(DEFAULT_CHEMISTRY_MODEL, schemes=("compound",))
+    assert {r["formula"] for r in best} == {r["formula"] for r in rows}
+    assert benchmark_summary(best, "V_cv")["mae_V"] < benchmark_summary(rows, "V_cv")["mae_V"] - 0.01
+    assert benchmark_summary(best, "V_raw")["mae_V"] < 0.6 * benchmark_summary(rows, "V_raw")["mae_V"]

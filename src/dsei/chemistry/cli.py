@@ -5,6 +5,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from dsei.models import DEFAULT_CHEMISTRY_MODEL
+
 CorrOpt = Annotated[
     str,
     typer.Option(
@@ -38,7 +40,7 @@ def register(app: typer.Typer) -> None:
             str, typer.Argument(help="Structure file or library formula/ID (e.g. AgF, Ag2S, LiF).")
         ],
         anode: AnodeOpt = "Li",
-        model: ModelOpt = "sevennet",
+        model: ModelOpt = DEFAULT_CHEMISTRY_MODEL,
         correction: CorrOpt = "fitted",
         entries: EntriesOpt = None,
         json_out: JsonOpt = None,
@@ -83,7 +85,7 @@ def register(app: typer.Typer) -> None:
             ),
         ] = None,
         anode: AnodeOpt = "Li",
-        model: ModelOpt = "sevennet",
+        model: ModelOpt = DEFAULT_CHEMISTRY_MODEL,
         correction: CorrOpt = "fitted",
         entries: EntriesOpt = None,
         json_out: JsonOpt = None,
@@ -142,7 +144,7 @@ def register(app: typer.Typer) -> None:
         ],
         additive: Annotated[str, typer.Option("--additive", help="Additive salt or ion (e.g. AgNO3).")],
         anode: AnodeOpt = "Li",
-        model: ModelOpt = "sevennet",
+        model: ModelOpt = DEFAULT_CHEMISTRY_MODEL,
         correction: CorrOpt = "fitted",
         entries: EntriesOpt = None,
         mechanics: Annotated[
@@ -151,7 +153,10 @@ def register(app: typer.Typer) -> None:
         ] = True,
         barrier: Annotated[
             str,
-            typer.Option("--barrier", help="Each phase's migration barrier: bvse (seconds), neb (minutes per phase, the transport default model) or none."),
+            typer.Option(
+                "--barrier",
+                help="Each phase's migration barrier: bvse (seconds), neb (minutes per phase, the transport default model) or none.",
+            ),
         ] = "bvse",
         json_out: JsonOpt = None,
     ) -> None:

@@ -33,6 +33,7 @@ from pymatgen.core import Composition
 from dsei.chemistry.energies import ANION_CHARGE, ANION_ELEMENTS, EnergySet
 from dsei.chemistry.stability import energy_set, format_reaction
 from dsei.errors import InputError
+from dsei.models import DEFAULT_CHEMISTRY_MODEL
 from dsei.results import Result
 
 #: polyatomic / abbreviated anions of common salts → (charge, formula used for the all-solid route or None)
@@ -187,7 +188,7 @@ def convert(
     native: str,
     additive: str,
     anode: str = "Li",
-    model: str = "sevennet",
+    model: str = DEFAULT_CHEMISTRY_MODEL,
     correction: str = "fitted",
     entries=None,
     es: EnergySet | None = None,
@@ -286,7 +287,7 @@ def rank_additives(
     native: str,
     additives=DEFAULT_ADDITIVES,
     anode: str = "Li",
-    model: str = "sevennet",
+    model: str = DEFAULT_CHEMISTRY_MODEL,
     correction: str = "fitted",
     entries=None,
 ) -> list[ConversionResult]:

@@ -29,7 +29,7 @@ from dsei.chemistry.conversion import convert, parse_additive
 from dsei.chemistry.energies import ANION_ELEMENTS, EnergySet, cache_dir
 from dsei.chemistry.stability import analyze, energy_set
 from dsei.errors import InputError
-from dsei.models import DEFAULT_BARRIER_MODEL, DEFAULT_ELASTIC_MODEL
+from dsei.models import DEFAULT_BARRIER_MODEL, DEFAULT_CHEMISTRY_MODEL, DEFAULT_ELASTIC_MODEL
 from dsei.results import Result
 
 
@@ -147,7 +147,9 @@ def barrier_of(
     except Exception as exc:  # noqa: BLE001 - report, do not fail the design
         return None, f"{method} barrier failed ({type(exc).__name__}: {' '.join(str(exc).split())[:200]})"
     val = float(r.barrier_eV) if r.barrier_eV is not None else None
-    note = f"{method.upper()}, {r.mechanism}" + (f", {r.dimension} percolation" if r.dimension else ", no percolation")
+    note = f"{method.upper()}, {r.mechanism}" + (
+        f", {r.dimension} percolation" if r.dimension else ", no percolation"
+    )
     _cache_put(key, {"barrier_eV": val, "note": note})
     return val, note
 
@@ -157,7 +159,7 @@ def design(
     native: list[str] | str,
     additive: str,
     anode: str = "Li",
-    model: str = "sevennet",
+    model: str = DEFAULT_CHEMISTRY_MODEL,
     correction: str = "fitted",
     entries=None,
     mechanics: bool = True,

@@ -44,6 +44,7 @@ from pymatgen.core import Composition, Structure
 from pymatgen.entries.computed_entries import ComputedEntry
 
 from dsei.errors import InputError
+from dsei.models import DEFAULT_CHEMISTRY_MODEL
 
 #: elements treated as anions (the FERE correction shifts the metals of compounds that contain one)
 ANION_ELEMENTS = ("F", "Cl", "Br", "I", "O", "S", "Se", "Te", "N", "P", "H", "C", "B", "As", "Sb")
@@ -259,7 +260,10 @@ class EnergySet:
     """
 
     def __init__(
-        self, model: str = "sevennet", correction: str = "fitted", entries: str | Path | list | None = None
+        self,
+        model: str = DEFAULT_CHEMISTRY_MODEL,
+        correction: str = "fitted",
+        entries: str | Path | list | None = None,
     ):
         if correction not in CORRECTIONS:
             raise InputError("--correction", f"must be one of {', '.join(CORRECTIONS)}, not {correction!r}")

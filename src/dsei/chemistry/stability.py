@@ -26,6 +26,7 @@ from pymatgen.entries.computed_entries import ComputedEntry
 
 from dsei.chemistry.energies import EnergySet, mp_entries
 from dsei.errors import InputError
+from dsei.models import DEFAULT_CHEMISTRY_MODEL
 from dsei.results import Result
 
 ANODES = ("Li", "Na", "K", "Mg", "Ca", "Zn")
@@ -215,7 +216,7 @@ def analyze(formula: str, anode: str, es: EnergySet, energy_fu: float | None = N
 def stability(
     phase: str | Path | Structure,
     anode: str = "Li",
-    model: str = "sevennet",
+    model: str = DEFAULT_CHEMISTRY_MODEL,
     correction: str = "fitted",
     entries: str | Path | list | None = None,
 ) -> StabilityResult:

@@ -4,6 +4,7 @@ from dsei.models.base import Evaluation, Model
 from dsei.models.registry import (
     COMMITTEE,
     DEFAULT_BARRIER_MODEL,
+    DEFAULT_CHEMISTRY_MODEL,
     DEFAULT_ELASTIC_MODEL,
     DEFAULT_MODEL,
     ModelInfo,
@@ -28,6 +29,7 @@ def evaluate(structures, model: str | Model = DEFAULT_MODEL, device: str = "auto
 __all__ = [
     "COMMITTEE",
     "DEFAULT_BARRIER_MODEL",
+    "DEFAULT_CHEMISTRY_MODEL",
     "DEFAULT_ELASTIC_MODEL",
     "DEFAULT_MODEL",
     "Evaluation",

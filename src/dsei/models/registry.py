@@ -52,12 +52,26 @@ DEFAULT_BARRIER_MODEL = "sevennet-mf-r2scan"
 #: fit) 75.0 %, MAE K 8.7, G 11.2 GPa; SevenNet-MF-0 (r2SCAN) was less accurate than SevenNet-0
 #: against the PBE elastic data (docs/benchmarks.md, "Mechanics").
 DEFAULT_ELASTIC_MODEL = "sevennet-l3i5"
+#: Thermochemistry (``dsei stability``, ``convert``, ``design``): SevenNet-MF-0 at its r2SCAN fidelity, with the
+#: fitted elemental references — reduction potentials of 76 binaries vs Li/Li+ from experimental ΔfH°, each
+#: predicted by a fit without it: MAE 0.057 V (SevenNet-0 0.074, SevenNet-l3i5 0.074, CHGNet 0.081), and 0.065 V
+#: with no correction at all (SevenNet-0 0.139) — docs/benchmarks.md, "Chemistry".
+DEFAULT_CHEMISTRY_MODEL = "sevennet-mf-r2scan"
 
 #: The default model of each property, as ``dsei models`` reports it.
-DEFAULT_MODELS = {"relax / screen": DEFAULT_MODEL, "elastic": DEFAULT_ELASTIC_MODEL, "barrier": DEFAULT_BARRIER_MODEL}
+DEFAULT_MODELS = {
+    "relax / screen": DEFAULT_MODEL,
+    "elastic": DEFAULT_ELASTIC_MODEL,
+    "barrier": DEFAULT_BARRIER_MODEL,
+    "chemistry": DEFAULT_CHEMISTRY_MODEL,
+}
 
 #: Versions tested with this release (the numbers dsei reports depend on them).
-TESTED_VERSIONS = {"chgnet": ">=0.4.2,<0.5 (model 0.3.0)", "sevennet": ">=0.13,<0.14 (7net-0)", "torch-dftd": ">=0.5.3"}
+TESTED_VERSIONS = {
+    "chgnet": ">=0.4.2,<0.5 (model 0.3.0)",
+    "sevennet": ">=0.13,<0.14 (7net-0)",
+    "torch-dftd": ">=0.5.3",
+}
 
 
 @dataclass(frozen=True)
@@ -114,7 +128,11 @@ def _sevennet_check(name: str = "sevennet") -> tuple[bool, str, str]:
     spec = importlib.util.find_spec("sevenn")
     ckpt = Path(spec.origin).parent / "pretrained_potentials" / SEVENNET_CHECKPOINTS[name][1]  # type: ignore[arg-type]
     if not ckpt.exists():
-        return False, f"{SEVENNET_CHECKPOINTS[name][0]} checkpoint not found in the wheel ({ckpt}); dsei never downloads it", ver
+        return (
+            False,
+            f"{SEVENNET_CHECKPOINTS[name][0]} checkpoint not found in the wheel ({ckpt}); dsei never downloads it",
+            ver,
+        )
     return True, "", ver
 
 
@@ -130,7 +148,11 @@ def _local_file_check(pkg: str, env: str) -> tuple[bool, str, str]:
         return False, f"package {pkg} is not installed", ""
     path = os.environ.get(env)
     if not path:
-        return False, f"{pkg} would download its weights; set {env} to a local model file to use it offline", ver
+        return (
+            False,
+            f"{pkg} would download its weights; set {env} to a local model file to use it offline",
+            ver,
+        )
     if not Path(path).is_file():
         return False, f"{env}={path} is not a file", ver
     return True, "", ver
@@ -149,7 +171,14 @@ _BUILTIN = {
     "orb": "ORB from a local checkpoint ($DSEI_ORB_MODEL)",
 }
 
-ALIASES = {"7net-l3i5": "sevennet-l3i5", "7net-mf-0": "sevennet-mf-r2scan", "7net-0": "sevennet", "sevennet-0": "sevennet", "chgnet-0.3.0": "chgnet", "7net-0+d3": "sevennet+d3"}
+ALIASES = {
+    "7net-l3i5": "sevennet-l3i5",
+    "7net-mf-0": "sevennet-mf-r2scan",
+    "7net-0": "sevennet",
+    "sevennet-0": "sevennet",
+    "chgnet-0.3.0": "chgnet",
+    "7net-0+d3": "sevennet+d3",
+}
 
 
 def canonical_name(name: str) -> str:
@@ -230,12 +259,16 @@ def _build(name: str, device: str) -> Model:
     if name == "mattersim":
         from mattersim.forcefield import MatterSimCalculator  # type: ignore[import-not-found]
 
-        return base.CalculatorModel(name, MatterSimCalculator(load_path=os.environ["DSEI_MATTERSIM_MODEL"], device=device))
+        return base.CalculatorModel(
+            name, MatterSimCalculator(load_path=os.environ["DSEI_MATTERSIM_MODEL"], device=device)
+        )
     if name == "orb":
         from orb_models.forcefield import pretrained  # type: ignore[import-not-found]
         from orb_models.forcefield.calculator import ORBCalculator  # type: ignore[import-not-found]
 
-        orbff = pretrained.orb_v3_conservative_inf_omat(weights_path=os.environ["DSEI_ORB_MODEL"], device=device)
+        orbff = pretrained.orb_v3_conservative_inf_omat(
+            weights_path=os.environ["DSEI_ORB_MODEL"], device=device
+        )
         return base.CalculatorModel(name, ORBCalculator(orbff, device=device))
     return base.CalculatorModel(name, _factory_calculator(name))
 
@@ -256,7 +289,9 @@ def _factory_calculator(spec: str):
     except ModelUnavailableError:
         raise
     except Exception as exc:  # noqa: BLE001 - user code: report, do not crash
-        raise ModelUnavailableError(f"model {spec!r}: cannot import the factory ({type(exc).__name__}: {exc})") from exc
+        raise ModelUnavailableError(
+            f"model {spec!r}: cannot import the factory ({type(exc).__name__}: {exc})"
+        ) from exc
     calc = factory()
     if not hasattr(calc, "get_potential_energy") and not hasattr(calc, "calculate"):
         raise ModelUnavailableError(f"model {spec!r}: the factory did not return an ASE calculator")
