@@ -9,6 +9,8 @@ Wyckoff, *Crystal Structures*; Swanson et al., NBS Circular 539), relaxed with `
 0.01 eV/Å, symmetry kept), and its energy per atom stored under the model's name. Models already present
 for a phase are skipped. ``--check MODEL`` recomputes an existing model's energies and prints the largest
 difference from the stored ones (a reproducibility check of this script against the shipped numbers).
+``NEW_PHASES`` built from a Materials Project structure (``mp_dev``) read it from ../shared's dev set, so this
+script, like scripts/build_library.py, needs ../shared beside the repository.
 """
 
 from __future__ import annotations
@@ -135,7 +137,7 @@ BUILDERS = {
     "Na2Te": lambda: antifluorite("Na", "Te", 7.329),
     "CaSe": lambda: rocksalt("Ca", "Se", 5.916),
     "SrS": lambda: rocksalt("Sr", "S", 6.019),
-    "AlN": lambda: _sg("P6_3mc", Lattice.hexagonal(3.112, 4.982), ["Al", "N"], [[1 / 3, 2 / 3, 0], [1 / 3, 2 / 3, 0.382]]),
+    "AlN": lambda: wurtzite("Al", "N", 3.112, 4.982, 0.382),
     "Bi2Se3": lambda: _sg(
         "R-3m", Lattice.hexagonal(4.143, 28.636), ["Bi", "Se", "Se"], [[0, 0, 0.4008], [0, 0, 0], [0, 0, 0.2117]]
     ),
