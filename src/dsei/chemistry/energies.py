@@ -77,9 +77,10 @@ NOT_GGA = {"sevennet-mf-r2scan"}
 #: benchmarks/reduction_potentials.py before relying on ``mp2020``/``fitted`` energies of a new model
 
 
-def trained_on_mp2020(model: str) -> bool:
-    """Whether MP2020 must not be applied to ``model``'s energies (already in its labels, or not GGA)."""
-    return TRAINED_ON_MP2020.get(model.lower(), False) or model.lower() in NOT_GGA
+def mp2020_applies(model: str) -> bool:
+    """Whether the ``mp2020`` level adds MP2020 corrections to ``model``'s energies: not where they are already
+    in its training labels (CHGNet), nor where its energies are not GGA(+U) at all (r2SCAN fidelity)."""
+    return not TRAINED_ON_MP2020.get(model.lower(), False) and model.lower() not in NOT_GGA
 
 
 def data_dir() -> Path:
@@ -294,7 +295,7 @@ class EnergySet:
             return f"{self.model} energies as predicted (no correction)"
         mp = (
             "MP2020 applied"
-            if not trained_on_mp2020(self.model)
+            if mp2020_applies(self.model)
             else "r2SCAN energies (MP2020 GGA corrections do not apply)"
             if self.model.lower() in NOT_GGA
             else "MP2020 already in the training labels (not re-applied)"
@@ -304,7 +305,7 @@ class EnergySet:
         return f"{self.model}, {mp}, fitted elemental references (FERE) from experimental ΔfH"
 
     def _base_energy_per_atom(self, formula: str, e_raw: float, structure: Structure | None) -> float:
-        if self.correction == "none" or trained_on_mp2020(self.model):
+        if self.correction == "none" or not mp2020_applies(self.model):
             return e_raw
         comp = Composition(formula)
         return e_raw + mp2020_correction_eV(comp, e_raw * comp.num_atoms, structure) / comp.num_atoms
