@@ -41,3 +41,59 @@ def test_screen_bad_input(tmp_path, run_cli):
     (foreign / "results.sqlite").write_text("not sqlite" * 100)
     code, _, err = run_cli("screen", "--stages", "validate", "--out", foreign)
     assert code == 2 and "results.sqlite" in err and "not a usable dsei result store" in err
+
+
+def test_stage_models_precedence():
+    """No --model: each stage on its property's default (what `dsei elastic/stability/barrier` use); --model or
+    a top-level config model: one model for all; a stage table's `model`: that stage only."""
+    from dsei.campaign.pipeline import default_stages, stage_models
+    from dsei.models import (
+        DEFAULT_BARRIER_MODEL,
+        DEFAULT_CHEMISTRY_MODEL,
+        DEFAULT_ELASTIC_MODEL,
+        DEFAULT_MODEL,
+    )
+
+    names = ["validate", "relax", "stability", "bvse", "elastic", "neb"]
+    assert stage_models(names) == {
+        "validate": DEFAULT_MODEL, "relax": DEFAULT_MODEL, "bvse": DEFAULT_MODEL,
+        "stability": DEFAULT_CHEMISTRY_MODEL, "elastic": DEFAULT_ELASTIC_MODEL, "neb": DEFAULT_BARRIER_MODEL,
+    }
+    assert set(stage_models(names, "chgnet").values()) == {"chgnet"}
+    opts = {"relax": {"model": "chgnet"}, "elastic": {"model": "sevennet", "chunk": 2}}
+    got = stage_models(names, None, opts)
+    assert got["validate"] == got["relax"] == got["bvse"] == "chgnet" and got["elastic"] == "sevennet"
+    assert stage_models(names, "sevennet-mf-pbe", opts)["elastic"] == "sevennet-mf-pbe"
+    # the `model` option selects the model; it is not passed on as a stage option
+    elastic = next(s for s in default_stages(None, opts) if s.name == "elastic")
+    assert elastic.model == "sevennet" and elastic.options == {"chunk": 2}
+
+
+def test_elastic_and_neb_stages_relax_again_with_a_different_model():
+    from dsei.campaign.stages import ElasticStage, NEBStage
+
+    relax = {"relax": {"converged": True, "model": "sevennet", "fmax_eV_per_A": 0.01, "fix_symmetry": True}}
+    assert ElasticStage(model="sevennet")._options(relax) == {"relax": False}
+    assert ElasticStage(model="sevennet-l3i5")._options(relax) == {}
+    assert NEBStage(model="sevennet").relaxed_with_own_model(relax)
+    assert not NEBStage(model="sevennet-mf-r2scan").relaxed_with_own_model(relax)
+
+
+def test_screen_default_mechanics_agree_with_dsei_elastic(tmp_path):
+    """The screen's elastic column comes from the elastic default model, so `dsei screen` and `dsei elastic`
+    give the same verdict and Pugh ratio for the same phase (the relax stage's SevenNet-0 cell is only the
+    starting point of SevenNet-l3i5's own relaxation)."""
+    import dsei
+    from dsei.campaign import screen
+    from dsei.models import DEFAULT_ELASTIC_MODEL, DEFAULT_MODEL
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    s = Structure.from_spacegroup("Fm-3m", Lattice.cubic(4.05), ["Li", "F"], [[0, 0, 0], [0.5, 0.5, 0.5]]).get_primitive_structure()
+    s.to(filename=str(folder / "LiF.cif"))
+    res = screen([str(folder)], tmp_path / "out", stages=["validate", "relax", "elastic"])
+    row = res.rows[0]
+    assert row["relax_model"] == DEFAULT_MODEL and row["elastic_model"] == DEFAULT_ELASTIC_MODEL
+    direct = dsei.elastic(s)
+    assert row["verdict"] == direct.verdict == "brittle"
+    assert abs(row["pugh_ratio"] - direct.pugh_ratio) < 0.02

@@ -122,6 +122,37 @@ def test_not_positive_definite_is_unstable_with_no_moduli(lif):
     assert elastic_many  # the public batched entry point exists
 
 
+def test_unstable_tensor_gets_a_second_opinion_from_the_fallback_model(lif):
+    """The requested model (fault-injected: shear stresses flipped) gives a tensor that is not positive
+    definite; the fallback (the real CHGNet) is stable, so the result carries CHGNet's moduli, the verdict
+    `uncertain` and `fallback_from`: the same numbers as CHGNet run directly, whose own verdict the reason names."""
+    from dsei.mechanics import elastic_many
+    from dsei.models import load_model
+
+    fake = _shear_flip(load_model("sevennet"))  # a cubic cell relaxes under hydrostatic stress only: unaffected
+    r = elastic_many([lif], fake)[0]
+    assert r.model == "chgnet" and r.fallback_from == fake.name
+    assert r.verdict == "uncertain" and r.born_stable and r.G_vrh_GPa > 0
+    direct = elastic_many([lif], "chgnet")[0]
+    assert r.pugh_ratio == pytest.approx(direct.pugh_ratio, abs=1e-6) and r.C_GPa == direct.C_GPa
+    assert f"alone would be {direct.verdict}" in r.verdict_reason
+    assert [m["model"] for m in r.members] == [fake.name, "chgnet"]
+    assert r.members[0]["min_eigenvalue_GPa"] < 0 and r.members[0]["G_vrh_GPa"] is None
+    # switched off, the same input is simply unstable
+    off = elastic_many([lif], fake, relax=False, fallback=None)[0]
+    assert off.verdict == "unstable" and off.G_vrh_GPa is None and off.fallback_from is None
+
+
+def test_unstable_for_both_models_stays_unstable(lif):
+    from dsei.mechanics import elastic_many
+    from dsei.models import load_model
+
+    r = elastic_many([lif], _shear_flip(load_model("sevennet")), relax=False, fallback=_shear_flip(load_model("chgnet")))[0]
+    assert r.verdict == "unstable" and not r.born_stable and r.G_vrh_GPa is None and r.pugh_ratio is None
+    assert r.fallback_from is None and "agrees (not positive definite either)" in r.verdict_reason
+    assert [m["verdict"] for m in r.members] == ["unstable", "unstable"]
+
+
 def test_committee_reports_spread_and_members(lif):
     from dsei.mechanics import elastic
 

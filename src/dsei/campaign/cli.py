@@ -14,7 +14,7 @@ def register(app: typer.Typer) -> None:
     def screen_cmd(
         inputs: Annotated[list[str] | None, typer.Argument(help="Structure files or folders (default: the built-in library).")] = None,
         out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (store, CSV, parquet, report).")] = Path("dsei-results"),
-        model: Annotated[str | None, typer.Option("--model", "-m", help="Model name (default: sevennet, or the config's).")] = None,
+        model: Annotated[str | None, typer.Option("--model", "-m", help="One model for every stage (default: each stage on its property's default model, see `dsei models`; or the config's).")] = None,
         stages: Annotated[str | None, typer.Option(help="Comma-separated stages to run (default: all available).")] = None,
         workers: Annotated[int | None, typer.Option(help="Local worker processes (each loads the model once).")] = None,
         dask: Annotated[str | None, typer.Option(help="Dask scheduler address, e.g. tcp://host:8786.")] = None,

@@ -208,8 +208,25 @@ def _order(stages: Sequence[Stage]) -> list[Stage]:
     return out
 
 
-def default_stages(model: str, options: dict[str, dict[str, Any]] | None = None, names: Sequence[str] | None = None) -> list[Stage]:
-    """The screen's funnel with every stage whose module is present, in cost order."""
+def stage_models(names: Sequence[str], model: str | None = None, options: dict[str, dict[str, Any]] | None = None) -> dict[str, str]:
+    """The model of each stage: ``model`` for all when given (``--model``), else the stage's own ``model``
+    option (a config's ``[elastic] model = ...``), else the default of the property the stage computes
+    (:attr:`Stage.default_model`: relax SevenNet-0, stability SevenNet-MF-0 r2SCAN, elastic SevenNet-l3i5,
+    NEB SevenNet-MF-0 r2SCAN). Stages that only read the relaxed structure (BVSE) take the relax stage's."""
+    options = options or {}
+    out: dict[str, str] = {}
+    for n in names:
+        cls = STAGES.get(n)
+        own = options.get(n, {}).get("model")
+        out[n] = model or own or (cls.default_model if cls is not None else None) or ""
+    relax = out.get("relax") or model or options.get("relax", {}).get("model") or STAGES["relax"].default_model
+    return {n: m or relax for n, m in out.items()}
+
+
+def default_stages(model: str | None, options: dict[str, dict[str, Any]] | None = None, names: Sequence[str] | None = None) -> list[Stage]:
+    """The screen's funnel with every stage whose module is present, in cost order; ``model`` None = each
+    stage on its property's default model (:func:`stage_models`)."""
     options = options or {}
     chosen = list(names) if names else [n for n, cls in STAGES.items() if cls.default]
-    return [build_stage(n, model, options.get(n, {})) for n in chosen]
+    models = stage_models(chosen, model, options)
+    return [build_stage(n, models[n], {k: v for k, v in options.get(n, {}).items() if k != "model"}) for n in chosen]

@@ -1,15 +1,18 @@
 """``dsei screen``: candidates through the funnel into a store, a ranked table and a report.
 
 Defaults: the built-in library's ground-state phases that can form an SEI (roles native, conversion,
-alloy), the default model, every stage whose module is available, results in ``./dsei-results/``.
-Thresholds and stage options come from CLI options or a TOML file (``--config``)::
+alloy), every stage whose module is available, each stage on the default model of the property it computes
+(the models ``dsei elastic``, ``dsei stability`` and ``dsei barrier`` use; ``dsei models`` lists them), results
+in ``./dsei-results/``. ``--model`` (or ``model`` in the config) puts every stage on one model. Thresholds and
+stage options come from CLI options or a TOML file (``--config``)::
 
-    model = "sevennet"
     workers = 2
     stages = ["validate", "relax", "elastic"]
     [relax]
     fmax = 0.01
     steps = 300
+    [elastic]
+    model = "sevennet-l3i5"   # one stage's model (without --model or a top-level model)
 """
 
 from __future__ import annotations
@@ -30,7 +33,6 @@ from dsei.campaign.pipeline import (
 )
 from dsei.campaign.store import ResultStore
 from dsei.errors import DseiError, InputError
-from dsei.models import DEFAULT_MODEL
 from dsei.structures.io import detect_format, read_structure
 
 SCREEN_ROLES = ("native", "conversion", "alloy")
@@ -130,7 +132,7 @@ def screen(
     from dsei.report.tables import rows_from_collected, write_tables
 
     cfg = load_config(config)
-    model = model or cfg.get("model", DEFAULT_MODEL)
+    model = model or cfg.get("model")  # None: each stage on its property's default model
     workers = workers or int(cfg.get("workers", 1))
     stage_names = stages or cfg.get("stages")
     options = {k: dict(v) for k, v in cfg.items() if isinstance(v, dict)}
@@ -142,6 +144,7 @@ def screen(
     else:
         cands, read_failures = library_candidates(all_polymorphs), []
     pipeline_stages = default_stages(model, options, stage_names)
+    models = {s.name: s.model for s in pipeline_stages}
     store = ResultStore(out / "results.sqlite")
     try:
         with make_executor(workers, dask) as executor:
@@ -154,7 +157,7 @@ def screen(
     files = write_tables(rows, out)
     details = {item["candidate"].candidate_id: {**item["results"], **({"failures": item["failures"]} if item["failures"] else {})} for item in collected}
     meta = {
-        "model": model,
+        "model": ", ".join(f"{n}: {m}" for n, m in models.items()) if len(set(models.values())) > 1 else next(iter(models.values()), model),
         "stages": ", ".join(s.name + (f" (skipped: {r.skipped_reason})" if r.skipped_reason else "") for s, r in zip(pipe.stages, run.stages, strict=True)),
         "candidates": len(cands),
         "failures": len(run.failures) + len(read_failures),

@@ -20,6 +20,13 @@ from typing import Any, ClassVar
 
 from pymatgen.core import Structure
 
+from dsei.models.registry import (
+    DEFAULT_BARRIER_MODEL,
+    DEFAULT_CHEMISTRY_MODEL,
+    DEFAULT_ELASTIC_MODEL,
+    DEFAULT_MODEL,
+)
+
 
 @dataclass
 class Candidate:
@@ -51,8 +58,12 @@ class Stage(abc.ABC):
     default: ClassVar[bool] = True
     #: options that only select candidates (filters) and do not change a result: not hashed into its key
     filter_options: ClassVar[tuple[str, ...]] = ()
+    #: the model this stage uses when the campaign names none: the default of the property it computes
+    #: (``dsei.models.DEFAULT_MODELS``), so ``dsei screen`` agrees with ``dsei elastic``/``stability``/``barrier``.
+    #: None = the relax stage's model (stages that only read the relaxed structure).
+    default_model: ClassVar[str | None] = DEFAULT_MODEL
 
-    model: str = "sevennet"
+    model: str = DEFAULT_MODEL
     options: dict[str, Any] = field(default_factory=dict)
 
     def settings(self) -> dict[str, Any]:
@@ -96,6 +107,11 @@ class Stage(abc.ABC):
         relaxed = upstream.get("relax", {}).get("structure")
         return Structure.from_dict(relaxed) if relaxed else candidate.pmg()
 
+    def relaxed_with_own_model(self, upstream: dict[str, dict[str, Any]]) -> bool:
+        """The relax stage converged this structure with this stage's model (so no second relaxation)."""
+        relax = upstream.get("relax", {})
+        return bool(relax.get("converged")) and relax.get("model") == self.model
+
 
 @dataclass
 class ValidateStage(Stage):
@@ -103,6 +119,7 @@ class ValidateStage(Stage):
 
     name: ClassVar[str] = "validate"
     cost: ClassVar[int] = 0
+    default_model: ClassVar[str | None] = None  # checks the coverage of the model that relaxes the candidate
 
     def run(self, candidate, upstream):
         from dsei.relax import spacegroup
@@ -176,6 +193,7 @@ class ElasticStage(Stage):
     requires: ClassVar[tuple[str, ...]] = ("relax",)
     cost: ClassVar[int] = 20
     module: ClassVar[str | None] = "dsei.mechanics"
+    default_model: ClassVar[str | None] = DEFAULT_ELASTIC_MODEL
 
     chunk: ClassVar[int] = 8
 
@@ -191,8 +209,9 @@ class ElasticStage(Stage):
 
         options = dict(self.options)
         relax = upstream.get("relax", {})
-        # the relax stage already converged at the mechanics tolerance: do not relax a second time
-        if relax.get("converged") and relax.get("fmax_eV_per_A", 1.0) <= RELAX_FMAX and relax.get("fix_symmetry", False):
+        # the relax stage already converged with this model at the mechanics tolerance: do not relax again
+        # (with another model the relaxed cell is only a good start for this model's own relaxation)
+        if self.relaxed_with_own_model(upstream) and relax.get("fmax_eV_per_A", 1.0) <= RELAX_FMAX and relax.get("fix_symmetry", False):
             options.setdefault("relax", False)
         return options
 
@@ -229,6 +248,7 @@ class StabilityStage(Stage):
     requires: ClassVar[tuple[str, ...]] = ("relax",)
     cost: ClassVar[int] = 5
     module: ClassVar[str | None] = "dsei.chemistry"
+    default_model: ClassVar[str | None] = DEFAULT_CHEMISTRY_MODEL
 
     def run(self, candidate, upstream):
         from dsei.chemistry import stability
@@ -247,6 +267,7 @@ class BVSEStage(Stage):
     requires: ClassVar[tuple[str, ...]] = ("relax",)
     cost: ClassVar[int] = 8
     module: ClassVar[str | None] = "dsei.transport"
+    default_model: ClassVar[str | None] = None
 
     def run(self, candidate, upstream):
         from dsei.transport import bvse
@@ -271,6 +292,7 @@ class NEBStage(Stage):
     requires: ClassVar[tuple[str, ...]] = ("relax", "elastic", "bvse")
     cost: ClassVar[int] = 50
     module: ClassVar[str | None] = "dsei.transport.neb"
+    default_model: ClassVar[str | None] = DEFAULT_BARRIER_MODEL
     default: ClassVar[bool] = False
     filter_options: ClassVar[tuple[str, ...]] = ("verdicts", "max_bvse_eV", "max_candidates")
 
@@ -297,9 +319,9 @@ class NEBStage(Stage):
 
         keys = ("ion", "mechanism", "compensate", "min_image_A", "n_images", "fmax", "max_hops")
         kw = {k: self.options[k] for k in keys if k in self.options}
-        # the relax stage converged this structure with the same model: no second host relaxation
+        # no second host relaxation when the relax stage converged this structure with the same model
         res = barrier(self.structure_for(candidate, upstream), model=self.model, method="neb",
-                      relax_host=not upstream.get("relax", {}).get("converged", False), source=candidate.source, **kw)
+                      relax_host=not self.relaxed_with_own_model(upstream), source=candidate.source, **kw)
         return res.to_json_dict()
 
 

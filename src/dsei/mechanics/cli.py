@@ -25,6 +25,10 @@ def register(app: typer.Typer) -> None:
         ] = None,
         relax: Annotated[bool, typer.Option("--relax/--no-relax", help="Relax cell and positions first (symmetry kept).")] = True,
         clamped: Annotated[bool, typer.Option("--clamped", help="Clamped-ion tensor (ions not relaxed in strained cells).")] = False,
+        fallback: Annotated[
+            bool,
+            typer.Option("--fallback/--no-fallback", help="Where the tensor is not positive definite, a second opinion from chgnet (verdict 'uncertain' if it is stable)."),
+        ] = True,
         max_sites: Annotated[int, typer.Option(help="Refuse structures with more sites than this.")] = 200,
     ) -> None:
         """Elastic tensor, moduli, Pugh's ratio and the ductility verdict (ductile/brittle/uncertain/unstable)."""
@@ -56,7 +60,7 @@ def register(app: typer.Typer) -> None:
                 err_console.print(f"error: {exc}", markup=False, highlight=False)
         results = []
         if structs:
-            kw = dict(calibrate=calibrate, relax=relax, relax_ions=not clamped)
+            kw = dict(calibrate=calibrate, relax=relax, relax_ions=not clamped, **({} if fallback else {"fallback": None}))
             try:
                 results = list(zip([f for f, _ in structs], elastic_many([s for _, s in structs], model, **kw), strict=True))
             except DseiError:
@@ -105,6 +109,9 @@ def register(app: typer.Typer) -> None:
                     f"[{colour[r.verdict]}]{r.verdict}[/]",
                 )
             con.print(table)
+            for f, r in results:
+                if r.fallback_from:
+                    con.print(f"{f}: {r.verdict_reason} (verdict uncertain; --no-fallback to report it unstable)", markup=False, highlight=False)
             con.print(
                 "K, G: Voigt-Reuss-Hill. Pugh: ductile if B/G ≥ 1.75; uncertain for "
                 f"{results[0][1].pugh_uncertain_band[0]:.2f} < B/G < {results[0][1].pugh_uncertain_band[1]:.2f} (measured model error). "

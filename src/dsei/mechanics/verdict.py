@@ -5,7 +5,9 @@ Rule (in this order):
 1. ``unstable`` — the fitted stiffness matrix is not positive definite (smallest eigenvalue ≤ 0; Born
    criterion in the form of Mouhat & Coudert, Phys. Rev. B 90, 224104 (2014)). No moduli are reported.
 2. ``uncertain`` — committee members fall on different sides of Pugh's threshold (or one of them is
-   unstable), or B/G lies in the band 1.75 − :data:`PUGH_MARGIN_BELOW` < B/G < 1.75 + :data:`PUGH_MARGIN_ABOVE`.
+   unstable), or B/G lies in the band 1.75 − :data:`PUGH_MARGIN_BELOW` < B/G < 1.75 + :data:`PUGH_MARGIN_ABOVE`;
+   also when the requested model is unstable and the fallback model is not
+   (:data:`dsei.mechanics.elastic.FALLBACK_MODEL`).
 3. ``ductile`` if B/G ≥ 1.75, else ``brittle`` (S. F. Pugh, Philos. Mag. 45, 823 (1954)).
 
 The band is asymmetric because the models' errors are (measured with ``benchmarks/elastic_accuracy.py`` on

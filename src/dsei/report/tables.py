@@ -29,6 +29,11 @@ COLUMNS: list[tuple[str, str, str]] = [
     ("neb_barrier_eV", "neb", "barrier_eV"),
     ("reduction_potential_V", "stability", "reduction_potential_V"),
     ("stable_at_0V", "stability", "stable_at_0V"),
+    # which model produced each stage's numbers (stages may run on different models, docs/campaign.md)
+    ("relax_model", "relax", "model"),
+    ("elastic_model", "elastic", "model"),
+    ("stability_model", "stability", "model"),
+    ("neb_model", "neb", "model"),
 ]
 
 VERDICT_ORDER = {"ductile": 0, "uncertain": 1, "brittle": 2, "unstable": 3, None: 4}
