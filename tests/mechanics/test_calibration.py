@@ -58,12 +58,14 @@ def test_ridge_recovers_a_linear_law_and_clips_extrapolation():
     assert far == pytest.approx(p["clip"][1])
 
 
-def test_shipped_calibration_keeps_bulk_and_scales_shear_within_its_range():
-    params = cal.coefficients("sevennet")
+@pytest.mark.parametrize("model", ["sevennet", "sevennet-l3i5"])
+def test_shipped_calibration_keeps_bulk_and_scales_shear_within_its_range(model):
+    """SevenNet-0's ridge and the default model's gradient-boosted trees alike."""
+    params = cal.coefficients(model)
     assert params is not None and params["features"] == list(cal.FEATURES)
-    assert cal.default_on("sevennet") == bool(params["enabled"])
+    assert cal.default_on(model) == bool(params["enabled"])
     c = _cubic(200.0, 130.0, 40.0)  # a soft-shear intermetallic, as the models predict them
-    out, applied = cal.apply(c, "sevennet", "NiAl", 12.0)
+    out, applied = cal.apply(c, model, "NiAl", 12.0)
     d0, d1 = describe(c, 12.0), describe(out, 12.0)
     assert applied and d1.born_stable
     assert d1.K_vrh_GPa == pytest.approx(d0.K_vrh_GPa, rel=1e-10)
@@ -92,3 +94,38 @@ def test_shear_is_only_ever_stiffened():
     p = cal.fit_ridge(x, -1.0 + 0.1 * x[:, 0], lam=1.0, names=("a", "b"))
     assert p["clip"][0] == 0.0
     assert cal.predict_ln_pugh_error(p, {"a": 0.0, "b": 0.0}) == 0.0
+
+
+def test_tree_ensemble_is_evaluated_like_scikit_learn():
+    """The shipped gradient-boosted calibration is plain JSON lists evaluated by dsei; it must give exactly
+    what scikit-learn's fitted ensemble gives (float32 split comparisons included)."""
+    sklearn_ensemble = pytest.importorskip("sklearn.ensemble")
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(300, 3)) * [1.0, 5.0, 0.1]
+    y = np.sin(x[:, 0]) + 0.1 * x[:, 1] ** 2 - 3.0 * x[:, 2] + 0.05 * rng.normal(size=300)
+    g = sklearn_ensemble.GradientBoostingRegressor(n_estimators=40, max_depth=3, learning_rate=0.1, random_state=0).fit(x, y)
+    params = {
+        "kind": "gbt",
+        "features": ["a", "b", "c"],
+        "init": float(g._raw_predict_init(x[:1])[0, 0]),
+        "learning_rate": g.learning_rate,
+        "trees": [
+            {"left": t.tree_.children_left.tolist(), "right": t.tree_.children_right.tolist(),
+             "feature": t.tree_.feature.tolist(), "threshold": t.tree_.threshold.tolist(),
+             "value": t.tree_.value[:, 0, 0].tolist()}
+            for t in g.estimators_[:, 0]
+        ],
+        "clip": [-100.0, 100.0],
+    }
+    test = rng.normal(size=(50, 3)) * [1.0, 5.0, 0.1]
+    ours = [cal.predict_ln_pugh_error(params, dict(zip("abc", row, strict=True))) for row in test]
+    np.testing.assert_allclose(ours, g.predict(test), rtol=0, atol=1e-12)
+
+
+def test_a_single_tree_by_hand():
+    # root splits on feature b at 1.5: left leaf 2.0, right leaf -1.0; init 0.5, learning rate 0.1
+    params = {"kind": "gbt", "features": ["a", "b"], "init": 0.5, "learning_rate": 0.1,
+              "trees": [{"left": [1, -1, -1], "right": [2, -1, -1], "feature": [1, -2, -2],
+                         "threshold": [1.5, -2.0, -2.0], "value": [0.0, 2.0, -1.0]}], "clip": [0.0, 0.65]}
+    assert cal.predict_ln_pugh_error(params, {"a": 9.0, "b": 1.5}) == pytest.approx(0.65)  # 0.7, clipped
+    assert cal.predict_ln_pugh_error(params, {"a": 9.0, "b": 1.6}) == pytest.approx(0.4)

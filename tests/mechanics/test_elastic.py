@@ -201,7 +201,9 @@ def test_linear_response_falls_back_to_newton_for_large_displacements(monkeypatc
     monkeypatch.setattr(ions, "LINEAR_MAX_STEP_A", 0.0)
     fallback = elastic_tensors([zno], "sevennet")[0]
     assert fallback.ion_steps >= 1  # cells were re-evaluated
-    np.testing.assert_allclose(fallback.C_GPa, newton.C_GPa, atol=1e-6)
+    # same cells, same steps; only the batching differs, which with several torch threads changes the summation
+    # order (measured: up to 3e-3 GPa with 2 threads, bit-identical with 1)
+    np.testing.assert_allclose(fallback.C_GPa, newton.C_GPa, atol=0.01)
 
 
 @pytest.mark.parametrize(

@@ -103,9 +103,15 @@ class Stage(abc.ABC):
         return True
 
     def structure_for(self, candidate: Candidate, upstream: dict[str, dict[str, Any]]) -> Structure:
-        """The relaxed structure when the relax stage ran, else the input one."""
-        relaxed = upstream.get("relax", {}).get("structure")
-        return Structure.from_dict(relaxed) if relaxed else candidate.pmg()
+        """The relax stage's structure when it relaxed the candidate with this stage's model, else the input
+        one, which this stage's own calculation relaxes with its model exactly as the single-property command
+        (``dsei elastic``, ``stability``, ``barrier``) would. Starting from another model's minimum instead
+        can end elsewhere on a flat landscape (measured: acanthite Ag2S, whose cell SevenNet-0 swells by 16 %,
+        B/G 2.50 from SevenNet-0's cell against 2.74 from the input with SevenNet-l3i5)."""
+        relax = upstream.get("relax", {})
+        if relax.get("structure") and relax.get("model") == self.model:
+            return Structure.from_dict(relax["structure"])
+        return candidate.pmg()
 
     def relaxed_with_own_model(self, upstream: dict[str, dict[str, Any]]) -> bool:
         """The relax stage converged this structure with this stage's model (so no second relaxation)."""
@@ -210,7 +216,7 @@ class ElasticStage(Stage):
         options = dict(self.options)
         relax = upstream.get("relax", {})
         # the relax stage already converged with this model at the mechanics tolerance: do not relax again
-        # (with another model the relaxed cell is only a good start for this model's own relaxation)
+        # (with another model, structure_for gives the input structure and elastic_many relaxes it)
         if self.relaxed_with_own_model(upstream) and relax.get("fmax_eV_per_A", 1.0) <= RELAX_FMAX and relax.get("fix_symmetry", False):
             options.setdefault("relax", False)
         return options

@@ -9,7 +9,9 @@ own Pugh ratio,
 
     y = ln[(B/G)_MLIP / (B/G)_DFT]  ≈  ŷ = b + Σ_j w_j (x_j − μ_j) / s_j,
 
-by ridge regression on :data:`FEATURES` — bonding character from the composition (electronegativity
+by ridge regression (``kind: "ridge"``) or gradient-boosted regression trees (``kind: "gbt"``, Friedman,
+Ann. Stat. 29, 1189 (2001); for the default model, where it cross-validated better: docs/mechanics.md,
+"Calibration") on :data:`FEATURES` — bonding character from the composition (electronegativity
 spread, all-metal flag, transition-metal fraction, mean period), the relaxed volume per atom, and the model's
 own tensor (ln K, ln G, ln B/G, Cauchy pressure / K, ln(1 + A^U)) — and put the whole correction into the
 shear part of the tensor, leaving the bulk part (whose error is unbiased and which a correction made worse
@@ -129,11 +131,37 @@ def fit_ridge(x: np.ndarray, y: np.ndarray, lam: float, names=FEATURES, floor: f
     }
 
 
+def gbt_value(params: dict, x: np.ndarray) -> float:
+    """Prediction of a gradient-boosted regression-tree ensemble stored as plain lists (``kind: "gbt"``):
+    ``init + learning_rate · Σ_trees leaf value``; a node sends x left when x[feature] ≤ threshold.
+
+    Written out, not loaded with scikit-learn, so that the package needs no scikit-learn (it fits the
+    ensemble only in ``benchmarks/elastic_accuracy.py``) and the shipped file is readable JSON rather than a
+    version-bound pickle. Features are compared in float32, as scikit-learn's trees do, so the two agree
+    exactly (tested)."""
+    x32 = np.asarray(x, dtype=np.float32)
+    y = float(params["init"])
+    lr = float(params["learning_rate"])
+    for t in params["trees"]:
+        left, right, feat, thr, val = t["left"], t["right"], t["feature"], t["threshold"], t["value"]
+        node = 0
+        while left[node] != -1:
+            node = left[node] if float(x32[feat[node]]) <= thr[node] else right[node]
+        y += lr * val[node]
+    return y
+
+
 def predict_ln_pugh_error(params: dict, f: dict[str, float]) -> float:
-    """ŷ = predicted ln[(B/G)_MLIP / (B/G)_DFT] for features ``f``, clipped to the training range."""
+    """ŷ = predicted ln[(B/G)_MLIP / (B/G)_DFT] for features ``f``, clipped to the training range.
+
+    ``params["kind"]``: ``"ridge"`` (default; :func:`fit_ridge`) or ``"gbt"`` (gradient-boosted trees,
+    :func:`gbt_value`)."""
     x = feature_vector(f, params["features"])
-    z = (x - np.asarray(params["mean"])) / np.asarray(params["scale"])
-    y = float(params["intercept"] + z @ np.asarray(params["coef"]))
+    if params.get("kind", "ridge") == "gbt":
+        y = gbt_value(params, x)
+    else:
+        z = (x - np.asarray(params["mean"])) / np.asarray(params["scale"])
+        y = float(params["intercept"] + z @ np.asarray(params["coef"]))
     lo, hi = params["clip"]
     return float(min(max(y, lo), hi))
 
