@@ -372,8 +372,9 @@ CALIBRATIONS = (
     ("feature ridge, 5-fold CV", fitter_ridge),
     ("gradient-boosted trees, 5-fold CV", fitter_gbt),
 )
-#: the shipped kinds, by the label of their CV row
+#: the shipped kinds, by the label of their CV row, and their fitters
 SHIPPABLE = {"feature ridge, 5-fold CV": "ridge", "gradient-boosted trees, 5-fold CV": "gbt"}
+FITTERS = {"ridge": fitter_ridge, "gbt": fitter_gbt}
 
 
 def analyze(out: Path, entries: list[dict], models: list[str], subset: set[str] | None = None) -> dict:
@@ -475,10 +476,8 @@ def cv_with_fallback(out: Path, entries: list[dict], model: str) -> dict | None:
     """dsei's default output under 5-fold CV (the seeds of :data:`CV_SEEDS`): ``model`` with its shipped
     calibration kind refitted on the training folds, and where its tensor is not positive definite the fallback
     model's (dsei.mechanics.elastic.FALLBACK_MODEL) with its own kind refitted on the same folds."""
-    from dsei.mechanics.calibration import coefficients
     from dsei.mechanics.elastic import FALLBACK_MODEL
 
-    fitters = {"ridge": fitter_ridge, "gbt": fitter_gbt}
     ids = [e["mp_id"] for e in entries]
     formulas = [e["formula"] for e in entries]
     raw, fb_raw = load_raw(out, model), load_raw(out, FALLBACK_MODEL)
@@ -487,12 +486,11 @@ def cv_with_fallback(out: Path, entries: list[dict], model: str) -> dict | None:
     cs, fcs = tensors(raw, ids, "C_GPa"), tensors(fb_raw, ids, "C_GPa")
     vols = [raw.get(i, {}).get("volume_A3_per_atom", 10.0) for i in ids]
     fvols = [fb_raw.get(i, {}).get("volume_A3_per_atom", 10.0) for i in ids]
-    kind = (coefficients(model) or {}).get("kind", "ridge")
-    fb_kind = (coefficients(FALLBACK_MODEL) or {}).get("kind", "ridge")
+    kind, fb_kind = shipped_kind(model), shipped_kind(FALLBACK_MODEL)
     runs = []
     for seed in CV_SEEDS:
-        p = predict(cs, vols, cv_scales(cs, vols, formulas, entries, fitters[kind], seed=seed))
-        q = predict(fcs, fvols, cv_scales(fcs, fvols, formulas, entries, fitters[fb_kind], seed=seed))
+        p = predict(cs, vols, cv_scales(cs, vols, formulas, entries, FITTERS[kind], seed=seed))
+        q = predict(fcs, fvols, cv_scales(fcs, fvols, formulas, entries, FITTERS[fb_kind], seed=seed))
         merged = [b if (a is None or not a["stable"]) and b is not None and b["stable"] else a for a, b in zip(p, q, strict=True)]
         runs.append(metrics(merged, entries, calibrated=True))
     res = {k: float(np.mean([r[k] for r in runs])) for k in runs[0]}
@@ -502,14 +500,20 @@ def cv_with_fallback(out: Path, entries: list[dict], model: str) -> dict | None:
 
 
 def _preds(out: Path, entries: list[dict], model: str, calibrated: bool) -> list[dict | None]:
-    """Uncalibrated predictions, or feature-ridge calibrated ones under 5-fold CV (seed 0)."""
+    """Uncalibrated predictions, or calibrated ones under 5-fold CV (seed 0) with the model's shipped kind."""
     ids = [e["mp_id"] for e in entries]
     raw = load_raw(out, model)
     cs = tensors(raw, ids, "C_GPa")
     vols = [raw.get(i, {}).get("volume_A3_per_atom", 10.0) for i in ids]
     if not calibrated:
         return predict(cs, vols)
-    return predict(cs, vols, cv_scales(cs, vols, [e["formula"] for e in entries], entries, fitter_ridge))
+    return predict(cs, vols, cv_scales(cs, vols, [e["formula"] for e in entries], entries, FITTERS[shipped_kind(model)]))
+
+
+def shipped_kind(model: str) -> str:
+    from dsei.mechanics.calibration import coefficients
+
+    return (coefficients(model) or {}).get("kind", "ridge")
 
 
 def pugh_margin(out: Path, entries: list[dict], model: str, calibrated: bool) -> dict:
@@ -528,7 +532,7 @@ def verdict_reliability(out: Path, entries: list[dict], model: str, calibrated: 
     ``uncertain`` band (dsei.mechanics.verdict)."""
     preds = _preds(out, entries, model, calibrated)
     rows = np.array([(p["pugh"], e["K_vrh"] / e["G_vrh"]) for p, e in zip(preds, entries, strict=True) if p and p["stable"]])
-    label = "feature-ridge calibrated, 5-fold CV" if calibrated else "uncalibrated"
+    label = f"calibrated ({shipped_kind(model)}), 5-fold CV" if calibrated else "uncalibrated"
     print(f"\nverdict reliability vs distance from 1.75 ({model}, {label}, {len(rows)} stable results):")
     print("| band | predicted brittle: n, right | predicted ductile: n, right |")
     print("|---|---|---|")
