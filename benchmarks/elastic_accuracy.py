@@ -282,9 +282,10 @@ def fitter_ridge(cs, vols, formulas, refs):
 GBT_SETTINGS = {"n_estimators": 200, "max_depth": 3, "learning_rate": 0.03, "subsample": 0.8, "min_samples_leaf": 5, "random_state": 0}
 
 
-def gbt_params(cs, vols, formulas, refs) -> dict | None:
-    """Fit the gradient-boosted-tree calibration (same target and features as the ridge) and export it as the
-    plain lists dsei.mechanics.calibration.gbt_value evaluates (no scikit-learn needed at run time)."""
+def gbt_params(cs, vols, formulas, refs) -> tuple[dict, object] | None:
+    """Fit the gradient-boosted-tree calibration (same target and features as the ridge): (its export as the
+    plain lists dsei.mechanics.calibration.gbt_value evaluates, no scikit-learn needed at run time; the fitted
+    scikit-learn ensemble, to check the export against)."""
     from sklearn.ensemble import GradientBoostingRegressor
 
     from dsei.mechanics.calibration import FEATURES
@@ -313,12 +314,12 @@ def gbt_params(cs, vols, formulas, refs) -> dict | None:
         "settings": GBT_SETTINGS,
         "trees": trees,
         "clip": [lo, max(lo, float(fitted.max()))],
-        "_sklearn": g,  # for the export check; dropped before writing
-    }
+    }, g
 
 
 def fitter_gbt(cs, vols, formulas, refs):
-    return _scaler(gbt_params(cs, vols, formulas, refs))
+    fitted = gbt_params(cs, vols, formulas, refs)
+    return _scaler(fitted[0] if fitted else None)
 
 
 def cv_scales(cs, vols, formulas, refs, fitter, k: int = 5, seed: int = 0) -> list[tuple[float, float] | None]:
@@ -592,11 +593,11 @@ def write_calibration(out: Path, entries: list[dict], rep: dict, models: list[st
         cvs = [r for r in rep["rows"] if r["model"] == m and r["ions"] == "relaxed-ion" and r["calibrated"] in SHIPPABLE]
         cv = max(cvs, key=lambda r: r["agreement"])
         kind = SHIPPABLE[cv["calibrated"]]
-        params = ridge_params(cs, vols, formulas, entries) if kind == "ridge" else gbt_params(cs, vols, formulas, entries)
-        if params is None:
+        fitted = ridge_params(cs, vols, formulas, entries) if kind == "ridge" else gbt_params(cs, vols, formulas, entries)
+        if fitted is None:
             continue
         if kind == "gbt":
-            g = params.pop("_sklearn")
+            params, g = fitted
             xs, _ = _training_rows(cs, vols, formulas, entries)
             from dsei.mechanics.calibration import gbt_value
 
@@ -604,7 +605,7 @@ def write_calibration(out: Path, entries: list[dict], rep: dict, models: list[st
             assert np.allclose([gbt_value(params, x) for x in xs], g.predict(xs), atol=1e-9)
             params["clip"] = [round(x, 6) for x in params["clip"]]
         else:
-            params = {k: ([round(x, 6) for x in v] if k in ("mean", "scale", "coef", "clip") else v) for k, v in params.items()}
+            params = {k: ([round(x, 6) for x in v] if k in ("mean", "scale", "coef", "clip") else v) for k, v in fitted.items()}
             params["intercept"] = round(params["intercept"], 6)
             params["kind"] = "ridge"
         better = cv["agreement"] > base["agreement"] and (cv["mae_K"] + cv["mae_G"]) < (base["mae_K"] + base["mae_G"])

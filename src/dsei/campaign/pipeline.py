@@ -214,13 +214,13 @@ def stage_models(names: Sequence[str], model: str | None = None, options: dict[s
     (:attr:`Stage.default_model`: relax SevenNet-0, stability SevenNet-MF-0 r2SCAN, elastic SevenNet-l3i5,
     NEB SevenNet-MF-0 r2SCAN). Stages that only read the relaxed structure (BVSE) take the relax stage's."""
     options = options or {}
-    out: dict[str, str] = {}
-    for n in names:
-        cls = STAGES.get(n)
-        own = options.get(n, {}).get("model")
-        out[n] = model or own or (cls.default_model if cls is not None else None) or ""
-    relax = out.get("relax") or model or options.get("relax", {}).get("model") or STAGES["relax"].default_model
-    return {n: m or relax for n, m in out.items()}
+
+    def chosen(name: str) -> str | None:
+        cls = STAGES.get(name)
+        return model or options.get(name, {}).get("model") or (cls.default_model if cls is not None else None)
+
+    relax = chosen("relax")
+    return {n: chosen(n) or relax for n in names}
 
 
 def default_stages(model: str | None, options: dict[str, dict[str, Any]] | None = None, names: Sequence[str] | None = None) -> list[Stage]:
