@@ -15,16 +15,18 @@ the committee (mean tensor of chgnet and sevennet):
 - relaxed-ion and clamped-ion (the same strained cells before the ions move: free);
 - uncalibrated and calibrated, each calibration under 5-fold cross-validation repeated over 5 seeds (fit on
   4/5, score on 1/5; mean over seeds, ± the seeds' standard deviation of the agreement): "global scales" =
-  one (a_K, a_G) per model; "feature ridge" = dsei's shipped calibration (dsei.mechanics.calibration:
-  ridge regression of ln[(B/G)_MLIP/(B/G)_DFT] on composition/bonding features and the model's own moduli,
-  applied to the shear part of the tensor, a_G ≥ 1);
+  one (a_K, a_G) per model; "feature ridge" and "gradient-boosted trees" = the two kinds dsei ships
+  (dsei.mechanics.calibration: a regression of ln[(B/G)_MLIP/(B/G)_DFT] on composition/bonding features and
+  the model's own moduli, applied to the shear part of the tensor, a_G ≥ 1);
+- dsei's default output under the same CV: the shipped kind, and the fallback model's tensor where the
+  model's is not positive definite (dsei.mechanics.elastic.FALLBACK_MODEL), when both models were run;
 - the SEI-like subset with the same CV predictions (calibrations fitted on the folds of the whole subset);
 - time per structure, absolute and as a ratio to an anchor measured in the same run (one batched
   evaluation of 32 rock-salt LiF cells, 64 atoms, with the same model).
 
-``--write-calibration`` fits each model's feature calibration on the whole subset and writes it into
-src/dsei/mechanics/data/calibration.json (other models' entries are kept), ``enabled`` only where the
-cross-validated Pugh agreement rose and the cross-validated MAE(K)+MAE(G) fell.
+``--write-calibration`` fits each model's calibration, of the kind with the higher cross-validated agreement, on
+the whole subset and writes it into src/dsei/mechanics/data/calibration.json (other models' entries are kept),
+``enabled`` only where the cross-validated Pugh agreement rose and the cross-validated MAE(K)+MAE(G) fell.
 """
 
 from __future__ import annotations
