@@ -457,22 +457,25 @@ def shipped_heldout(out: Path, entries: list[dict], model: str) -> dict | None:
 
     fb_raw = load_raw(out, FALLBACK_MODEL) if model != FALLBACK_MODEL else {}
     if fb_raw:
-        with_fb, used, right, missing = [], 0, 0, 0
-        for p, e in zip(shipped, held, strict=True):
-            r = fb_raw.get(e["mp_id"])
-            if (p is None or not p["stable"]) and r is None:
-                missing += 1
-            if (p is None or not p["stable"]) and r is not None and "C_GPa" in r:
-                c, v = np.array(r["C_GPa"]), r["volume_A3_per_atom"]
-                q = predict([apply(c, FALLBACK_MODEL, e["formula"], v)[0]], [v])[0]
-                if q["stable"]:
-                    used += 1
-                    right += (q["pugh"] >= THRESH) == (e["K_vrh"] / e["G_vrh"] >= THRESH)
-                    p = q
-            with_fb.append(p)
+        fcs = tensors(fb_raw, [e["mp_id"] for e in held], "C_GPa")
+        fvols = [fb_raw.get(e["mp_id"], {}).get("volume_A3_per_atom", 10.0) for e in held]
+        fcal = [None if c is None else apply(c, FALLBACK_MODEL, e["formula"], v)[0] for c, v, e in zip(fcs, fvols, held, strict=True)]
+        with_fb = with_fallback(shipped, predict(fcal, fvols))
+        used = [i for i, (p, q) in enumerate(zip(shipped, with_fb, strict=True)) if q is not p]
+        right = sum((with_fb[i]["pugh"] >= THRESH) == (held[i]["K_vrh"] / held[i]["G_vrh"] >= THRESH) for i in used)
+        missing = sum(1 for p, c in zip(shipped, fcs, strict=True) if (p is None or not p["stable"]) and c is None)
         out_["shipped + fallback"] = metrics(with_fb, held, calibrated=True)
-        out_["fallback_used"] = {"model": FALLBACK_MODEL, "used": used, "right_side": right, "not_computed": missing}
+        out_["fallback_used"] = {"model": FALLBACK_MODEL, "used": len(used), "right_side": right, "not_computed": missing}
     return out_
+
+
+def with_fallback(preds: list[dict | None], fallback_preds: list[dict | None]) -> list[dict | None]:
+    """dsei's fallback rule (dsei.mechanics.elastic.elastic_many): where a prediction is missing or not Born
+    stable, the fallback model's, if that one is stable."""
+    return [
+        q if (p is None or not p["stable"]) and q is not None and q["stable"] else p
+        for p, q in zip(preds, fallback_preds, strict=True)
+    ]
 
 
 def cv_with_fallback(out: Path, entries: list[dict], model: str) -> dict | None:
@@ -494,8 +497,7 @@ def cv_with_fallback(out: Path, entries: list[dict], model: str) -> dict | None:
     for seed in CV_SEEDS:
         p = predict(cs, vols, cv_scales(cs, vols, formulas, entries, FITTERS[kind], seed=seed))
         q = predict(fcs, fvols, cv_scales(fcs, fvols, formulas, entries, FITTERS[fb_kind], seed=seed))
-        merged = [b if (a is None or not a["stable"]) and b is not None and b["stable"] else a for a, b in zip(p, q, strict=True)]
-        runs.append(metrics(merged, entries, calibrated=True))
+        runs.append(metrics(with_fallback(p, q), entries, calibrated=True))
     res = {k: float(np.mean([r[k] for r in runs])) for k in runs[0]}
     res["agreement_sd"] = float(np.std([r["agreement"] for r in runs]))
     res["kinds"] = f"{model}: {kind}, {FALLBACK_MODEL}: {fb_kind}"

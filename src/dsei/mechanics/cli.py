@@ -36,7 +36,7 @@ def register(app: typer.Typer) -> None:
 
         from dsei.api import prepare
         from dsei.errors import CalculationError, DseiError, InputError
-        from dsei.mechanics.elastic import _members, elastic_many
+        from dsei.mechanics.elastic import FALLBACK_MODEL, _members, elastic_many
         from dsei.models import check_model
         from dsei.results import write_json
 
@@ -60,7 +60,7 @@ def register(app: typer.Typer) -> None:
                 err_console.print(f"error: {exc}", markup=False, highlight=False)
         results = []
         if structs:
-            kw = dict(calibrate=calibrate, relax=relax, relax_ions=not clamped, **({} if fallback else {"fallback": None}))
+            kw = dict(calibrate=calibrate, relax=relax, relax_ions=not clamped, fallback=FALLBACK_MODEL if fallback else None)
             try:
                 results = list(zip([f for f, _ in structs], elastic_many([s for _, s in structs], model, **kw), strict=True))
             except DseiError:

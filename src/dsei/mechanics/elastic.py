@@ -471,14 +471,6 @@ def _with_fallback(first: ElasticResult, second: ElasticResult) -> ElasticResult
     })
 
 
-def _fallback_for(model: str | Model, fallback: str | Model | None) -> str | Model | None:
-    name = model.name if isinstance(model, Model) else model
-    fb_name = fallback.name if isinstance(fallback, Model) else fallback
-    if fallback is None or fb_name == name or (isinstance(model, str) and model.strip().lower() == "committee"):
-        return None
-    return fallback
-
-
 def _members(model: str | Model) -> list[str | Model]:
     if isinstance(model, str) and model.strip().lower() == "committee":
         return list(COMMITTEE)
@@ -521,11 +513,11 @@ def elastic_many(
         per_member.append((raws, results))
     if len(names) == 1:
         results = per_member[0][1]
-        fb = _fallback_for(model, fallback)
+        fb_name = fallback.name if isinstance(fallback, Model) else fallback
         unstable = [k for k, r in enumerate(results) if r.verdict == "unstable"]
-        if fb is not None and unstable:
+        if fallback is not None and fb_name != results[0].model and unstable:
             kw = dict(calibrate=calibrate, relax=relax, relax_ions=relax_ions, magnitudes=magnitudes, symprec=symprec)
-            second = elastic_many([structures[k] for k in unstable], fb, fallback=None, **kw)
+            second = elastic_many([structures[k] for k in unstable], fallback, fallback=None, **kw)
             for k, r in zip(unstable, second, strict=True):
                 results[k] = _with_fallback(results[k], r)
         return results
