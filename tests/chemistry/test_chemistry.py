@@ -166,3 +166,28 @@ def test_stability_of_a_file(tmp_path, monkeypatch, lif):
     r = stability(str(path), anode="Li")
     assert r.formula == "LiF" and r.stable_at_0V and r.source == str(path)
     assert (tmp_path / "cache" / f"chemistry_energies_{DEFAULT_CHEMISTRY_MODEL}.json").exists()
+
+
+def test_library_structure_uses_its_shipped_energy(tmp_path, monkeypatch):
+    """A structure that is a library entry takes the entry's stored relaxed energy (no second relaxation),
+    so the screen's stability of a library candidate equals ``dsei stability <library id>``."""
+    import dsei.chemistry.energies as energies
+    from dsei.structures.library import get_library
+
+    def no_relax(*_a, **_k):
+        raise AssertionError("a library structure was relaxed again")
+
+    monkeypatch.setenv("DSEI_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(energies, "relax_and_cache", no_relax)
+    lib = get_library()
+    entry = lib.find("Ag2S")
+    by_structure = stability(lib.structure(entry.id), anode="Li")
+    by_id = stability(entry.id, anode="Li")
+    assert by_structure.reduction_potential_V == pytest.approx(by_id.reduction_potential_V, abs=1e-9)
+    assert by_structure.reaction == by_id.reaction
+    # a strained copy is not the library phase: it is relaxed (here: the fault the fake raises)
+    strained = lib.structure(entry.id)
+    strained.apply_strain(0.03)
+    assert lib.match(strained) is None
+    with pytest.raises(AssertionError, match="relaxed again"):
+        stability(strained, anode="Li")

@@ -164,6 +164,8 @@ class CHGNetModel(Model):
         own ``BatchedGraph`` and ``_compute`` and take both gradients in one call without a graph: the
         same numbers (tested to 1e-5 eV/atom) at a fraction of the cost.
         """
+        import warnings
+
         import torch
         from chgnet.model.model import BatchedGraph
 
@@ -173,9 +175,11 @@ class CHGNetModel(Model):
         structs = [Structure(a.cell.array, a.get_chemical_symbols(), a.positions, coords_are_cartesian=True) for a in atoms]
         with self._lock:
             graphs = [m.graph_converter(s).to(self.device) for s in structs]
-            g = BatchedGraph.from_graphs(
-                graphs, bond_basis_expansion=m.bond_basis_expansion, angle_basis_expansion=m.angle_basis_expansion, compute_stress=True
-            )
+            with warnings.catch_warnings():  # CHGNet's own torch.tensor(list of 0-d tensors): harmless, once per call
+                warnings.filterwarnings("ignore", message="Converting a tensor with requires_grad", category=UserWarning)
+                g = BatchedGraph.from_graphs(
+                    graphs, bond_basis_expansion=m.bond_basis_expansion, angle_basis_expansion=m.angle_basis_expansion, compute_stress=True
+                )
             comp = m.composition_model(graphs) if m.composition_model is not None else 0.0
             pred = m._compute(g, compute_force=False, compute_stress=False)
             natoms = pred["atoms_per_graph"].to(pred["e"].dtype)

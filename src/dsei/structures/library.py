@@ -66,6 +66,7 @@ class Library:
         self.meta = {k: v for k, v in data.items() if k != "entries"}
         self.entries = [LibraryEntry(**e) for e in data["entries"]]
         self._by_id = {e.id: e for e in self.entries}
+        self._fps: dict[str, str] = {}
 
     def __iter__(self):
         return iter(self.entries)
@@ -101,6 +102,25 @@ class Library:
         except Exception:  # noqa: BLE001 - not a formula
             return None
         return next((e for e in self.entries if e.formula == reduced and e.experimental_ground_state), None)
+
+    def match(self, structure: Structure) -> LibraryEntry | None:
+        """The entry whose structure is ``structure`` (same :func:`~dsei.structures.fingerprint.fingerprint`),
+        or None. Only entries of the same formula are fingerprinted, so a miss costs milliseconds."""
+        from dsei.structures.fingerprint import fingerprint
+
+        reduced = structure.composition.reduced_formula
+        same = [e for e in self.entries if e.formula == reduced]
+        if not same:
+            return None
+        fp = fingerprint(structure)
+        return next((e for e in same if self._fingerprint(e.id) == fp), None)
+
+    def _fingerprint(self, entry_id: str) -> str:
+        from dsei.structures.fingerprint import fingerprint
+
+        if entry_id not in self._fps:
+            self._fps[entry_id] = fingerprint(self.structure(entry_id))
+        return self._fps[entry_id]
 
     def by_role(self, role: str) -> list[LibraryEntry]:
         return [e for e in self.entries if e.role == role]
