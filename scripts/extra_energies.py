@@ -11,6 +11,11 @@ for a phase are skipped. ``--check MODEL`` recomputes an existing model's energi
 difference from the stored ones (a reproducibility check of this script against the shipped numbers).
 ``NEW_PHASES`` built from a Materials Project structure (``mp_dev``) read it from ../shared's dev set, so this
 script, like scripts/build_library.py, needs ../shared beside the repository.
+
+``--write-structures`` writes every builder's structure (as built, before relaxation) to
+``src/dsei/structures/data/extra/`` (one CIF per formula + ``index.json`` with its prototype and provenance), so
+that ``dsei design`` can compute the mechanics and barrier of a phase that has an energy here but no library
+entry, and ``dsei elastic FORMULA`` finds it (``dsei.structures.library.extra_structure``).
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ from pymatgen.core import Lattice, Structure
 warnings.filterwarnings("ignore")
 ROOT = Path(__file__).resolve().parents[1]
 FILE = ROOT / "src" / "dsei" / "chemistry" / "data" / "extra_energies.json"
+STRUCTURES = ROOT / "src" / "dsei" / "structures" / "data" / "extra"
+MP_ATTRIBUTION = "Materials Project (CC BY 4.0; A. Jain et al., APL Materials 1, 011002 (2013))"
 
 
 def _sg(sg: str, lat: Lattice, species: list[str], coords: list[list[float]]) -> Structure:
@@ -209,13 +216,41 @@ def relaxed_energy(structure: Structure, model: str) -> tuple[float, bool]:
     return float(r.result.energy_per_atom_eV), bool(r.result.converged)
 
 
+def write_structures(phases: dict) -> None:
+    """One CIF per extra phase (as built: prototype + experimental lattice, or the MP structure) and an index."""
+    STRUCTURES.mkdir(parents=True, exist_ok=True)
+    index = {
+        "schema_version": "1.0",
+        "description": "Structures of the chemistry set's extra binaries (src/dsei/chemistry/data/extra_energies.json), "
+        "as built by scripts/extra_energies.py before relaxation; not part of the screened library.",
+        "attribution": f"Structures marked 'MP mp-…': {MP_ATTRIBUTION}.",
+        "phases": {},
+    }
+    for formula, rec in sorted(phases.items()):
+        s = BUILDERS[formula]()
+        name = f"{formula}.cif"
+        s.to(filename=str(STRUCTURES / name))  # P1, the exact cell built (a symmetrized CIF is the conventional cell)
+        proto = rec["prototype"]
+        index["phases"][formula] = {
+            "file": name,
+            "prototype": proto,
+            "nsites": len(s),
+            "provenance": f"{MP_ATTRIBUTION}, {proto.split()[1]}" if proto.startswith("MP mp-") else f"built from the {proto} (docs/references.md)",
+        }
+    (STRUCTURES / "index.json").write_text(json.dumps(index, indent=1) + "\n")
+    print(f"wrote {len(index['phases'])} structures to {STRUCTURES}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", nargs="+", default=[])
     ap.add_argument("--check", default=None, help="recompute this model's stored energies and compare")
+    ap.add_argument("--write-structures", action="store_true", help=f"write the built structures to {STRUCTURES}")
     args = ap.parse_args()
     data = json.loads(FILE.read_text())
     phases = data["phases"]
+    if args.write_structures:
+        write_structures(phases)
     for formula, (proto, build) in NEW_PHASES.items():
         if formula not in phases:
             phases[formula] = {"prototype": proto, "nsites": len(build()), "energy_per_atom_eV": {}, "converged": {}}

@@ -169,3 +169,32 @@ def test_cli_list_json(run_cli, lib):
     code, out, _ = run_cli("library", "list", "--json", "-", "--role", "metal")
     assert code == 0
     assert {e["role"] for e in json.loads(out)["entries"]} == {"metal"}
+
+
+def test_extra_structures_cover_the_chemistry_set():
+    """Every binary with shipped chemistry energies but no library entry has the structure its energies were
+    relaxed from (same formula and cell size), and Materials Project ones keep their attribution."""
+    from importlib import resources
+
+    from dsei.structures.library import extra_structure
+
+    extra = json.loads(resources.files("dsei.chemistry").joinpath("data/extra_energies.json").read_text())["phases"]
+    for formula, rec in extra.items():
+        s = extra_structure(formula)
+        assert s is not None, formula
+        assert s.composition.reduced_formula == formula and len(s) == int(rec["nsites"]), formula
+        assert s.properties["source"] == f"extra:{formula}"
+        if rec["prototype"].startswith("MP mp-"):
+            assert "CC BY 4.0" in s.properties["provenance"], formula
+    assert extra_structure("NoSuchPhase") is None and extra_structure("not a formula") is None
+
+
+def test_formula_lookup_prefers_the_library_then_the_chemistry_set(lib):
+    from dsei.structures.io import load_structure
+    from dsei.structures.library import structure_for_formula
+
+    assert structure_for_formula("AgF").properties["library_id"] == lib.find("AgF").id
+    zncl2 = load_structure("ZnCl2")  # not in the library: α-ZnCl2 from the chemistry set (MP mp-22909)
+    assert zncl2.properties["source"] == "extra:ZnCl2"
+    assert SpacegroupAnalyzer(zncl2, symprec=1e-3).get_space_group_number() == 122
+    assert structure_for_formula("Xe2F9") is None

@@ -191,3 +191,17 @@ def test_library_structure_uses_its_shipped_energy(tmp_path, monkeypatch):
     assert lib.match(strained) is None
     with pytest.raises(AssertionError, match="relaxed again"):
         stability(strained, anode="Li")
+
+
+def test_design_computes_mechanics_of_a_phase_outside_the_library(tmp_path, monkeypatch):
+    """ZnCl2 (LiCl + Zn²⁺) has chemistry energies but no library entry: its layer still gets an elastic tensor
+    and a BVSE barrier, from the chemistry set's α-ZnCl2 structure, with the default elastic model."""
+    from dsei.chemistry.design import barrier_of, mechanics_of
+    from dsei.models import DEFAULT_ELASTIC_MODEL
+
+    monkeypatch.setenv("DSEI_CACHE", str(tmp_path / "cache"))
+    m = mechanics_of("ZnCl2", DEFAULT_ELASTIC_MODEL)
+    assert m["structure_source"] == "extra:ZnCl2" and m["library_id"] is None
+    assert m["pugh_ratio"] is not None and m["G_vrh_GPa"] > 0 and m["verdict"] in ("ductile", "brittle", "uncertain")
+    barrier, note = barrier_of("ZnCl2", "Li")
+    assert barrier is not None and 0 < barrier < 3 and "BVSE" in note

@@ -83,7 +83,9 @@ def _cache_put(key: str, rec) -> None:
 
 
 def mechanics_of(formula: str, model: str) -> dict:
-    """Pugh ratio, moduli and verdict of the library ground state of ``formula`` (cached per model)."""
+    """Pugh ratio, moduli and verdict of the library ground state of ``formula``, or of the chemistry set's
+    structure of a phase the library lacks (:func:`dsei.structures.library.structure_for_formula`); cached per
+    model."""
     try:
         from dsei.mechanics.elastic import method_signature
 
@@ -97,13 +99,13 @@ def mechanics_of(formula: str, model: str) -> dict:
         from dsei.mechanics import elastic
     except Exception as exc:  # noqa: BLE001 - module missing or broken
         return {"pugh_ratio": None, "note": f"mechanics module not available ({type(exc).__name__})"}
-    from dsei.structures.library import get_library
+    from dsei.structures.library import structure_for_formula
 
-    entry = get_library().find(formula)
-    if entry is None:
-        return {"pugh_ratio": None, "note": f"no library structure for {formula}: mechanics not computed"}
+    struct = structure_for_formula(formula)
+    if struct is None:
+        return {"pugh_ratio": None, "note": f"no structure for {formula} (library or chemistry set): mechanics not computed"}
     try:
-        r = elastic(get_library().structure(entry.id), model=model)
+        r = elastic(struct, model=model)
     except Exception as exc:  # noqa: BLE001 - report, do not fail the design
         return {"pugh_ratio": None, "note": f"elastic calculation failed ({type(exc).__name__}: {exc})"}
     rec = {
@@ -112,7 +114,8 @@ def mechanics_of(formula: str, model: str) -> dict:
         "K_vrh_GPa": r.K_vrh_GPa,
         "E_GPa": r.E_GPa,
         "verdict": r.verdict,
-        "library_id": entry.id,
+        "library_id": struct.properties.get("library_id"),
+        "structure_source": struct.properties.get("source"),
         "model": r.model,
     }
     _cache_put(key, rec)
@@ -122,7 +125,8 @@ def mechanics_of(formula: str, model: str) -> dict:
 def barrier_of(
     formula: str, ion: str, method: str = "bvse", model: str = DEFAULT_BARRIER_MODEL
 ) -> tuple[float | None, str | None]:
-    """Migration barrier (eV) of ``ion`` in the library ground state of ``formula`` from
+    """Migration barrier (eV) of ``ion`` in the library ground state of ``formula`` (or the chemistry set's
+    structure, as for :func:`mechanics_of`) from
     :func:`dsei.transport.barrier` (cached per method and model), else (None, note).
 
     ``method="bvse"`` (default: seconds, a ranking-quality number) or ``"neb"`` (climbing-image NEB with the
@@ -137,13 +141,13 @@ def barrier_of(
         from dsei.transport import barrier
     except Exception as exc:  # noqa: BLE001 - module missing or broken
         return None, f"transport module not available ({type(exc).__name__})"
-    from dsei.structures.library import get_library
+    from dsei.structures.library import structure_for_formula
 
-    entry = get_library().find(formula)
-    if entry is None:
-        return None, f"no library structure for {formula}"
+    struct = structure_for_formula(formula)
+    if struct is None:
+        return None, f"no structure for {formula} (library or chemistry set)"
     try:
-        r = barrier(get_library().structure(entry.id), ion=ion, method=method, model=model)
+        r = barrier(struct, ion=ion, method=method, model=model)
     except Exception as exc:  # noqa: BLE001 - report, do not fail the design
         return None, f"{method} barrier failed ({type(exc).__name__}: {' '.join(str(exc).split())[:200]})"
     val = float(r.barrier_eV) if r.barrier_eV is not None else None

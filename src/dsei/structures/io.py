@@ -134,14 +134,15 @@ def _read_mp(mp_id: str) -> Structure:
 
 
 def load_structure(spec: str | Path, fmt: str | None = None) -> Structure:
-    """A file, an MP id, or a built-in library entry (ID like ``Ag2S-acanthite`` or a formula like ``AgF``)."""
+    """A file, an MP id, or a built-in library entry (ID like ``Ag2S-acanthite`` or a formula like ``AgF``); a
+    formula with no library entry may name one of the chemistry set's extra binaries (``ZnCl2``; see
+    :func:`dsei.structures.library.extra_structure`)."""
     p = Path(spec)
     if p.exists() or MP_ID.match(str(spec)) or detect_format(p) is not None or os.sep in str(spec):
         return read_structure(spec, fmt)
-    from dsei.structures.library import get_library
+    from dsei.structures.library import structure_for_formula
 
-    lib = get_library()
-    entry = lib.find(str(spec))
-    if entry is None:
+    struct = structure_for_formula(str(spec))
+    if struct is None:
         raise InputError(spec, "no such file, and no built-in library entry of that ID or formula (see `dsei library list`)")
-    return lib.structure(entry.id)
+    return struct

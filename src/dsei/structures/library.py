@@ -154,3 +154,46 @@ class Library:
 @functools.lru_cache(maxsize=1)
 def get_library() -> Library:
     return Library()
+
+
+def extra_dir() -> Path:
+    return Path(str(resources.files("dsei.structures") / "data" / "extra"))
+
+
+@functools.lru_cache(maxsize=1)
+def _extra_index() -> dict:
+    try:
+        return json.loads((extra_dir() / "index.json").read_text())["phases"]
+    except (OSError, KeyError, ValueError):
+        return {}
+
+
+def extra_structure(formula: str) -> Structure | None:
+    """The structure of a chemistry-set binary that has no library entry (``data/extra/``, written by
+    ``scripts/extra_energies.py --write-structures``: the prototype with experimental lattice parameters, or the
+    Materials Project structure, that its shipped energies were relaxed from), or None.
+
+    These are not library entries (``dsei screen`` does not screen them); they let ``dsei design`` give every
+    phase of a chemistry answer its mechanics and barrier, and ``dsei elastic ZnCl2`` find a structure."""
+    try:
+        reduced = Composition(formula).reduced_formula
+    except Exception:  # noqa: BLE001 - not a formula
+        return None
+    rec = _extra_index().get(reduced)
+    if rec is None:
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        struct = Structure.from_file(extra_dir() / rec["file"])
+    struct.properties = {"source": f"extra:{reduced}", "provenance": rec["provenance"]}
+    return struct
+
+
+def structure_for_formula(formula: str) -> Structure | None:
+    """The library's ground-state polymorph of ``formula`` (or the entry of that ID), else the chemistry set's
+    extra structure (:func:`extra_structure`), else None."""
+    lib = get_library()
+    entry = lib.find(formula)
+    if entry is not None:
+        return lib.structure(entry.id)
+    return extra_structure(formula)
