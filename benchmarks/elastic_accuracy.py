@@ -648,6 +648,7 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=1, help="torch threads")
     ap.add_argument("--analyze-only", action="store_true")
     ap.add_argument("--write-calibration", action="store_true")
+    ap.add_argument("--sei-only", action="store_true", help="compute only the SEI-like compounds (is_sei_like) of the selection")
     args = ap.parse_args()
     print("command: python " + " ".join(sys.argv), flush=True)
     import torch
@@ -656,8 +657,11 @@ def main() -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     entries = load_dev(args.every, args.offset)
     if not args.analyze_only:
+        todo = [e for e in entries if is_sei_like(e)] if args.sei_only else entries
         for m in args.models:
-            run_model(m, entries, args.out, args.chunk)
+            run_model(m, todo, args.out, args.chunk)
+    if args.sei_only:
+        entries = [e for e in entries if is_sei_like(e)]
     rep = analyze(args.out, entries, args.models)
     print_report(rep)
     sei = {e["mp_id"] for e in entries if is_sei_like(e)}
