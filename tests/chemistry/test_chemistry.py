@@ -200,8 +200,32 @@ def test_design_computes_mechanics_of_a_phase_outside_the_library(tmp_path, monk
     from dsei.models import DEFAULT_ELASTIC_MODEL
 
     monkeypatch.setenv("DSEI_CACHE", str(tmp_path / "cache"))
-    m = mechanics_of("ZnCl2", DEFAULT_ELASTIC_MODEL)
+    m = mechanics_of("ZnCl2", DEFAULT_ELASTIC_MODEL)  # cached here for the design below
     assert m["structure_source"] == "extra:ZnCl2" and m["library_id"] is None
     assert m["pugh_ratio"] is not None and m["G_vrh_GPa"] > 0 and m["verdict"] in ("ductile", "brittle", "uncertain")
     barrier, note = barrier_of("ZnCl2", "Li")
     assert barrier is not None and 0 < barrier < 3 and "BVSE" in note
+
+    # every outer conversion product's own verdict is reported, so a brittle one is not hidden by a mean
+    d = design(["LiCl"], "Zn(OTf)2", barrier_method=None)
+    outer = d.gradient["outer_phases"]
+    assert "ZnCl2" in outer
+    assert set(d.gradient["outer_not_ductile"]) == {
+        p["formula"] for lay in d.layers for p in lay["phase_properties"] if p["formula"] in outer and p["verdict"] != "ductile"
+    }
+    assert d.gradient["outer_all_ductile"] is (not d.gradient["outer_not_ductile"])
+
+
+@pytest.mark.slow
+def test_paper_design_is_soft_outside_strong_inside(tmp_path, monkeypatch):
+    """LiF, Li2S + AgNO3 with mechanics (default elastic model): the brittle Li phases sit next to Li, the
+    ductile Ag2S and AgF outside — the paper's gradient, from computed potentials and tensors."""
+    monkeypatch.setenv("DSEI_CACHE", str(tmp_path / "cache"))
+    d = design(["LiF", "Li2S"], "AgNO3", barrier_method=None)
+    props = {p["formula"]: p for lay in d.layers for p in lay["phase_properties"]}
+    assert props["LiF"]["verdict"] == "brittle" and props["Li2S"]["verdict"] == "brittle"
+    assert props["Ag2S"]["verdict"] == "ductile" and props["AgF"]["verdict"] == "ductile"
+    g = d.gradient
+    assert set(g["outer_phases"]) == {"Ag2S", "AgF"} and set(g["inner_phases"]) == {"LiF", "Li2S"}
+    assert g["soft_outside_strong_inside"] is True and g["outer_all_ductile"] is True
+    assert g["outer_mean_G_GPa"] < g["inner_mean_G_GPa"]

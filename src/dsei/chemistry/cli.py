@@ -225,6 +225,11 @@ def register(app: typer.Typer) -> None:
                     else "NOT soft-outside/strong-inside"
                 )
             )
+        if g.get("outer_not_ductile"):
+            con.print(
+                "outer conversion products that are not ductile: "
+                + ", ".join(f"{f} ({v})" for f, v in g["outer_not_ductile"].items())
+            )
         for n in r.notes:
             con.print(f"[yellow]note:[/] {n}")
 
