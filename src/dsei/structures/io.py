@@ -144,5 +144,5 @@ def load_structure(spec: str | Path, fmt: str | None = None) -> Structure:
 
     struct = structure_for_formula(str(spec))
     if struct is None:
-        raise InputError(spec, "no such file, and no built-in library entry of that ID or formula (see `dsei library list`)")
+        raise InputError(spec, "no such file, and no built-in structure of that ID or formula (library: `dsei library list`; or a chemistry-set binary)")
     return struct
