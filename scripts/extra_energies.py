@@ -249,14 +249,14 @@ def main() -> None:
     args = ap.parse_args()
     data = json.loads(FILE.read_text())
     phases = data["phases"]
-    if args.write_structures:
-        write_structures(phases)
     for formula, (proto, build) in NEW_PHASES.items():
         if formula not in phases:
             phases[formula] = {"prototype": proto, "nsites": len(build()), "energy_per_atom_eV": {}, "converged": {}}
     missing = sorted(set(phases) - set(BUILDERS))
     if missing:
         raise SystemExit(f"{FILE}: no builder for {', '.join(missing)}")
+    if args.write_structures:  # every phase, NEW_PHASES ones not yet relaxed included
+        write_structures(phases)
     for formula, rec in phases.items():
         s = BUILDERS[formula]()
         assert s.composition.reduced_formula == formula and len(s) == rec["nsites"], (formula, len(s))
