@@ -204,6 +204,13 @@ NEW_PHASES = {
     "InTe": ("MP mp-20320 (TlSe type I4/mcm)", lambda: mp_dev("mp-20320")),
     "InCl3": ("MP mp-25469 (AlCl3 type C2/m) with Al→In", lambda: mp_dev("mp-25469", {"Al": "In"})),
     "InBr3": ("MP mp-25469 (AlCl3 type C2/m) with Al→In, Cl→Br", lambda: mp_dev("mp-25469", {"Al": "In", "Cl": "Br"})),
+    # session 7: the elemental references Li3Sb and Li3P (library alloy / native phases) need for `dsei stability`.
+    # A7 antimony: Barrett, Cucka & Haefner, Acta Cryst. 16, 451 (1963) (Sb–Sb 2.908 Å, 6.69 g/cm³); black
+    # phosphorus (A17): Brown & Rundqvist, Acta Cryst. 19, 684 (1965) (P–P 2.224/2.244 Å, 2.71 g/cm³).
+    "Sb": ("A7 (α-As type) R-3m, a=4.3084, c=11.274 Å, z=0.23349 (exp.)",
+           lambda: _sg("R-3m", Lattice.hexagonal(4.3084, 11.274), ["Sb"], [[0, 0, 0.23349]])),
+    "P": ("black phosphorus (A17) Cmce, a=3.3136, b=10.478, c=4.3763 Å, y=0.10168, z=0.08056 (exp.)",
+          lambda: _sg("Cmce", Lattice.orthorhombic(3.3136, 10.478, 4.3763), ["P"], [[0, 0.10168, 0.08056]])),
 }
 BUILDERS |= {f: b for f, (_, b) in NEW_PHASES.items()}
 

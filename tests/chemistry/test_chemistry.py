@@ -24,6 +24,17 @@ def test_native_phases_stable_against_li(phase, model):
 
 
 @pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("phase", ["Li3P", "Li3Sb"])
+def test_fully_lithiated_pnictides_stable_against_li(phase, model):
+    """Li3P (an SEI phase from LiPF6) and Li3Sb are the Li-richest phases of their systems: on the hull and not
+    reduced. P and Sb have no fitted reference (no phosphide/antimonide ΔfH° in the table): their computed
+    elemental solids (black P, A7 Sb) are the references."""
+    r = stability(phase, anode="Li", model=model)
+    assert r.stable_at_0V and r.reduction_potential_V is None and r.products_at_0V == [phase]
+    assert r.e_above_hull_eV_per_atom == pytest.approx(0.0, abs=1e-6)
+
+
+@pytest.mark.parametrize("model", MODELS)
 def test_agf_reduced_by_li_to_lif_and_ag(model):
     r = stability("AgF", anode="Li", model=model)
     assert r.stable_at_0V is False

@@ -398,13 +398,18 @@ class EnergySet:
         return self.energy_per_atom(formula) * comp.num_atoms
 
     def element_reference(self, el: str) -> float | None:
-        """eV/atom of the element's reference: computed metal, or fitted μ for a non-metal."""
+        """eV/atom of the element's reference: computed metal, or fitted μ for a non-metal; a non-metal that no
+        fitted compound constrains (P, Sb: no phosphide or antimonide has a tabulated ΔfH° here) falls back to
+        its computed elemental solid (black P, A7 Sb), as a metal does."""
         phases = self.phases()
         if el in phases and (el not in ANION_ELEMENTS or self.user_entries is not None):
             return self.energy_per_atom(el)
         if self.user_entries is not None:
             return None
-        return self.fere.mu.get(el)
+        mu = self.fere.mu.get(el)
+        if mu is None and el in phases:
+            return self.energy_per_atom(el)
+        return mu
 
     def entries(self, elements: list[str] | set[str]) -> list[ComputedEntry]:
         """Entries of every phase inside the chemical system, with element references for the terminals."""
