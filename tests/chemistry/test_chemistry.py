@@ -196,6 +196,12 @@ def test_library_structure_uses_its_shipped_energy(tmp_path, monkeypatch):
     by_id = stability(entry.id, anode="Li")
     assert by_structure.reduction_potential_V == pytest.approx(by_id.reduction_potential_V, abs=1e-9)
     assert by_structure.reaction == by_id.reaction
+    # the chemistry set's extra structures too: α-ZnCl2 as shipped takes its stored energy
+    from dsei.structures.library import extra_structure
+
+    assert stability(extra_structure("ZnCl2"), anode="Li").reduction_potential_V == pytest.approx(
+        stability("ZnCl2", anode="Li").reduction_potential_V, abs=1e-9
+    )
     # a strained copy is not the library phase: it is relaxed (here: the fault the fake raises)
     strained = lib.structure(entry.id)
     strained.apply_strain(0.03)

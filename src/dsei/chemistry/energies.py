@@ -237,20 +237,32 @@ def relax_and_cache(structure: Structure, model: str, key: str, library_id: str 
 
 def library_energy(structure: Structure, model: str) -> float | None:
     """The shipped relaxed energy (eV/atom) of a structure that is a library entry, where the library's
-    ranking relaxation with ``model`` converged; else None (the caller relaxes it). Relaxing such a structure
-    again lands on the same minimum: 16 entries relaxed with SevenNet-MF-0 r2SCAN (BFGS, fmax 0.01 eV/Å) differ
-    from the stored energies by at most 0.05 meV/atom, so this only saves the relaxation (seconds per phase;
-    ``dsei screen`` on the built-in library no longer relaxes its candidates a second time for stability)."""
-    from dsei.structures.library import get_library
+    ranking relaxation with ``model`` converged, or that is one of the chemistry set's extra structures (relaxed
+    with these very settings by scripts/extra_energies.py); else None (the caller relaxes it). Relaxing such a
+    structure again lands on the same minimum: 16 library entries relaxed with SevenNet-MF-0 r2SCAN (BFGS, fmax
+    0.01 eV/Å) differ from the stored energies by at most 0.05 meV/atom, so this only saves the relaxation
+    (seconds per phase; ``dsei screen`` on the built-in library no longer relaxes its candidates a second time
+    for stability)."""
+    from dsei.structures.fingerprint import fingerprint
+    from dsei.structures.library import extra_structure, get_library
 
     try:
         entry = get_library().match(structure)
+        if entry is not None:
+            if not entry.relaxation.get(model, {}).get("converged"):
+                return None
+            e = entry.energy_per_atom_eV.get(model)
+            return None if e is None else float(e)
+        red = structure.composition.reduced_formula
+        rec = _read_json(_extra_file()).get("phases", {}).get(red)
+        if not rec or not rec.get("converged", {}).get(model) or model not in rec.get("energy_per_atom_eV", {}):
+            return None
+        extra = extra_structure(red)
+        if extra is None or fingerprint(extra) != fingerprint(structure):
+            return None
+        return float(rec["energy_per_atom_eV"][model])
     except Exception:  # noqa: BLE001 - a failed lookup only means relaxing
         return None
-    if entry is None or not entry.relaxation.get(model, {}).get("converged"):
-        return None
-    e = entry.energy_per_atom_eV.get(model)
-    return None if e is None else float(e)
 
 
 def ensure_library_energies(formulas: list[str], model: str) -> None:
