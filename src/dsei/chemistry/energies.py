@@ -162,6 +162,12 @@ def _extra_file() -> Path:
     return data_dir() / "extra_energies.json"
 
 
+@lru_cache(maxsize=1)
+def _extra_phases() -> dict:
+    """The shipped extra set's records (``data/extra_energies.json`` ``phases``), read once."""
+    return _read_json(_extra_file()).get("phases", {})
+
+
 def _user_cache_file(model: str) -> Path:
     return cache_dir() / f"chemistry_energies_{model}.json"
 
@@ -193,7 +199,7 @@ def _model_phases(model: str) -> dict[str, Phase]:
         e = entry.energy_per_atom_eV.get(model)
         if e is not None:
             _add(phases, entry.formula, float(e), f"library:{entry.id}", entry.id)
-    extra = _read_json(_extra_file()).get("phases", {})
+    extra = _extra_phases()
     for formula, rec in extra.items():
         e = rec.get("energy_per_atom_eV", {}).get(model)
         if e is not None:
@@ -235,30 +241,31 @@ def relax_and_cache(structure: Structure, model: str, key: str, library_id: str 
     return float(r.result.energy_per_atom_eV)
 
 
-def library_energy(structure: Structure, model: str) -> float | None:
+def library_energy(structure: Structure, model: str, fp: str | None = None) -> float | None:
     """The shipped relaxed energy (eV/atom) of a structure that is a library entry, where the library's
     ranking relaxation with ``model`` converged, or that is one of the chemistry set's extra structures (relaxed
     with these very settings by scripts/extra_energies.py); else None (the caller relaxes it). Relaxing such a
     structure again lands on the same minimum: 16 library entries relaxed with SevenNet-MF-0 r2SCAN (BFGS, fmax
     0.01 eV/Å) differ from the stored energies by at most 0.05 meV/atom, so this only saves the relaxation
     (seconds per phase; ``dsei screen`` on the built-in library no longer relaxes its candidates a second time
-    for stability)."""
+    for stability). ``fp``: the structure's fingerprint, if the caller has it."""
     from dsei.structures.fingerprint import fingerprint
     from dsei.structures.library import extra_structure, get_library
 
     try:
-        entry = get_library().match(structure)
+        fp = fp or fingerprint(structure)
+        entry = get_library().match(structure, fp)
         if entry is not None:
             if not entry.relaxation.get(model, {}).get("converged"):
                 return None
             e = entry.energy_per_atom_eV.get(model)
             return None if e is None else float(e)
         red = structure.composition.reduced_formula
-        rec = _read_json(_extra_file()).get("phases", {}).get(red)
+        rec = _extra_phases().get(red)
         if not rec or not rec.get("converged", {}).get(model) or model not in rec.get("energy_per_atom_eV", {}):
             return None
         extra = extra_structure(red)
-        if extra is None or fingerprint(extra) != fingerprint(structure):
+        if extra is None or fingerprint(extra) != fp:
             return None
         return float(rec["energy_per_atom_eV"][model])
     except Exception:  # noqa: BLE001 - a failed lookup only means relaxing
@@ -376,7 +383,7 @@ class EnergySet:
         except Exception:  # noqa: BLE001 - fingerprint is a cache key only
             fp = str(abs(hash(structure.to(fmt="poscar"))))
         red = structure.composition.reduced_formula
-        e_raw = library_energy(structure, self.model)
+        e_raw = library_energy(structure, self.model, fp)
         if e_raw is None:
             e_raw = relax_and_cache(structure, self.model, f"user:{red}:{fp}")
         return red, self.corrected_energy_per_atom(red, e_raw, structure) * Composition(red).num_atoms

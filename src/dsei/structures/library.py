@@ -103,16 +103,17 @@ class Library:
             return None
         return next((e for e in self.entries if e.formula == reduced and e.experimental_ground_state), None)
 
-    def match(self, structure: Structure) -> LibraryEntry | None:
-        """The entry whose structure is ``structure`` (same :func:`~dsei.structures.fingerprint.fingerprint`),
-        or None. Only entries of the same formula are fingerprinted, so a miss costs milliseconds."""
+    def match(self, structure: Structure, fp: str | None = None) -> LibraryEntry | None:
+        """The entry whose structure is ``structure`` (same :func:`~dsei.structures.fingerprint.fingerprint`;
+        ``fp`` if the caller has it), or None. Only entries of the same formula are fingerprinted, so a miss costs
+        milliseconds."""
         from dsei.structures.fingerprint import fingerprint
 
         reduced = structure.composition.reduced_formula
         same = [e for e in self.entries if e.formula == reduced]
         if not same:
             return None
-        fp = fingerprint(structure)
+        fp = fp or fingerprint(structure)
         return next((e for e in same if self._fingerprint(e.id) == fp), None)
 
     def _fingerprint(self, entry_id: str) -> str:
