@@ -246,3 +246,17 @@ def test_paper_design_is_soft_outside_strong_inside(tmp_path, monkeypatch):
     assert set(g["outer_phases"]) == {"Ag2S", "AgF"} and set(g["inner_phases"]) == {"LiF", "Li2S"}
     assert g["soft_outside_strong_inside"] is True and g["outer_all_ductile"] is True
     assert g["outer_mean_G_GPa"] < g["inner_mean_G_GPa"]
+
+
+@pytest.mark.slow
+def test_cli_convert_reports_the_product_mechanics(run_cli, tmp_path, monkeypatch):
+    """`dsei convert --mechanics`: the product's own B/G and verdict beside the driving force (Ag2S, acanthite,
+    default elastic model: ductile); without the flag the fields stay null."""
+    monkeypatch.setenv("DSEI_CACHE", str(tmp_path / "cache"))
+    code, out, err = run_cli("convert", "--native", "Li2S", "--additive", "AgNO3", "--mechanics", "--json", "-")
+    assert code == 0, err
+    d = json.loads(out)
+    assert d["product"] == "Ag2S" and d["favorable"] is True
+    assert d["product_verdict"] == "ductile" and d["product_pugh_ratio"] > 1.75
+    code, out, err = run_cli("convert", "--native", "Li2S", "--additive", "AgNO3", "--json", "-")
+    assert code == 0 and json.loads(out)["product_verdict"] is None

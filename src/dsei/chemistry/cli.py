@@ -88,15 +88,28 @@ def register(app: typer.Typer) -> None:
         model: ModelOpt = DEFAULT_CHEMISTRY_MODEL,
         correction: CorrOpt = "fitted",
         entries: EntriesOpt = None,
+        mechanics: Annotated[
+            bool,
+            typer.Option(
+                "--mechanics/--no-mechanics",
+                help="Also each product's Pugh ratio and ductility verdict (default elastic model, cached).",
+            ),
+        ] = False,
         json_out: JsonOpt = None,
     ) -> None:
         """Driving force for converting a native phase with an additive cation (negative = favourable)."""
-        from dsei.chemistry.conversion import DEFAULT_ADDITIVES, convert, rank_additives
+        from dsei.chemistry.conversion import (
+            DEFAULT_ADDITIVES,
+            convert,
+            rank_additives,
+            with_product_mechanics,
+        )
         from dsei.results import write_json
 
         if additive is None:
             results = rank_additives(
-                native, DEFAULT_ADDITIVES, anode=anode, model=model, correction=correction, entries=entries
+                native, DEFAULT_ADDITIVES, anode=anode, model=model, correction=correction, entries=entries,
+                mechanics=mechanics,
             )
         else:
             adds = [a.strip() for a in _split_salts(additive) if a.strip()]
@@ -104,6 +117,8 @@ def register(app: typer.Typer) -> None:
                 convert(native, a, anode=anode, model=model, correction=correction, entries=entries)
                 for a in adds
             ]
+            if mechanics:
+                results = [with_product_mechanics(r) for r in results]
             if len(results) > 1:
                 results.sort(
                     key=lambda r: (r.driving_force_eV_per_Li is None, r.driving_force_eV_per_Li or 0.0)
@@ -122,6 +137,7 @@ def register(app: typer.Typer) -> None:
             "favourable",
             "exp. ΔG (eV/f.u.)",
             "all-solid (eV/f.u.)",
+            *(("product B/G", "product verdict") if mechanics else ()),
         ):
             t.add_column(col)
         for r in results:
@@ -134,6 +150,7 @@ def register(app: typer.Typer) -> None:
                 fav,
                 _fmt(r.experimental_driving_force_eV_per_fu),
                 _fmt(r.solid_state_energy_eV_per_fu),
+                *((_fmt(r.product_pugh_ratio, ".2f"), r.product_verdict or "—") if mechanics else ()),
             )
         con.print(t)
 

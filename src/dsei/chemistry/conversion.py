@@ -98,6 +98,10 @@ class ConversionResult(Result):
     solid_state_energy_eV_per_fu: float | None = None
     experimental_driving_force_eV_per_fu: float | None = None
     experimental_solid_state_energy_eV_per_fu: float | None = None
+    #: with ``mechanics=True``: the product's Pugh ratio B/G and ductility verdict (default elastic model,
+    #: :func:`dsei.chemistry.design.mechanics_of`), so a ranking shows which favourable products are ductile
+    product_pugh_ratio: float | None = None
+    product_verdict: str | None = None
     sign_convention: str = "energies are products minus reactants; negative = favourable (downhill)"
     model: str = ""
     correction: str = ""
@@ -283,6 +287,17 @@ def convert(
     return ConversionResult(**out)
 
 
+def with_product_mechanics(result: ConversionResult, mechanics_model: str | None = None) -> ConversionResult:
+    """``result`` with its product's Pugh ratio and verdict filled in (computed once per model, then cached)."""
+    if result.product is None:
+        return result
+    from dsei.chemistry.design import mechanics_of
+    from dsei.models import DEFAULT_ELASTIC_MODEL
+
+    m = mechanics_of(result.product, mechanics_model or DEFAULT_ELASTIC_MODEL)
+    return result.model_copy(update={"product_pugh_ratio": m.get("pugh_ratio"), "product_verdict": m.get("verdict")})
+
+
 def rank_additives(
     native: str,
     additives=DEFAULT_ADDITIVES,
@@ -290,12 +305,16 @@ def rank_additives(
     model: str = DEFAULT_CHEMISTRY_MODEL,
     correction: str = "fitted",
     entries=None,
+    mechanics: bool = False,
 ) -> list[ConversionResult]:
-    """``convert`` for every additive, most favourable (most negative ΔG per Li) first; unknown last."""
+    """``convert`` for every additive, most favourable (most negative ΔG per Li) first; unknown last.
+    ``mechanics``: also each product's Pugh ratio and verdict (:func:`with_product_mechanics`)."""
     res = [
         convert(native, ad, anode=anode, model=model, correction=correction, entries=entries)
         for ad in additives
     ]
+    if mechanics:
+        res = [with_product_mechanics(r) for r in res]
     return sorted(
         res,
         key=lambda r: (
