@@ -17,8 +17,6 @@ import sys
 import warnings
 from pathlib import Path
 
-import numpy as np
-
 warnings.filterwarnings("ignore")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -32,7 +30,7 @@ def row(r: dict) -> str:
 
 
 def main() -> None:
-    from dsei.mechanics.calibration import coefficients, shear_scale
+    from dsei.mechanics.calibration import coefficients
 
     out = EA.ROOT / "bench-out" / "elastic_accuracy"
     entries = EA.load_dev(1)
@@ -54,10 +52,8 @@ def main() -> None:
             vols = [raw[i].get("volume_A3_per_atom", 10.0) for i in ids]
             print(f"| {m} | {len(subset)} ({label}) | none | {row(EA.metrics(EA.predict(cs, vols), subset))} |")
             if params and params.get("kind", "ridge") == "ridge" and label != "all SEI-like":
-                sc = []
-                for c, v, e in zip(cs, vols, subset, strict=True):
-                    a = shear_scale(params, e["formula"], c, v) if c is not None else None
-                    sc.append(None if a is None else (1.0, a))
+                scaler = EA._scaler(params)  # the shipped calibration, as dsei applies it
+                sc = [None if c is None else scaler(c, v, e["formula"]) for c, v, e in zip(cs, vols, subset, strict=True)]
                 cal = EA.metrics(EA.predict(cs, vols, sc), subset, calibrated=True)
                 print(f"| {m} | {len(subset)} ({label}) | shipped ridge (held out) | {row(cal)} |")
         if all(e["mp_id"] in raw for e in entries):
@@ -67,11 +63,7 @@ def main() -> None:
             keep = [i for i, e in enumerate(entries) if EA.is_sei_like(e)]
             formulas = [e["formula"] for e in entries]
             for kind in ("ridge", "gbt"):
-                runs = [
-                    EA._subset(EA.predict(cs, vols, EA.cv_scales(cs, vols, formulas, entries, EA.FITTERS[kind], seed=s)), entries, keep, True)
-                    for s in EA.CV_SEEDS
-                ]
-                mean = {k: float(np.mean([r[k] for r in runs])) for k in ("agreement", "mae_K", "mae_G", "unstable")}
+                mean = EA.cv_metrics(cs, vols, formulas, entries, EA.FITTERS[kind], keep)
                 print(f"| {m} | {len(keep)} (all SEI-like) | {kind}, 5-fold CV on the 1,000 | {row(mean)} |")
 
 

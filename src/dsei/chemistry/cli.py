@@ -98,31 +98,14 @@ def register(app: typer.Typer) -> None:
         json_out: JsonOpt = None,
     ) -> None:
         """Driving force for converting a native phase with an additive cation (negative = favourable)."""
-        from dsei.chemistry.conversion import (
-            DEFAULT_ADDITIVES,
-            convert,
-            rank_additives,
-            with_product_mechanics,
-        )
+        from dsei.chemistry.conversion import DEFAULT_ADDITIVES, rank_additives
         from dsei.results import write_json
 
-        if additive is None:
-            results = rank_additives(
-                native, DEFAULT_ADDITIVES, anode=anode, model=model, correction=correction, entries=entries,
-                mechanics=mechanics,
-            )
-        else:
-            adds = [a.strip() for a in _split_salts(additive) if a.strip()]
-            results = [
-                convert(native, a, anode=anode, model=model, correction=correction, entries=entries)
-                for a in adds
-            ]
-            if mechanics:
-                results = [with_product_mechanics(r) for r in results]
-            if len(results) > 1:
-                results.sort(
-                    key=lambda r: (r.driving_force_eV_per_Li is None, r.driving_force_eV_per_Li or 0.0)
-                )
+        # one additive or several: the same ranked conversion (most favourable first), products' mechanics on request
+        adds = DEFAULT_ADDITIVES if additive is None else [a.strip() for a in _split_salts(additive) if a.strip()]
+        results = rank_additives(
+            native, adds, anode=anode, model=model, correction=correction, entries=entries, mechanics=mechanics
+        )
         if json_out:
             write_json(results[0] if len(results) == 1 else results, json_out, command="convert")
         con = out_console(json_out)

@@ -333,8 +333,8 @@ def _gradient(layers: list[dict], origin: dict[str, str]) -> dict:
     else:
         out["soft_outside_strong_inside"] = None
     # the means can hide a brittle member (LiCl + Zn²⁺: ZnO 2.60 and ZnCl2 1.43 average 2.02): name each outer
-    # conversion product whose own verdict is not ductile
-    # (None where any has no verdict, e.g. --no-mechanics)
+    # conversion product whose own verdict is not ductile; outer_all_ductile is None where any has no verdict
+    # (e.g. --no-mechanics)
     verdicts = {p["formula"]: p.get("verdict") for p in outer}
     out["outer_not_ductile"] = {f: v for f, v in verdicts.items() if v is not None and v != "ductile"}
     out["outer_all_ductile"] = (not out["outer_not_ductile"]) if outer and None not in verdicts.values() else None
