@@ -167,15 +167,17 @@ def main() -> None:
 
     print("\n### Additive driving forces (ΔG, eV; negative = favourable)\n")
     print(
-        "| model | reaction | ΔG eV/f.u. | ΔG eV/Li | favourable | exp. (ΔfH° + E°) eV/f.u. | all-solid exp. ΔrH° eV/f.u. |"
+        "| model | reaction | ΔG eV/f.u. | ΔG eV/Li | favourable | exp. (ΔfH° + E°) eV/f.u. | all-solid reaction | "
+        "all-solid ΔE eV/f.u. (MLIP) | all-solid exp. ΔrH° eV/f.u. |"
     )
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for model in models:
         for nat in ("Li2S", "LiF"):
             r = convert(nat, "AgNO3", model=model)
             print(
                 f"| {model} | {r.reaction} | {r.driving_force_eV_per_fu:+.3f} | {r.driving_force_eV_per_Li:+.3f} | {r.favorable} | "
-                f"{r.experimental_driving_force_eV_per_fu:+.3f} | {r.experimental_solid_state_energy_eV_per_fu:+.3f} ({r.solid_state_reaction}) |"
+                f"{r.experimental_driving_force_eV_per_fu:+.3f} | {r.solid_state_reaction} | "
+                f"{'n/a' if r.solid_state_energy_eV_per_fu is None else f'{r.solid_state_energy_eV_per_fu:+.3f}'} | {r.experimental_solid_state_energy_eV_per_fu:+.3f} |"
             )
     print(f"\n({time.time() - t0:.0f} s)")
 

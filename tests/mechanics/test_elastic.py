@@ -56,6 +56,22 @@ def test_rotated_cell_gives_the_same_tensor(lif):
     np.testing.assert_allclose(a.C_GPa, b.C_GPa, atol=0.2)
 
 
+def test_fixed_cell_keeps_the_input_lattice(lif):
+    """relax_cell=False: the tensor is taken at the input lattice (ions relaxed only). A cell compressed by 3 %
+    in volume is stiffer than the model's own equilibrium cell, and keeps its volume and cubic symmetry."""
+    from dsei.mechanics import elastic_tensors
+
+    prim = lif.get_primitive_structure()
+    squeezed = prim.copy()
+    squeezed.scale_lattice(prim.volume * 0.97)
+    free = elastic_tensors([prim], "sevennet")[0]
+    fixed = elastic_tensors([squeezed], "sevennet", relax_cell=False)[0]
+    assert fixed.volume_A3_per_atom == pytest.approx(squeezed.volume / len(squeezed), rel=1e-6)
+    c, c0 = np.array(fixed.C_GPa), np.array(free.C_GPa)
+    assert c[0, 0] == pytest.approx(c[1, 1], abs=1e-3) and c[3, 3] == pytest.approx(c[5, 5], abs=1e-3)
+    assert c[0, 0] > c0[0, 0] + 5  # compressed: C11 rises (K' ≈ 4-5 for LiF)
+
+
 @pytest.fixture(scope="module")
 def six_results():
     """The six verdicts of the issue with the default model, in one batched call."""

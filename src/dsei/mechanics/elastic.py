@@ -240,6 +240,7 @@ def elastic_tensors(
     model: str | Model,
     *,
     relax: bool = True,
+    relax_cell: bool = True,
     relax_ions: bool = True,
     magnitudes: Sequence[float] = DEFAULT_MAGNITUDES,
     relax_fmax: float = RELAX_FMAX,
@@ -257,6 +258,8 @@ def elastic_tensors(
     (Newton steps with the same Hessian, stresses re-evaluated) or ``bfgs`` (batched BFGS per cell to
     |F| < ion_fmax); see :mod:`dsei.mechanics.ions`. ``primitive``: work on spglib's standardised
     primitive cell (same tensor, fewer atoms: a conventional rock-salt cell of 8 atoms becomes 2).
+    ``relax_cell=False`` keeps the input lattice (ions still relaxed; the residual stress is the fit's
+    intercept): the tensor at a given, e.g. experimental, volume (benchmarks/elastic_fixed_cell.py).
     """
     if ion_method not in ("linear", "newton", "bfgs"):
         raise ValueError(f"ion_method must be linear, newton or bfgs, not {ion_method!r}")
@@ -279,7 +282,7 @@ def elastic_tensors(
             a = _primitive(a, symprec)
         atoms_list.append(a)
     if relax and atoms_list:
-        rinfo = batched_relax(atoms_list, m, fmax=relax_fmax, steps=RELAX_STEPS, relax_cell=True, fix_symmetry=True, symprec=symprec)
+        rinfo = batched_relax(atoms_list, m, fmax=relax_fmax, steps=RELAX_STEPS, relax_cell=relax_cell, fix_symmetry=True, symprec=symprec)
     else:
         rinfo = [None] * len(atoms_list)
     plans = [_plan(a, symprec, magnitudes) for a in atoms_list]

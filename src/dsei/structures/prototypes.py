@@ -50,7 +50,8 @@ ranking refines it. The cell gives 2.37 g/cm³ (measured density of LiNO3: 2.38 
 
 AgNO3 (orthorhombic Pbca, a = 6.997, b = 7.325, c = 10.118 Å, Z = 8; Lindley & Woodward, J. Chem. Soc. A
 1966, 123) is *not* built: reliable published atomic coordinates (Meyer, Rimsky & Chevalier, Acta Cryst.
-B34, 1457 (1978)) could not be obtained here and are not invented.
+B34, 1457 (1978)) could not be obtained here and are not invented. The chemistry set's energy of AgNO3 comes
+from a stand-in structure found by a small search from the calcite-type cell (scripts/extra_energies.py).
 """
 
 from __future__ import annotations
