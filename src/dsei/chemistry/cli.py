@@ -119,7 +119,7 @@ def register(app: typer.Typer) -> None:
             f"ΔG (eV/{anode})",
             "favourable",
             "exp. ΔG (eV/f.u.)",
-            "all-solid (eV/f.u.)",
+            "all-solid (eV/f.u.; exp.)",
             *(("product B/G", "product verdict") if mechanics else ()),
         ):
             t.add_column(col)
@@ -132,7 +132,8 @@ def register(app: typer.Typer) -> None:
                 _fmt(r.driving_force_eV_per_Li),
                 fav,
                 _fmt(r.experimental_driving_force_eV_per_fu),
-                _fmt(r.solid_state_energy_eV_per_fu),
+                _fmt(r.solid_state_energy_eV_per_fu)
+                + ("" if r.experimental_solid_state_energy_eV_per_fu is None else f" ({_fmt(r.experimental_solid_state_energy_eV_per_fu)})"),
                 *((_fmt(r.product_pugh_ratio, ".2f"), r.product_verdict or "—") if mechanics else ()),
             )
         con.print(t)
