@@ -62,7 +62,7 @@ def main() -> None:
             vols = [raw[i].get("volume_A3_per_atom", 10.0) for i in ids]
             keep = [i for i, e in enumerate(entries) if EA.is_sei_like(e)]
             formulas = [e["formula"] for e in entries]
-            for kind in ("ridge", "gbt"):
+            for kind in ("ridge", "gbt", "gbt_w"):
                 mean = EA.cv_metrics(cs, vols, formulas, entries, EA.FITTERS[kind], keep)
                 print(f"| {m} | {len(keep)} (all SEI-like) | {kind}, 5-fold CV on the 1,000 | {row(mean)} |")
 
