@@ -15,9 +15,10 @@ the committee (mean tensor of chgnet and sevennet):
 - relaxed-ion and clamped-ion (the same strained cells before the ions move: free);
 - uncalibrated and calibrated, each calibration under 5-fold cross-validation repeated over 5 seeds (fit on
   4/5, score on 1/5; mean over seeds, ± the seeds' standard deviation of the agreement): "global scales" =
-  one (a_K, a_G) per model; "feature ridge" and "gradient-boosted trees" = the two kinds dsei ships
-  (dsei.mechanics.calibration: a regression of ln[(B/G)_MLIP/(B/G)_DFT] on composition/bonding features and
-  the model's own moduli, applied to the shear part of the tensor, a_G ≥ 1);
+  one (a_K, a_G) per model; "feature ridge", "gradient-boosted trees" and "threshold-weighted trees" (the
+  trees fitted with THRESHOLD_WEIGHT) = the kinds dsei can ship (dsei.mechanics.calibration: a regression of
+  ln[(B/G)_MLIP/(B/G)_DFT] on composition/bonding features and the model's own moduli, applied to the shear
+  part of the tensor, a_G ≥ 1);
 - dsei's default output under the same CV: the shipped kind, and the fallback model's tensor where the
   model's is not positive definite (dsei.mechanics.elastic.FALLBACK_MODEL), when both models were run;
 - the SEI-like subset with the same CV predictions (calibrations fitted on the folds of the whole subset);
@@ -602,7 +603,8 @@ def write_calibration(out: Path, entries: list[dict], rep: dict, models: list[st
         "description": (
             "Feature-based shear calibration of the elastic tensor (dsei.mechanics.calibration): ridge regression "
             "('kind': 'ridge', standardised features) or gradient-boosted regression trees ('kind': 'gbt') of "
-            "ln[(B/G)_MLIP/(B/G)_DFT] on the features, whichever had the higher cross-validated Pugh agreement; "
+            "ln[(B/G)_MLIP/(B/G)_DFT] on the features (trees optionally fitted with training compounds weighted "
+            "by their closeness to B/G = 1.75: 'sample_weight'), whichever had the higher cross-validated Pugh agreement; "
             "applied as C' = S C S with a_K = 1 and "
             "a_G = exp(clip(prediction)). Fitted on the Born-stable relaxed-ion dev-set results against MP PBE. "
             "'enabled' = the 5-fold cross-validated (5 seeds) Pugh agreement was higher and MAE(K)+MAE(G) lower "
