@@ -33,6 +33,7 @@ the whole subset and writes it into src/dsei/mechanics/data/calibration.json (ot
 from __future__ import annotations
 
 import argparse
+import functools
 import gzip
 import json
 import sys
@@ -63,7 +64,9 @@ def load_dev(every: int, offset: int = 0) -> list[dict]:
     return data[offset::every]
 
 
-def run_model(name: str, entries: list[dict], out: Path, chunk: int) -> None:
+def run_model(name: str, entries: list[dict], out: Path, chunk: int, **elastic_options) -> None:
+    """Raw tensors of ``entries`` with model ``name`` (``elastic_tensors`` with ``elastic_options``), cached in
+    ``out/raw_<name>.jsonl`` (resumable), with the same-run LiF anchor before and after."""
     from pymatgen.core import Structure
 
     from dsei.mechanics import elastic_tensors
@@ -86,7 +89,7 @@ def run_model(name: str, entries: list[dict], out: Path, chunk: int) -> None:
             structs = [Structure.from_dict(e["structure"]) for e in part]
             t = time.perf_counter()
             try:
-                raws = elastic_tensors(structs, m)
+                raws = elastic_tensors(structs, m, **elastic_options)
                 err = None
             except Exception as exc:  # noqa: BLE001 - record and go on
                 raws, err = None, f"{type(exc).__name__}: {exc}"
@@ -234,9 +237,8 @@ def features(formula: str, c: np.ndarray, vol: float) -> dict | None:
     return _FEATURE_CACHE[key]
 
 
-def _training_rows(cs, vols, formulas, refs, with_ref: bool = False):
-    """Features and target ln[(B/G)_MLIP/(B/G)_DFT] of the Born-stable training compounds (and, ``with_ref``,
-    their DFT B/G)."""
+def _training_rows(cs, vols, formulas, refs):
+    """Features, target ln[(B/G)_MLIP/(B/G)_DFT] and DFT B/G of the Born-stable training compounds."""
     from dsei.mechanics.calibration import feature_vector
 
     xs, ys, ts = [], [], []
@@ -249,7 +251,7 @@ def _training_rows(cs, vols, formulas, refs, with_ref: bool = False):
         xs.append(feature_vector(feat))
         ts.append(r["K_vrh"] / r["G_vrh"])
         ys.append(np.log(moduli(c, v)["pugh"] / ts[-1]))
-    return (np.array(xs), np.array(ys), np.array(ts)) if with_ref else (np.array(xs), np.array(ys))
+    return np.array(xs), np.array(ys), np.array(ts)
 
 
 def ridge_params(cs, vols, formulas, refs, lam: float = RIDGE_LAMBDA) -> dict | None:
@@ -257,7 +259,7 @@ def ridge_params(cs, vols, formulas, refs, lam: float = RIDGE_LAMBDA) -> dict | 
     target ln[(B/G)_MLIP / (B/G)_DFT]."""
     from dsei.mechanics.calibration import fit_ridge
 
-    xs, ys = _training_rows(cs, vols, formulas, refs)
+    xs, ys, _ = _training_rows(cs, vols, formulas, refs)
     if len(ys) < 20:
         return None
     return fit_ridge(xs, ys, lam)
@@ -308,7 +310,7 @@ def gbt_params(cs, vols, formulas, refs, weighted: bool = False) -> tuple[dict, 
 
     from dsei.mechanics.calibration import FEATURES
 
-    xs, ys, ts = _training_rows(cs, vols, formulas, refs, with_ref=True)
+    xs, ys, ts = _training_rows(cs, vols, formulas, refs)
     if len(ys) < 20:
         return None
     w = threshold_weights(ts, **THRESHOLD_WEIGHT) if weighted else None
@@ -337,14 +339,12 @@ def gbt_params(cs, vols, formulas, refs, weighted: bool = False) -> tuple[dict, 
     }, g
 
 
-def fitter_gbt(cs, vols, formulas, refs):
-    fitted = gbt_params(cs, vols, formulas, refs)
+def fitter_gbt(cs, vols, formulas, refs, weighted: bool = False):
+    fitted = gbt_params(cs, vols, formulas, refs, weighted)
     return _scaler(fitted[0] if fitted else None)
 
 
-def fitter_gbt_weighted(cs, vols, formulas, refs):
-    fitted = gbt_params(cs, vols, formulas, refs, weighted=True)
-    return _scaler(fitted[0] if fitted else None)
+fitter_gbt_weighted = functools.partial(fitter_gbt, weighted=True)
 
 
 def cv_scales(cs, vols, formulas, refs, fitter, k: int = 5, seed: int = 0) -> list[tuple[float, float] | None]:
@@ -635,7 +635,7 @@ def write_calibration(out: Path, entries: list[dict], rep: dict, models: list[st
             continue
         if kind != "ridge":
             params, g = fitted
-            xs, _ = _training_rows(cs, vols, formulas, entries)
+            xs = _training_rows(cs, vols, formulas, entries)[0]
             from dsei.mechanics.calibration import gbt_value
 
             # the exported trees reproduce scikit-learn's predictions

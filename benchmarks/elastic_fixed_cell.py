@@ -9,15 +9,13 @@ lattice (``elastic_tensors(..., relax_cell=False)``: ions relaxed only; the resi
 intercept), so any difference from the cached default tensors (``bench-out/elastic_accuracy``, the same
 model and strains) is the effect of the model's equilibrium volume. Prints the model/DFT volume ratio over the
 cached compounds and, for both cell choices, the uncalibrated metrics and the feature-ridge calibration under
-the accuracy benchmark's 5-fold CV. Resumable (``bench-out/ea_fixedcell/part*.jsonl``).
+the accuracy benchmark's 5-fold CV. Resumable (``bench-out/ea_fixedcell/part*/``, the accuracy benchmark's cache format).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-import time
 import warnings
 from pathlib import Path
 
@@ -33,30 +31,14 @@ OUT = EA.ROOT / "bench-out" / "ea_fixedcell"
 
 
 def compute(every: int, part: int, parts: int) -> None:
-    from pymatgen.core import Structure
+    """This part's share of the subset, cell fixed (one cache directory per part, so parts can run at once)."""
+    EA.run_model(MODEL, EA.load_dev(every)[part::parts], _part_dir(part), chunk=8, relax_cell=False)
 
-    from dsei.mechanics import elastic_tensors
-    from dsei.mechanics.strains import DEFAULT_MAGNITUDES
-    from dsei.models import load_model
 
-    OUT.mkdir(parents=True, exist_ok=True)
-    cache = OUT / f"part{part}.jsonl"
-    done = {json.loads(x)["mp_id"] for x in cache.read_text().splitlines() if x.strip()} if cache.exists() else set()
-    todo = sorted((e for e in EA.load_dev(every)[part::parts] if e["mp_id"] not in done), key=lambda e: e["nsites"])
-    m = load_model(MODEL)
-    with cache.open("a") as fh:
-        for i in range(0, len(todo), 8):
-            chunk = todo[i : i + 8]
-            t = time.perf_counter()
-            raws = elastic_tensors([Structure.from_dict(e["structure"]) for e in chunk], m, relax_cell=False)
-            dt = time.perf_counter() - t
-            for e, r in zip(chunk, raws, strict=True):
-                rec = {"mp_id": e["mp_id"], "model": MODEL, "time_s": dt / len(chunk), "nsites": e["nsites"],
-                       "C_GPa": np.asarray(r.C_GPa).tolist(), "C_clamped_GPa": np.asarray(r.C_clamped_GPa).tolist(),
-                       "volume_A3_per_atom": r.volume_A3_per_atom, "magnitudes": list(DEFAULT_MAGNITUDES)}
-                fh.write(json.dumps(rec) + "\n")
-            fh.flush()
-            print(f"part {part}: {i + len(chunk)}/{len(todo)} ({dt:.1f} s)", flush=True)
+def _part_dir(part: int) -> Path:
+    d = OUT / f"part{part}"
+    d.mkdir(parents=True, exist_ok=True)
+    return d
 
 
 def analyze(every: int) -> None:
@@ -64,14 +46,14 @@ def analyze(every: int) -> None:
 
     default = EA.ROOT / "bench-out" / "elastic_accuracy"
     cached = EA.load_raw(default, MODEL)
-    ratios = [
-        cached[e["mp_id"]]["volume_A3_per_atom"] / (lambda s: s.volume / len(s))(Structure.from_dict(e["structure"]))
-        for e in EA.load_dev(1)
-        if "volume_A3_per_atom" in cached.get(e["mp_id"], {})
-    ]
+    ratios = []
+    for e in EA.load_dev(1):
+        if "volume_A3_per_atom" in cached.get(e["mp_id"], {}):
+            s = Structure.from_dict(e["structure"])
+            ratios.append(cached[e["mp_id"]]["volume_A3_per_atom"] / (s.volume / len(s)))
     q = np.percentile(ratios, [5, 50, 95])
     print(f"{MODEL} relaxed volume / DFT volume over {len(ratios)} compounds: median {q[1]:.4f}, 5-95 % {q[0]:.3f}-{q[2]:.3f}\n")
-    (OUT / f"raw_{MODEL}.jsonl").write_text("".join(p.read_text() for p in sorted(OUT.glob("part*.jsonl"))))
+    (OUT / f"raw_{MODEL}.jsonl").write_text("".join(p.read_text() for p in sorted(OUT.glob(f"part*/raw_{MODEL}.jsonl"))))
     entries = EA.load_dev(every)
     ids, formulas = [e["mp_id"] for e in entries], [e["formula"] for e in entries]
     print("| cell | ions | MAE K (GPa) | MAE G (GPa) | Pugh agreement | unstable | ridge CV: agreement | ridge CV: MAE G (GPa) |")
