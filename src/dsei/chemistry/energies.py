@@ -250,7 +250,7 @@ def library_energy(structure: Structure, model: str, fp: str | None = None) -> f
     (seconds per phase; ``dsei screen`` on the built-in library no longer relaxes its candidates a second time
     for stability). ``fp``: the structure's fingerprint, if the caller has it."""
     from dsei.structures.fingerprint import fingerprint
-    from dsei.structures.library import extra_structure, get_library
+    from dsei.structures.library import extra_fingerprint, get_library
 
     try:
         fp = fp or fingerprint(structure)
@@ -264,8 +264,7 @@ def library_energy(structure: Structure, model: str, fp: str | None = None) -> f
         rec = _extra_phases().get(red)
         if not rec or not rec.get("converged", {}).get(model) or model not in rec.get("energy_per_atom_eV", {}):
             return None
-        extra = extra_structure(red)
-        if extra is None or fingerprint(extra) != fp:
+        if extra_fingerprint(red) != fp:
             return None
         return float(rec["energy_per_atom_eV"][model])
     except Exception:  # noqa: BLE001 - a failed lookup only means relaxing

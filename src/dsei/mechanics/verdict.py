@@ -21,10 +21,12 @@ and its band is 1.65–2.00 (:data:`CALIBRATED_MARGIN_BELOW` = 0.10, :data:`CALI
 Set with SevenNet-0's ridge under 5-fold CV on the same 200 compounds: a calibrated "ductile" within 0.25
 above 1.75 was right for about half, beyond it for over 80 %, while a calibrated "brittle" was right for about
 two thirds whatever its distance below 1.75, so a wider band below would discard verdicts without making the
-rest more reliable. Rechecked for the default since (SevenNet-l3i5, gradient-boosted calibration, 5-fold CV on
-all 1,000 dev compounds, 948 stable results): inside the band a predicted side is right for 62 % (brittle)
-and 53–65 % (ductile), outside it for 79–100 %, so the band stands (``benchmarks/elastic_accuracy.py``,
-"verdict reliability"; docs/benchmarks.md, "Gradient-boosted calibration"; docs/mechanics.md, "Verdict").
+rest more reliable. Rechecked for the default since (SevenNet-l3i5, 5-fold CV on all 1,000 dev compounds, 948
+stable results): with the gradient-boosted calibration a predicted side is right for 62 % (brittle) and 53–65 %
+(ductile) inside the band, for 79–100 % outside it; with the threshold-weighted trees shipped since session 8,
+63 % and 55–74 % inside, 80–96 % outside (but 6 of the 10 predicted brittle 0.5–1.0 below 1.75). The band
+stands (``benchmarks/elastic_accuracy.py``, "verdict reliability"; docs/benchmarks.md, "Gradient-boosted
+calibration"; docs/mechanics.md, "Verdict").
 """
 
 from __future__ import annotations

@@ -190,6 +190,15 @@ def extra_structure(formula: str) -> Structure | None:
     return struct
 
 
+@functools.cache
+def extra_fingerprint(formula: str) -> str | None:
+    """Fingerprint of :func:`extra_structure` (read and computed once per formula), or None."""
+    from dsei.structures.fingerprint import fingerprint
+
+    struct = extra_structure(formula)
+    return None if struct is None else fingerprint(struct)
+
+
 def structure_for_formula(formula: str) -> Structure | None:
     """The library's ground-state polymorph of ``formula`` (or the entry of that ID), else the chemistry set's
     extra structure (:func:`extra_structure`), else None."""
