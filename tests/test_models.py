@@ -80,6 +80,64 @@ def test_batched_equals_one_by_one(name, lif):
         assert abs(b.energy_per_atom_eV - s.energy_per_atom_eV) < 1e-5
 
 
+def test_a_batch_that_runs_out_of_device_memory_is_split(lif):
+    """Fault injection only (a real model whose "device" refuses passes over 20 atoms): the batch is split
+    until it fits, the numbers are the real model's, the model remembers what fit, and one structure too
+    large on its own still raises."""
+    import torch
+
+    from dsei.models import Model, load_model
+
+    real = load_model("sevennet")
+
+    class TightMemory(Model):
+        def __init__(self, limit):
+            self.name, self.device, self.limit, self.passes = real.name, "cuda", limit, []
+
+        def calculator(self):
+            return real.calculator()
+
+        def _evaluate_batch(self, atoms):
+            n = sum(len(a) for a in atoms)
+            if n > self.limit:
+                raise torch.OutOfMemoryError(f"CUDA out of memory (fake: {n} atoms)")
+            self.passes.append(n)
+            return real._evaluate_batch(atoms)
+
+    cells = _rattled_cells(lif)  # 7 cells of 8 atoms and one of 2: 58 atoms
+    tight = TightMemory(20)
+    assert tight.batch_atoms() == 4000
+    got = tight.evaluate(cells)
+    ref = real.evaluate(cells)
+    for g, r in zip(got, ref, strict=True):
+        assert abs(g.energy_per_atom_eV - r.energy_per_atom_eV) < 1e-5
+        assert np.abs(g.forces_eV_per_A - r.forces_eV_per_A).max() < 1e-4
+    assert sum(tight.passes) == 58 and max(tight.passes) <= 20 and len(tight.passes) >= 3
+    assert tight.batch_atoms() <= 58 // 2 + 8  # later calls start from what fit
+    with pytest.raises(torch.OutOfMemoryError):
+        TightMemory(4).evaluate(cells[:1])
+
+
+def test_device_from_environment(monkeypatch):
+    """DSEI_DEVICE picks the device of every model loaded with device="auto"; a CUDA device torch cannot see
+    is a one-line error."""
+    import torch
+
+    from dsei.errors import ModelUnavailableError
+    from dsei.models import resolve_device
+
+    monkeypatch.setenv("DSEI_DEVICE", "cpu")
+    assert resolve_device() == "cpu" and resolve_device("auto") == "cpu"
+    assert resolve_device("cpu") == "cpu"
+    monkeypatch.delenv("DSEI_DEVICE")
+    assert resolve_device() == ("cuda" if torch.cuda.is_available() else "cpu")
+    if not torch.cuda.is_available():
+        monkeypatch.setenv("DSEI_DEVICE", "cuda")
+        with pytest.raises(ModelUnavailableError) as exc:
+            resolve_device()
+        assert "\n" not in str(exc.value) and "no CUDA device" in str(exc.value)
+
+
 @pytest.mark.slow
 def test_d3_adds_dispersion(lif):
     from dsei.models import load_model

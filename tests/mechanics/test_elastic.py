@@ -150,7 +150,9 @@ def test_unstable_tensor_gets_a_second_opinion_from_the_fallback_model(lif):
     assert r.model == "chgnet" and r.fallback_from == fake.name
     assert r.verdict == "uncertain" and r.born_stable and r.G_vrh_GPa > 0
     direct = elastic_many([lif], "chgnet")[0]
-    assert r.pugh_ratio == pytest.approx(direct.pugh_ratio, abs=1e-6) and r.C_GPa == direct.C_GPa
+    # bitwise equal on a CPU; on a GPU, scatter-add sums in no fixed order (docs/benchmarks.md, "Models on a GPU")
+    assert r.pugh_ratio == pytest.approx(direct.pugh_ratio, abs=1e-3)
+    assert np.allclose(r.C_GPa, direct.C_GPa, atol=0.05)
     assert f"alone would be {direct.verdict}" in r.verdict_reason
     assert [m["model"] for m in r.members] == [fake.name, "chgnet"]
     assert r.members[0]["min_eigenvalue_GPa"] < 0 and r.members[0]["G_vrh_GPa"] is None

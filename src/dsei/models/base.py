@@ -21,9 +21,23 @@ from pymatgen.io.ase import AseAtomsAdaptor
 
 #: Atoms per batched forward pass. On CPU, message-passing cost per atom grows once a batch outgrows the
 #: caches: measured (benchmarks/batch_speed.py) SevenNet-0 is fastest at ~64 atoms a pass and CHGNet at
-#: ~128; larger batches get slower per atom. On a GPU, big batches pay off.
+#: ~128; larger batches get slower per atom. On a GPU, big batches pay off: on an H100 (benchmarks/gpu_check.py,
+#: docs/benchmarks.md "Models on a GPU") SevenNet-l3i5 runs 3,160 atoms/s at 250 atoms a pass, 7,150 at 2,000
+#: and 7,380 at 4,000 (peak 31 GiB), 6,590 at 8,000 (62 GiB); 16,000 does not fit in 80 GB. A batch that
+#: does not fit a smaller card is split, not fatal (:meth:`Model.evaluate`).
 CPU_ATOMS_PER_BATCH = {"chgnet": 128, "sevennet": 64}  # any other model: 64
 GPU_ATOMS_PER_BATCH = 4000
+
+
+def _free_device_memory() -> None:
+    """Return cached CUDA blocks after an out-of-memory error (no-op without CUDA)."""
+    import gc
+
+    import torch
+
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
 
 
 @dataclass
@@ -83,25 +97,47 @@ class Model(abc.ABC):
     def calculator(self):
         """A fresh ASE calculator that shares this model's weights (one per Atoms object)."""
 
+    #: Largest batch (atoms) known to fit this model's device, learned from an out-of-memory split.
+    _fits_atoms: int | None = None
+
     def batch_atoms(self) -> int:
-        """Default atoms per forward pass for this model on its device."""
+        """Default atoms per forward pass for this model on its device (lowered after a batch ran out of memory)."""
         if self.device.startswith("cuda"):
-            return GPU_ATOMS_PER_BATCH
-        return CPU_ATOMS_PER_BATCH.get(self.name.removesuffix("+d3"), 64)
+            default = GPU_ATOMS_PER_BATCH
+        else:
+            default = CPU_ATOMS_PER_BATCH.get(self.name.removesuffix("+d3"), 64)
+        return min(default, self._fits_atoms) if self._fits_atoms else default
 
     def evaluate(self, structures: Sequence[Structure | Atoms], max_atoms_per_batch: int | None = None) -> list[Evaluation]:
         """Energies, forces and stresses of many structures in batched forward passes.
 
         Structures are grouped, in order, into passes of at most ``max_atoms_per_batch`` atoms (default:
-        :meth:`batch_atoms`); a structure larger than that gets a pass of its own.
+        :meth:`batch_atoms`); a structure larger than that gets a pass of its own. A pass that runs out of
+        device memory is split in halves (the model's default batch is lowered to what fit), so a card
+        smaller than the default assumes costs passes, not the run; one structure too large alone still fails.
         """
         max_atoms_per_batch = max_atoms_per_batch or self.batch_atoms()
         atoms = [to_atoms(s) for s in structures]
         out: list[Evaluation] = [None] * len(atoms)  # type: ignore[list-item]
         for group in chunks_by_atoms([len(a) for a in atoms], max_atoms_per_batch):
-            for i, ev in zip(group, self._evaluate_batch([atoms[i] for i in group]), strict=True):
+            for i, ev in zip(group, self._evaluate_fitting([atoms[i] for i in group]), strict=True):
                 out[i] = ev
         return out
+
+    def _evaluate_fitting(self, atoms: list[Atoms]) -> list[Evaluation]:
+        """:meth:`_evaluate_batch`, halving the batch while the device is out of memory."""
+        import torch
+
+        try:
+            return self._evaluate_batch(atoms)
+        except torch.OutOfMemoryError:
+            if len(atoms) == 1:
+                raise
+        _free_device_memory()
+        half = len(atoms) // 2
+        first, second = atoms[:half], atoms[half:]
+        self._fits_atoms = max(1, min(self._fits_atoms or 10**9, max(sum(map(len, first)), sum(map(len, second)))))
+        return self._evaluate_fitting(first) + self._evaluate_fitting(second)
 
     def evaluate_one_by_one(self, structures: Sequence[Structure | Atoms]) -> list[Evaluation]:
         """Reference path: one ASE calculator call per structure (what most tools do)."""

@@ -87,12 +87,18 @@ class ModelInfo:
 
 
 def resolve_device(device: str = "auto") -> str:
-    """``auto`` → ``cuda`` when a GPU is visible, else ``cpu``."""
-    if device != "auto":
-        return device
+    """``auto`` → the ``DSEI_DEVICE`` environment variable when set (e.g. ``cpu`` on a GPU node, ``cuda:1``),
+    else ``cuda`` when a GPU is visible, else ``cpu``. A CUDA device that torch cannot see is a one-line
+    :class:`ModelUnavailableError`, not a traceback from deep inside a model."""
+    if device == "auto":
+        device = os.environ.get("DSEI_DEVICE", "").strip() or "auto"
     import torch
 
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ModelUnavailableError(f"device {device!r} asked for (DSEI_DEVICE or device=), but torch sees no CUDA device")
+    return device
 
 
 def _pkg_version(pkg: str) -> str:
