@@ -170,11 +170,24 @@ def test_other_sevennet_checkpoints_load_offline():
         assert np.abs(np.array(res[name][1])).max() < 1e-3
 
 
+@pytest.mark.slow
+def test_chgnet_r2scan_loads_offline_on_the_r2scan_scale():
+    """The r2SCAN fine-tune of CHGNet ships in the chgnet wheel: it loads with sockets blocked and predicts
+    r2SCAN total energies (LiF about -5.9 eV/atom, against -5.0 for CHGNet 0.3.0's MP2020-corrected PBE)."""
+    proc = subprocess.run(
+        [sys.executable, "-c", OFFLINE_SCRIPT, "chgnet-r2scan", "chgnet"], capture_output=True, text=True, timeout=600
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    res = json.loads(next(line for line in proc.stdout.splitlines() if line.startswith("RESULT"))[len("RESULT") :])
+    assert -6.5 < res["chgnet-r2scan"][0] < -5.5 and res["chgnet-r2scan"][0] < res["chgnet"][0] - 0.5
+    assert np.abs(np.array(res["chgnet-r2scan"][1])).max() < 1e-3
+
+
 def test_registry_lists_and_explains():
     from dsei.models import check_model, list_models
 
     names = {i.name: i for i in list_models()}
-    assert {"chgnet", "sevennet", "chgnet+d3", "sevennet+d3", "sevennet-l3i5", "sevennet-mf-r2scan"} <= set(names)
+    assert {"chgnet", "sevennet", "chgnet+d3", "sevennet+d3", "sevennet-l3i5", "sevennet-mf-r2scan", "chgnet-r2scan"} <= set(names)
     assert names["chgnet"].available and names["sevennet"].available
     bad = check_model("no-such-model")
     assert not bad.available and "unknown model" in bad.reason

@@ -48,7 +48,7 @@ EXCLUDED = ("Li2O2", "InBr")
 MAX_EXP_UNCERTAINTY_eV = 0.2
 FIT_FILE = "fere_fits.json"
 #: models whose fits ``data/fere_fits.json`` ships (python -m dsei.chemistry.corrections)
-FIT_MODELS = ("sevennet", "chgnet", "sevennet-mf-r2scan", "sevennet-l3i5")
+FIT_MODELS = ("sevennet", "chgnet", "sevennet-mf-r2scan", "sevennet-l3i5", "chgnet-r2scan")
 
 
 @lru_cache(maxsize=1)

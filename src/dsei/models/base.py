@@ -25,7 +25,7 @@ from pymatgen.io.ase import AseAtomsAdaptor
 #: docs/benchmarks.md "Models on a GPU") SevenNet-l3i5 runs 3,160 atoms/s at 250 atoms a pass, 7,150 at 2,000
 #: and 7,380 at 4,000 (peak 31 GiB), 6,590 at 8,000 (62 GiB); 16,000 does not fit in 80 GB. A batch that
 #: does not fit a smaller card is split, not fatal (:meth:`Model.evaluate`).
-CPU_ATOMS_PER_BATCH = {"chgnet": 128, "sevennet": 64}  # any other model: 64
+CPU_ATOMS_PER_BATCH = {"chgnet": 128, "chgnet-r2scan": 128, "sevennet": 64}  # any other model: 64
 GPU_ATOMS_PER_BATCH = 4000
 
 
@@ -164,17 +164,17 @@ class Model(abc.ABC):
 
 
 class CHGNetModel(Model):
-    """CHGNet 0.3.0; batching through ``CHGNet.predict_structure`` on a list."""
+    """CHGNet (0.3.0, or the r2SCAN fine-tune shipped beside it); one batched forward and backward pass."""
 
-    def __init__(self, device: str = "cpu"):
+    def __init__(self, device: str = "cpu", model_name: str = "0.3.0", name: str = "chgnet"):
         import contextlib
         import io
 
         from chgnet.model import CHGNet
 
         with contextlib.redirect_stdout(io.StringIO()):
-            self.model = CHGNet.load(model_name="0.3.0", use_device=device, verbose=False)
-        self.name = "chgnet"
+            self.model = CHGNet.load(model_name=model_name, use_device=device, verbose=False)
+        self.name = name
         self.device = device
         self.version = f"CHGNet {self.model.version}"
         from pymatgen.core.periodic_table import Element

@@ -3,6 +3,9 @@
 Names
 -----
 ``chgnet``       CHGNet 0.3.0 (Deng et al., Nat. Mach. Intell. 5, 1031 (2023)); weights in the chgnet wheel.
+``chgnet-r2scan``  CHGNet 0.3.0 fine-tuned on MP r2SCAN data (X. Huang et al., npj Comput. Mater. (2025),
+                 "Cross-functional transferability in foundation machine learning interatomic potentials";
+                 chgnet's ``pretrained/r2scan``), weights in the chgnet wheel; r2SCAN total-energy scale.
 ``sevennet``     SevenNet-0 (``7net-0``, 11 Jul 2024; Park et al., J. Chem. Theory Comput. 20, 4857 (2024));
                  weights in the sevenn wheel.
 ``sevennet-l3i5``  SevenNet-l3i5 (l_max = 3, 5 interaction layers; MPtrj), weights in the sevenn wheel.
@@ -110,14 +113,18 @@ def _pkg_version(pkg: str) -> str:
         return ""
 
 
-def _chgnet_check() -> tuple[bool, str, str]:
+#: dsei name → CHGNet's own name of the weights (``CHGNet.load(model_name=...)``, a folder of ``pretrained/``).
+CHGNET_CHECKPOINTS = {"chgnet": "0.3.0", "chgnet-r2scan": "r2scan"}
+
+
+def _chgnet_check(name: str = "chgnet") -> tuple[bool, str, str]:
     ver = _pkg_version("chgnet")
     if not ver:
         return False, "package chgnet is not installed (pip install 'chgnet>=0.4.2,<0.5')", ""
     spec = importlib.util.find_spec("chgnet")
-    weights = Path(spec.origin).parent / "pretrained" / "0.3.0"  # type: ignore[arg-type]
+    weights = Path(spec.origin).parent / "pretrained" / CHGNET_CHECKPOINTS[name]  # type: ignore[arg-type]
     if not any(weights.glob("*.pth.tar")):
-        return False, f"CHGNet 0.3.0 weights not found in the wheel ({weights})", ver
+        return False, f"CHGNet {CHGNET_CHECKPOINTS[name]} weights not found in the wheel ({weights})", ver
     return True, "", ver
 
 
@@ -169,6 +176,7 @@ def _local_file_check(pkg: str, env: str) -> tuple[bool, str, str]:
 
 _BUILTIN = {
     "chgnet": "CHGNet 0.3.0 (weights in the chgnet wheel)",
+    "chgnet-r2scan": "CHGNet 0.3.0 fine-tuned on MP r2SCAN (weights in the chgnet wheel)",
     "sevennet": "SevenNet-0 / 7net-0 (weights in the sevenn wheel)",
     "sevennet-l3i5": "SevenNet-l3i5 (weights in the sevenn wheel; about 3x the cost of SevenNet-0)",
     "sevennet-mf-r2scan": "SevenNet-MF-0 at its r2SCAN fidelity (weights in the sevenn wheel)",
@@ -199,8 +207,8 @@ def check_model(name: str) -> ModelInfo:
     """Whether ``name`` can be loaded here, and why not — without loading it."""
     name = canonical_name(name)
     base = name.removesuffix("+d3")
-    if base == "chgnet":
-        ok, why, ver = _chgnet_check()
+    if base in CHGNET_CHECKPOINTS:
+        ok, why, ver = _chgnet_check(base)
     elif base in SEVENNET_CHECKPOINTS:
         ok, why, ver = _sevennet_check(base)
     elif name == "mace":
@@ -226,7 +234,7 @@ def list_models() -> list[ModelInfo]:
 def model_elements(name: str) -> frozenset[str] | None:
     """Elements a model covers (None = unknown). CHGNet's is known without loading its weights."""
     name = canonical_name(name)
-    if name.removesuffix("+d3") == "chgnet":
+    if name.removesuffix("+d3") in CHGNET_CHECKPOINTS:
         from pymatgen.core.periodic_table import Element
 
         return frozenset(Element.from_Z(z).symbol for z in range(1, 95))
@@ -253,8 +261,8 @@ def _build(name: str, device: str) -> Model:
     info = check_model(name)
     if not info.available:
         raise ModelUnavailableError(f"model {name!r} is unavailable: {info.reason}")
-    if name == "chgnet":
-        return base.CHGNetModel(device=device)
+    if name in CHGNET_CHECKPOINTS:
+        return base.CHGNetModel(device=device, model_name=CHGNET_CHECKPOINTS[name], name=name)
     if name in SEVENNET_CHECKPOINTS:
         ckpt, _, modal = SEVENNET_CHECKPOINTS[name]
         return base.SevenNetModel(device=device, checkpoint=ckpt, modal=modal, name=name)
