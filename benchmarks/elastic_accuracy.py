@@ -64,13 +64,35 @@ def load_dev(every: int, offset: int = 0) -> list[dict]:
     return data[offset::every]
 
 
+def raw_record(entry: dict, name: str, raw, time_s: float, error: str | None = None) -> dict:
+    """One line of the ``raw_<model>.jsonl`` cache: a dev entry's uncalibrated tensor (or the error)."""
+    from dsei.mechanics.strains import DEFAULT_MAGNITUDES
+
+    rec = {"mp_id": entry["mp_id"], "model": name, "time_s": time_s, "nsites": entry["nsites"]}
+    if raw is None:
+        rec["error"] = error
+        return rec
+    rec.update(
+        C_GPa=np.asarray(raw.C_GPa).tolist(),
+        C_clamped_GPa=np.asarray(raw.C_clamped_GPa).tolist(),
+        volume_A3_per_atom=raw.volume_A3_per_atom,
+        spacegroup=raw.spacegroup,
+        laue_class=raw.laue_class,
+        n_cells=raw.n_cells,
+        relax_converged=raw.relax_converged,
+        relax_steps=raw.relax_steps,
+        ion_steps=raw.ion_steps,
+        magnitudes=list(DEFAULT_MAGNITUDES),
+    )
+    return rec
+
+
 def run_model(name: str, entries: list[dict], out: Path, chunk: int, **elastic_options) -> None:
     """Raw tensors of ``entries`` with model ``name`` (``elastic_tensors`` with ``elastic_options``), cached in
     ``out/raw_<name>.jsonl`` (resumable), with the same-run LiF anchor before and after."""
     from pymatgen.core import Structure
 
     from dsei.mechanics import elastic_tensors
-    from dsei.mechanics.strains import DEFAULT_MAGNITUDES
     from dsei.models import load_model
 
     cache = out / f"raw_{name}.jsonl"
@@ -95,23 +117,7 @@ def run_model(name: str, entries: list[dict], out: Path, chunk: int, **elastic_o
                 raws, err = None, f"{type(exc).__name__}: {exc}"
             dt = time.perf_counter() - t
             for k, e in enumerate(part):
-                rec = {"mp_id": e["mp_id"], "model": name, "time_s": dt / len(part), "nsites": e["nsites"]}
-                if raws is None:
-                    rec["error"] = err
-                else:
-                    r = raws[k]
-                    rec.update(
-                        C_GPa=np.asarray(r.C_GPa).tolist(),
-                        C_clamped_GPa=np.asarray(r.C_clamped_GPa).tolist(),
-                        volume_A3_per_atom=r.volume_A3_per_atom,
-                        spacegroup=r.spacegroup,
-                        laue_class=r.laue_class,
-                        n_cells=r.n_cells,
-                        relax_converged=r.relax_converged,
-                        relax_steps=r.relax_steps,
-                        ion_steps=r.ion_steps,
-                        magnitudes=list(DEFAULT_MAGNITUDES),
-                    )
+                rec = raw_record(e, name, None if raws is None else raws[k], dt / len(part), err)
                 fh.write(json.dumps(rec) + "\n")
             fh.flush()
             print(f"[{name}] {i + len(part)}/{len(todo)} ({dt:.1f} s for {len(part)})", flush=True)

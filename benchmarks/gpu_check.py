@@ -10,7 +10,8 @@ path that CI (CPU only) never runs. This script answers, on a machine with a GPU
 3. **dev set** — ``elastic_tensors`` with the default model on dev compounds: a fixed subset on both
    devices (time ratio on identical work), then as many more on CUDA as the time box allows, each compared
    with the CPU tensors cached by ``benchmarks/elastic_accuracy.py`` (same model, another machine): Pugh
-   side and verdict agreement, |ΔK|, |ΔG|;
+   side and verdict agreement, |ΔK|, |ΔG|; the CUDA tensors go to ``OUT/raw_<model>.jsonl`` (the cache format of
+   ``elastic_accuracy.py``, which ``--analyze-only --out OUT`` reads);
 4. **batch size** — atoms/s of one batched ``Model.evaluate`` vs ``max_atoms_per_batch`` on CUDA (the
    choice of ``dsei.models.base.GPU_ATOMS_PER_BATCH``), against the CPU's default batch in the same run.
 
@@ -191,14 +192,18 @@ def _verdict(c: np.ndarray, formula: str, vol: float, model: str):
 
 
 def part_dev(
-    res: dict, dev_path: Path, cache_path: Path | None, box_s: float, n_both: int, chunk: int
+    res: dict, dev_path: Path, cache_path: Path | None, box_s: float, n_both: int, chunk: int, out: Path
 ) -> None:
+    """Also writes the GPU tensors to ``out/raw_<model>.jsonl`` in the cache format of elastic_accuracy.py
+    (``--analyze-only --out`` reads it: the whole dev-set benchmark from one GPU run)."""
+    from elastic_accuracy import raw_record  # benchmarks/ is on sys.path when run as a script
     from pymatgen.core import Structure
 
     from dsei.mechanics import elastic_tensors
     from dsei.models import DEFAULT_ELASTIC_MODEL, load_model
 
     entries = json.load(_open(dev_path))
+    cache_out = (out / f"raw_{DEFAULT_ELASTIC_MODEL}.jsonl").open("w")
     cpu_cache = {}
     if cache_path and cache_path.exists():
         for line in _open(cache_path):
@@ -220,6 +225,8 @@ def part_dev(
         timing[label] = time.perf_counter() - t
         for e, r in zip(both, raws, strict=True):
             tensors.setdefault(e["mp_id"], {})[label] = (np.asarray(r.C_GPa), r.volume_A3_per_atom)
+            if label == "gpu":
+                cache_out.write(json.dumps(raw_record(e, DEFAULT_ELASTIC_MODEL, r, timing[label] / len(both))) + "\n")
         print(f"dev subset ({len(both)}) on {dev}: {timing[label]:.1f} s", flush=True)
     # as many more on the GPU as the box allows
     m = load_model(DEFAULT_ELASTIC_MODEL, GPU)
@@ -229,12 +236,17 @@ def part_dev(
         if time.perf_counter() - t0 > box_s:
             break
         part = rest[i : i + chunk]
+        t = time.perf_counter()
         raws = elastic_tensors([Structure.from_dict(e["structure"]) for e in part], m)
+        dt = time.perf_counter() - t
         for e, r in zip(part, raws, strict=True):
             tensors.setdefault(e["mp_id"], {})["gpu"] = (np.asarray(r.C_GPa), r.volume_A3_per_atom)
+            cache_out.write(json.dumps(raw_record(e, DEFAULT_ELASTIC_MODEL, r, dt / len(part))) + "\n")
+        cache_out.flush()
         n_more += len(part)
         print(f"dev on gpu: {n_more} more in {time.perf_counter() - t0:.1f} s", flush=True)
     t_more = time.perf_counter() - t0
+    cache_out.close()
     formula = {e["mp_id"]: e["formula"] for e in entries}
 
     def compare(ref_key: str):
@@ -391,7 +403,7 @@ def main() -> int:
         "agreement": part_agreement,
         "six": part_paper_six,
         "batch": part_batch,
-        "dev": lambda r: part_dev(r, args.dev, args.cpu_cache, args.dev_box_s, args.n_both, args.chunk),
+        "dev": lambda r: part_dev(r, args.dev, args.cpu_cache, args.dev_box_s, args.n_both, args.chunk, args.out),
     }
     for p in args.parts:
         t = time.perf_counter()
