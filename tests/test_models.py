@@ -129,6 +129,9 @@ def test_device_from_environment(monkeypatch):
     monkeypatch.setenv("DSEI_DEVICE", "cpu")
     assert resolve_device() == "cpu" and resolve_device("auto") == "cpu"
     assert resolve_device("cpu") == "cpu"
+    monkeypatch.setenv("DSEI_DEVICE", "gpu")
+    with pytest.raises(ModelUnavailableError, match="not a torch device"):
+        resolve_device()
     monkeypatch.delenv("DSEI_DEVICE")
     assert resolve_device() == ("cuda" if torch.cuda.is_available() else "cpu")
     if not torch.cuda.is_available():

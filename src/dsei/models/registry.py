@@ -99,6 +99,10 @@ def resolve_device(device: str = "auto") -> str:
 
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        torch.device(device)
+    except (RuntimeError, ValueError):
+        raise ModelUnavailableError(f"{device!r} is not a torch device (DSEI_DEVICE or device=: cpu, cuda, cuda:N, mps)") from None
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise ModelUnavailableError(f"device {device!r} asked for (DSEI_DEVICE or device=), but torch sees no CUDA device")
     return device
