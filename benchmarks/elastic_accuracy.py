@@ -655,7 +655,7 @@ def write_calibration(out: Path, entries: list[dict], rep: dict, models: list[st
         mags = next((raw[i].get("magnitudes") for i in ids if i in raw and "magnitudes" in raw[i]), [-0.01, -0.005, 0.005, 0.01])
         cal["models"][m] = {
             "enabled": bool(better),
-            "fitted_with": f"benchmarks/elastic_accuracy.py --every {every} --out {out.name} --write-calibration",
+            "fitted_with": f"benchmarks/elastic_accuracy.py --every {every} --models {m} --out {out.name} --analyze-only --write-calibration",
             "n_compounds": len(entries),
             "strain_magnitudes": mags,
             **params,
