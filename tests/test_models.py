@@ -223,3 +223,6 @@ def test_models_cli_json(run_cli):
     data = json.loads(out)
     assert data["schema_version"] and data["default"] == "sevennet"
     assert any(m["name"] == "chgnet" and m["available"] for m in data["models"])
+    import torch
+
+    assert data["device"] == ("cuda" if torch.cuda.is_available() else "cpu")

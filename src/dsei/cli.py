@@ -68,16 +68,18 @@ def _root(
 def models_cmd(json_out: JsonOpt = None) -> None:
     """List the models, whether each is available here, and why not."""
     from dsei.models import list_models
-    from dsei.models.registry import DEFAULT_MODEL, DEFAULT_MODELS
+    from dsei.models.registry import DEFAULT_MODEL, DEFAULT_MODELS, resolve_device
     from dsei.results import SCHEMA_VERSION, write_json
 
     infos = list_models()
+    device = resolve_device()
     if json_out:
         write_json(
             {
                 "schema_version": SCHEMA_VERSION,
                 "default": DEFAULT_MODEL,
                 "defaults": DEFAULT_MODELS,
+                "device": device,
                 "models": [{"name": i.name, "available": i.available, "reason": i.reason, "version": i.version, "description": i.description} for i in infos],
             },
             json_out,
@@ -92,6 +94,8 @@ def models_cmd(json_out: JsonOpt = None) -> None:
         uses = [prop for prop, name in DEFAULT_MODELS.items() if name == i.name]
         label = i.name + (f" (default: {', '.join(uses)})" if uses else "")
         table.add_row(label, mark, i.version, i.description if i.available else i.reason)
+    how = "DSEI_DEVICE" if os.environ.get("DSEI_DEVICE", "").strip() else "auto: CUDA when visible, else CPU"
+    table.caption = f"models run on: {device} ({how})"
     console.print(table)
 
 

@@ -70,8 +70,9 @@ CORRECTIONS = ("none", "mp2020", "fitted")
 #: per anion equals the MP2020 anion correction, while the metals agree.
 TRAINED_ON_MP2020 = {"chgnet": True, "sevennet": False, "sevennet-l3i5": False, "sevennet-mf-pbe": False}
 #: Models whose energies are not GGA(+U) at all, so the MP2020 GGA/GGA+U corrections do not belong on them:
-#: SevenNet-MF-0 at its r2SCAN fidelity and the r2SCAN fine-tune of CHGNet predict r2SCAN energies (MP's r2SCAN data carry no anion
-#: corrections; Kingsbury et al., Phys. Rev. Mater. 6, 013801 (2022)). ``mp2020`` = ``none`` for these.
+#: SevenNet-MF-0 at its r2SCAN fidelity and the r2SCAN fine-tune of CHGNet predict r2SCAN energies (MP's
+#: r2SCAN data carry no anion corrections; Kingsbury et al., Phys. Rev. Mater. 6, 013801 (2022)).
+#: ``mp2020`` = ``none`` for these.
 NOT_GGA = {"sevennet-mf-r2scan", "chgnet-r2scan"}
 #: any other model: MP2020 applied (uncorrected labels assumed) — check it with the evidence table of
 #: benchmarks/reduction_potentials.py before relying on ``mp2020``/``fitted`` energies of a new model

@@ -97,7 +97,7 @@ class Model(abc.ABC):
     def calculator(self):
         """A fresh ASE calculator that shares this model's weights (one per Atoms object)."""
 
-    #: Largest batch (atoms) known to fit this model's device, learned from an out-of-memory split.
+    #: Cap on the default batch (atoms) after an out-of-memory split: the larger half of the pass that did not fit.
     _fits_atoms: int | None = None
 
     def batch_atoms(self) -> int:
