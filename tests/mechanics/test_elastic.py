@@ -183,6 +183,23 @@ def test_committee_reports_spread_and_members(lif):
     assert r.verdict in ("brittle", "uncertain")
 
 
+def test_committee_of_chosen_models(lif, run_cli):
+    """``committee:A,B`` runs the models named (here the two CHGNets: PBE 0.3.0 and its r2SCAN fine-tune);
+    fewer than two, or one named twice, is a one-line error."""
+    from dsei.mechanics import elastic
+
+    r = elastic(lif, model="committee:chgnet,chgnet-r2scan")
+    assert r.model == "committee:chgnet,chgnet-r2scan"
+    assert [m["model"] for m in r.members] == ["chgnet", "chgnet-r2scan"]
+    ks = [m["K_vrh_GPa"] for m in r.members]
+    assert ks[0] != ks[1] and r.spread["K_vrh_GPa"] == pytest.approx(np.std(ks), rel=1e-6)
+    for bad in ("committee:chgnet", "committee:chgnet,chgnet"):
+        code, out, err = run_cli("elastic", "LiF", "--model", bad)
+        assert code == 2 and "two or more different models" in err and len(err.strip().splitlines()) == 1
+    code, out, err = run_cli("elastic", "LiF", "--model", "committee:chgnet,no-such-model")
+    assert code == 2 and "unknown model" in err and len(err.strip().splitlines()) == 1
+
+
 @pytest.mark.slow
 def test_linear_and_newton_ion_relaxation_match_bfgs():
     """Wurtzite (internal parameter u relaxes under strain): the harmonic response (default), shared-Hessian

@@ -1,4 +1,4 @@
-"""``dsei elastic FILE... [--model chgnet|sevennet|committee|...] [--json OUT]``."""
+"""``dsei elastic FILE... [--model chgnet|sevennet|committee|committee:A,B,...|...] [--json OUT]``."""
 
 
 from typing import Annotated
@@ -16,7 +16,7 @@ def register(app: typer.Typer) -> None:
             list[str], typer.Argument(metavar="FILE...", help="Structure files (CIF, POSCAR, extxyz, JSON), MP ids or library IDs/formulas.")
         ],
         model: Annotated[
-            str, typer.Option("--model", "-m", help="Model name (see `dsei models`) or 'committee' (chgnet + sevennet).")
+            str, typer.Option("--model", "-m", help="Model name (see `dsei models`), 'committee' (chgnet + sevennet) or 'committee:A,B,...' (any models).")
         ] = DEFAULT_ELASTIC_MODEL,
         json_out: JsonOpt = None,
         calibrate: Annotated[

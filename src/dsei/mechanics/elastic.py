@@ -38,6 +38,7 @@ from pydantic import Field
 from pymatgen.core import Structure
 from pymatgen.io.ase import AseAtomsAdaptor
 
+from dsei.errors import InputError
 from dsei.mechanics import calibration as cal
 from dsei.mechanics.batch_relax import batched_relax
 from dsei.mechanics.descriptors import MODULI_FIELDS, PUGH_THRESHOLD, describe
@@ -476,9 +477,22 @@ def _with_fallback(first: ElasticResult, second: ElasticResult) -> ElasticResult
 
 
 def _members(model: str | Model) -> list[str | Model]:
-    if isinstance(model, str) and model.strip().lower() == "committee":
-        return list(COMMITTEE)
+    """The models behind ``model``: ``committee`` (:data:`dsei.models.COMMITTEE`), ``committee:A,B[,...]`` (any
+    two or more models, e.g. ``committee:sevennet-l3i5,chgnet,sevennet``), or the one model named."""
+    if isinstance(model, str):
+        key = model.strip()
+        if key.lower() == "committee":
+            return list(COMMITTEE)
+        if key.lower().startswith("committee:"):
+            names = [n.strip() for n in key.split(":", 1)[1].split(",") if n.strip()]
+            if len(names) < 2 or len(set(names)) < len(names):
+                raise InputError("--model", f"{key!r}: a committee needs two or more different models, e.g. committee:sevennet-l3i5,chgnet")
+            return names
     return [model]
+
+
+def _committee_name(model: str | Model) -> str:
+    return "committee" if isinstance(model, Model) else model.strip()
 
 
 def elastic_many(
@@ -527,7 +541,7 @@ def elastic_many(
         return results
     out = []
     for k in range(len(structures)):
-        out.append(_committee_result([pm[1][k] for pm in per_member], [pm[0][k] for pm in per_member], "committee"))
+        out.append(_committee_result([pm[1][k] for pm in per_member], [pm[0][k] for pm in per_member], _committee_name(model)))
     return out
 
 
