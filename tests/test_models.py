@@ -100,7 +100,7 @@ def test_a_batch_that_runs_out_of_device_memory_is_split(lif):
         def _evaluate_batch(self, atoms):
             n = sum(len(a) for a in atoms)
             if n > self.limit:
-                raise torch.OutOfMemoryError(f"CUDA out of memory (fake: {n} atoms)")
+                raise torch.cuda.OutOfMemoryError(f"CUDA out of memory (fake: {n} atoms)")
             self.passes.append(n)
             return real._evaluate_batch(atoms)
 
@@ -114,7 +114,7 @@ def test_a_batch_that_runs_out_of_device_memory_is_split(lif):
         assert np.abs(g.forces_eV_per_A - r.forces_eV_per_A).max() < 1e-4
     assert sum(tight.passes) == 58 and max(tight.passes) <= 20 and len(tight.passes) >= 3
     assert tight.batch_atoms() <= 58 // 2 + 8  # later calls start from what fit
-    with pytest.raises(torch.OutOfMemoryError):
+    with pytest.raises(torch.cuda.OutOfMemoryError):
         TightMemory(4).evaluate(cells[:1])
 
 

@@ -130,7 +130,7 @@ class Model(abc.ABC):
 
         try:
             return self._evaluate_batch(atoms)
-        except torch.OutOfMemoryError:
+        except torch.cuda.OutOfMemoryError:  # = torch.OutOfMemoryError from torch 2.5; this name works from 1.13
             if len(atoms) == 1:
                 raise
         _free_device_memory()
