@@ -47,6 +47,7 @@ from dsei.mechanics.ions import relax_ions as _relax_ions
 from dsei.mechanics.strains import DEFAULT_MAGNITUDES, deformed_cell, laue_class, strain_set
 from dsei.mechanics.verdict import PUGH_MARGIN_ABOVE, PUGH_MARGIN_BELOW, uncertain_band, verdict
 from dsei.models import COMMITTEE, DEFAULT_ELASTIC_MODEL, Model, load_model
+from dsei.models.registry import canonical_name
 from dsei.results import Result
 
 #: Force threshold (eV/Å) for the reference relaxation (cell + ions) and for the ions of strained cells.
@@ -484,15 +485,11 @@ def _members(model: str | Model) -> list[str | Model]:
         if key.lower() == "committee":
             return list(COMMITTEE)
         if key.lower().startswith("committee:"):
-            names = [n.strip() for n in key.split(":", 1)[1].split(",") if n.strip()]
+            names = [canonical_name(n) for n in key.split(":", 1)[1].split(",") if n.strip()]
             if len(names) < 2 or len(set(names)) < len(names):
                 raise InputError("--model", f"{key!r}: a committee needs two or more different models, e.g. committee:sevennet-l3i5,chgnet")
             return names
     return [model]
-
-
-def _committee_name(model: str | Model) -> str:
-    return "committee" if isinstance(model, Model) else model.strip()
 
 
 def elastic_many(
@@ -539,9 +536,10 @@ def elastic_many(
             for k, r in zip(unstable, second, strict=True):
                 results[k] = _with_fallback(results[k], r)
         return results
+    label = "committee" if str(model).strip().lower() == "committee" else "committee:" + ",".join(map(str, names))
     out = []
     for k in range(len(structures)):
-        out.append(_committee_result([pm[1][k] for pm in per_member], [pm[0][k] for pm in per_member], _committee_name(model)))
+        out.append(_committee_result([pm[1][k] for pm in per_member], [pm[0][k] for pm in per_member], label))
     return out
 
 
