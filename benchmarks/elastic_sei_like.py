@@ -1,6 +1,7 @@
 """The SEI-like compounds of the dev set, every model: is the elastic default also the best choice there?
 
     OMP_NUM_THREADS=1 python benchmarks/elastic_accuracy.py --every 1 --sei-only --models sevennet sevennet-mf-r2scan
+    OMP_NUM_THREADS=1 python benchmarks/elastic_accuracy.py --every 1 --sei-only --models chgnet-r2scan
     OMP_NUM_THREADS=2 python benchmarks/elastic_sei_like.py
 
 SEI-like (``elastic_accuracy.is_sei_like``): a metal of Li/Na/K/Mg/Ca/Sr/Ba/Ag/Cu/Zn/Al/Sn/Bi with
@@ -22,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import elastic_accuracy as EA  # noqa: E402
 
-MODELS = ("sevennet-l3i5", "sevennet", "sevennet-mf-r2scan", "chgnet")
+MODELS = ("sevennet-l3i5", "sevennet", "sevennet-mf-r2scan", "chgnet", "chgnet-r2scan")
 
 
 def row(r: dict) -> str:
