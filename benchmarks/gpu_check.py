@@ -13,7 +13,10 @@ path that CI (CPU only) never runs. This script answers, on a machine with a GPU
    side and verdict agreement, |ΔK|, |ΔG|; the CUDA tensors go to ``OUT/raw_<model>.jsonl`` (the cache format of
    ``elastic_accuracy.py``, which ``--analyze-only --out OUT`` reads);
 4. **batch size** — atoms/s of one batched ``Model.evaluate`` vs ``max_atoms_per_batch`` on CUDA (the
-   choice of ``dsei.models.base.GPU_ATOMS_PER_BATCH``), against the CPU's default batch in the same run.
+   choice of ``dsei.models.base.GPU_ATOMS_PER_BATCH``), against the CPU's default batch in the same run;
+5. **screen** (``--parts screen``, not in the default set: not yet run on a GPU) — ``dsei screen`` on the
+   built-in library with the default job chunks and with GPU-sized ones (``[elastic] chunk = 100``,
+   ``[relax] chunk = 8``, the setting docs/campaign.md suggests for a GPU), same verdicts?
 
 Timings are ratios within this run (the CPU anchor is the same machine's CPU, all its cores).
 
@@ -370,6 +373,38 @@ def part_batch(res: dict) -> None:
     res["batch"] = {"n_atoms": n_atoms, "rows": rows}
 
 
+def part_screen(res: dict, out: Path, stages: list[str] | None) -> None:
+    """``dsei screen`` on the built-in library with the default chunks and with GPU-sized ones (elastic 100
+    structures a job, relax 8), each from an empty store; the anchor is the LiF batch on the same device."""
+    import shutil
+
+    from anchor import lif_anchor_s
+
+    from dsei.campaign.screen import screen
+    from dsei.models import DEFAULT_ELASTIC_MODEL, load_model
+    from dsei.models.registry import DEFAULT_MODELS
+
+    for name in set(DEFAULT_MODELS.values()):  # loaded before any timing
+        load_model(name, GPU)
+    anchor = lif_anchor_s(load_model(DEFAULT_ELASTIC_MODEL, GPU))
+    rows = []
+    gpu_sized = {"elastic": {"chunk": 100}, "relax": {"chunk": 8}}
+    # A, B, A: the repeat shows how much of a difference is order (warm caches), not chunking
+    for label, overrides in (("default chunks", None), ("elastic chunk 100, relax chunk 8", gpu_sized), ("default chunks, again", None)):
+        d = out / "screen_run"
+        shutil.rmtree(d, ignore_errors=True)
+        t = time.perf_counter()
+        r = screen(out_dir=d, stages=stages, overrides=overrides)
+        dt = time.perf_counter() - t
+        verdicts = {row.get("candidate_id"): row.get("verdict") for row in r.rows}
+        rows.append({"setting": label, "seconds": dt, "time_over_anchor": dt / anchor, "n": len(r.rows), "verdicts": verdicts})
+        print(f"screen ({label}): {len(r.rows)} candidates in {dt:.1f} s ({dt / anchor:.0f}x the anchor {anchor:.2f} s)", flush=True)
+    shutil.rmtree(out / "screen_run", ignore_errors=True)
+    same = rows[0]["verdicts"] == rows[1]["verdicts"] == rows[2]["verdicts"]
+    res["screen"] = {"anchor_s": anchor, "rows": rows, "same_verdicts": same}
+    print(f"screen: same verdicts in all three runs: {same}", flush=True)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", type=Path, default=ROOT / "bench-out" / "gpu_check")
@@ -384,7 +419,8 @@ def main() -> int:
     ap.add_argument(
         "--chunk", type=int, default=100, help="dev compounds per batched elastic_tensors call on CUDA"
     )
-    ap.add_argument("--parts", nargs="+", default=["agreement", "six", "dev", "batch"])
+    ap.add_argument("--parts", nargs="+", default=["agreement", "six", "dev", "batch"], help="also: screen")
+    ap.add_argument("--screen-stages", nargs="+", default=None, help="stages of the screen part (default: all)")
     ap.add_argument("--gpu", default="cuda", help="device under test (cpu only to dry-run this script)")
     ap.add_argument("--batch-atoms", type=int, default=32000, help="atoms in the batch-size workload")
     args = ap.parse_args()
@@ -404,6 +440,7 @@ def main() -> int:
         "six": part_paper_six,
         "batch": part_batch,
         "dev": lambda r: part_dev(r, args.dev, args.cpu_cache, args.dev_box_s, args.n_both, args.chunk, args.out),
+        "screen": lambda r: part_screen(r, args.out, args.screen_stages),
     }
     for p in args.parts:
         t = time.perf_counter()
