@@ -203,6 +203,7 @@ def part_dev(
     from pymatgen.core import Structure
 
     from dsei.mechanics import elastic_tensors
+    from dsei.mechanics.descriptors import PUGH_THRESHOLD
     from dsei.models import DEFAULT_ELASTIC_MODEL, load_model
 
     entries = json.load(_open(dev_path))
@@ -215,7 +216,8 @@ def part_dev(
                 if "C_GPa" in r:
                     cpu_cache[r["mp_id"]] = r
     both = entries[:: max(1, len(entries) // n_both)][:n_both]
-    rest = [e for e in entries if e not in both]
+    both_ids = {e["mp_id"] for e in both}
+    rest = [e for e in entries if e["mp_id"] not in both_ids]
     rest.sort(key=lambda e: e["nsites"])
     timing = {}
     tensors: dict[str, dict] = {}
@@ -273,7 +275,7 @@ def part_dev(
             pg, pc = dgd["pugh_ratio"], dcd["pugh_ratio"]
             stable = dgd["born_stable"] and dcd["born_stable"]
             same_side += (not stable and dgd["born_stable"] == dcd["born_stable"]) or (
-                stable and (pg >= 1.75) == (pc >= 1.75)
+                stable and (pg >= PUGH_THRESHOLD) == (pc >= PUGH_THRESHOLD)
             )
             dc.append(float(np.abs(d["gpu"][0] - ref[0]).max()))
             if vg != vc or dc[-1] > 1.0:
