@@ -43,6 +43,13 @@ def test_screen_bad_input(tmp_path, run_cli):
     assert code == 2 and "results.sqlite" in err and "not a usable dsei result store" in err
 
 
+def test_screen_with_an_unusable_device_stops_before_any_candidate(tmp_path, run_cli, monkeypatch):
+    monkeypatch.setenv("DSEI_DEVICE", "gpu")
+    code, _, err = run_cli("screen", "--stages", "validate", "--out", tmp_path / "o")
+    assert code == 2 and "not a torch device" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "o" / "results.sqlite").exists()
+
+
 def test_stage_models_precedence():
     """No --model: each stage on its property's default (what `dsei elastic/stability/barrier` use); --model or
     a top-level config model: one model for all; a stage table's `model`: that stage only."""

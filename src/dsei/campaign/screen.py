@@ -128,9 +128,11 @@ def screen(
     overrides: dict[str, dict[str, Any]] | None = None,
 ) -> ScreenResult:
     """Run (or resume) a campaign; returns the ranked rows. Options given here override the config file."""
+    from dsei.models import resolve_device
     from dsei.report.html import write_report
     from dsei.report.tables import rows_from_collected, write_tables
 
+    resolve_device()  # a device setting no model can use (DSEI_DEVICE) stops the run here, not once per candidate
     cfg = load_config(config)
     model = model or cfg.get("model")  # None: each stage on its property's default model
     workers = workers or int(cfg.get("workers", 1))
