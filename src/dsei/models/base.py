@@ -136,7 +136,8 @@ class Model(abc.ABC):
         _free_device_memory()
         half = len(atoms) // 2
         first, second = atoms[:half], atoms[half:]
-        self._fits_atoms = max(1, min(self._fits_atoms or 10**9, max(sum(map(len, first)), sum(map(len, second)))))
+        larger = max(sum(map(len, first)), sum(map(len, second)))
+        self._fits_atoms = min(self._fits_atoms or larger, larger)
         return self._evaluate_fitting(first) + self._evaluate_fitting(second)
 
     def evaluate_one_by_one(self, structures: Sequence[Structure | Atoms]) -> list[Evaluation]:
