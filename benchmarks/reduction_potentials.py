@@ -10,6 +10,8 @@ al. 2021); ``σ`` = the experimental uncertainty of V propagated from the tabula
 Cross-validation (``dsei.chemistry.corrections.CV_SCHEMES``): the FERE fit that predicts a phase is refitted
 without (compound) the phase itself — the headline —, (reaction) the phase and its Li product, (metal) every
 compound of its metal. Only held-out numbers count as the corrected error. Cached energies only (no MLIP call).
+Also printed: the entropy term V(ΔG°) − V(ΔH°), and V from a second table (CRC ΔfH°, ``gibbs_check``) against the
+set's, with the first model's CV errors against both — is what remains after FERE the reference's or the model's?
 """
 
 from __future__ import annotations
@@ -39,8 +41,9 @@ def main() -> None:
 
     t0 = time.time()
     models = args.models.split(",")
+    rows_by_model = {}
     for model in models:
-        rows = reduction_benchmark(model)
+        rows = rows_by_model[model] = reduction_benchmark(model)
         mp = EnergySet(model, "mp2020")
         print(f"\n### {model}: {len(rows)} phases (V vs Li/Li+)\n")
         print(
@@ -121,6 +124,34 @@ def main() -> None:
     print(
         f"\n{len(terms)} reactions: mean |V(ΔG°) − V(ΔH°)| = {statistics.fmean(abs(x) for x in terms):.3f} V, "
         f"range {min(terms):+.3f} … {max(terms):+.3f} V; no ΔfG° on one side for: {', '.join(missing)}"
+    )
+
+    # A second experimental table: is the error left after FERE the reference's or the model's? (never fitted)
+    print(f"\n### Second table: V from CRC ΔfH° vs from the MP2020 set, and {models[0]}'s CV errors against each\n")
+    print("| phase | V exp (set) | V exp (CRC) | CRC − set | err CV vs set | err CV vs CRC |")
+    print("|---|---|---|---|---|---|")
+    both, no_crc = [], []
+    for r in rows_by_model[models[0]]:
+        a, b = crc.get(r["formula"]), crc.get(r["product"])
+        if not a or not b:
+            no_crc.append(r["formula"])
+            continue
+        v_crc = -(r["n_product"] * b["dHf_kJ_per_mol"] - a["dHf_kJ_per_mol"]) / r["k"] / 96.485
+        both.append((r, v_crc))
+    for r, v_crc in sorted(both, key=lambda x: -abs(x[1] - x[0]["V_exp"])):
+        print(
+            f"| {r['formula']} | {r['V_exp']:.3f} | {v_crc:.3f} | {v_crc - r['V_exp']:+.3f} | "
+            f"{r['V_cv'] - r['V_exp']:+.3f} | {r['V_cv'] - v_crc:+.3f} |"
+        )
+    d_tab = [v - r["V_exp"] for r, v in both]
+    e_set = [r["V_cv"] - r["V_exp"] for r, _ in both]
+    e_crc = [r["V_cv"] - v for r, v in both]
+    print(
+        f"\n{len(both)} phases with CRC ΔfH° on both sides: mean |CRC − set| {statistics.fmean(abs(x) for x in d_tab):.3f} V "
+        f"({sum(abs(x) > 0.05 for x in d_tab)} over 0.05 V); {models[0]} CV MAE / max / N over 0.15 V: against the set "
+        f"{stats(e_set)[0]:.3f} / {stats(e_set)[1]:.3f} / {sum(abs(x) > 0.15 for x in e_set)}, against CRC "
+        f"{stats(e_crc)[0]:.3f} / {stats(e_crc)[1]:.3f} / {sum(abs(x) > 0.15 for x in e_crc)}. "
+        f"Not in CRC (phase or Li product): {', '.join(no_crc)}."
     )
 
     # MP2020 evidence: CHGNet − SevenNet-0 energy per anion vs the MP2020 anion correction
