@@ -243,9 +243,12 @@ def features(formula: str, c: np.ndarray, vol: float) -> dict | None:
     return _FEATURE_CACHE[key]
 
 
-def _training_rows(cs, vols, formulas, refs):
-    """Features, target ln[(B/G)_MLIP/(B/G)_DFT] and DFT B/G of the Born-stable training compounds."""
-    from dsei.mechanics.calibration import feature_vector
+def _training_rows(cs, vols, formulas, refs, names=None):
+    """Features (``names``, default dsei.mechanics.calibration.FEATURES), target ln[(B/G)_MLIP/(B/G)_DFT] and DFT
+    B/G of the Born-stable training compounds."""
+    from dsei.mechanics.calibration import FEATURES, feature_vector
+
+    names = FEATURES if names is None else names
 
     xs, ys, ts = [], [], []
     for c, v, f, r in zip(cs, vols, formulas, refs, strict=True):
@@ -254,7 +257,7 @@ def _training_rows(cs, vols, formulas, refs):
         feat = features(f, c, v)
         if feat is None:
             continue
-        xs.append(feature_vector(feat))
+        xs.append(feature_vector(feat, names))
         ts.append(r["K_vrh"] / r["G_vrh"])
         ys.append(np.log(moduli(c, v)["pugh"] / ts[-1]))
     return np.array(xs), np.array(ys), np.array(ts)
@@ -263,12 +266,14 @@ def _training_rows(cs, vols, formulas, refs):
 def ridge_params(cs, vols, formulas, refs, lam: float = RIDGE_LAMBDA) -> dict | None:
     """Fit dsei's feature calibration (dsei.mechanics.calibration) on the Born-stable training compounds:
     target ln[(B/G)_MLIP / (B/G)_DFT]."""
-    from dsei.mechanics.calibration import fit_ridge
+    from dsei.mechanics.calibration import BASE_FEATURES, fit_ridge
 
-    xs, ys, _ = _training_rows(cs, vols, formulas, refs)
+    # the ridge keeps the ten features it was shipped with (CHGNet's, the fallback's calibration), so the CV of the
+    # default output scores the fallback calibration that ships; the composition features went into the trees only
+    xs, ys, _ = _training_rows(cs, vols, formulas, refs, BASE_FEATURES)
     if len(ys) < 20:
         return None
-    return fit_ridge(xs, ys, lam)
+    return fit_ridge(xs, ys, lam, names=BASE_FEATURES)
 
 
 def _scaler(params: dict | None):
@@ -308,7 +313,8 @@ def threshold_weights(pugh_dft: np.ndarray, width_ln: float, floor: float) -> np
 
 
 def gbt_params(cs, vols, formulas, refs, weighted: bool = False) -> tuple[dict, object] | None:
-    """Fit the gradient-boosted-tree calibration (same target and features as the ridge; ``weighted``: training
+    """Fit the gradient-boosted-tree calibration (the ridge's target; features dsei.mechanics.calibration.FEATURES,
+    the ridge's ten and, since session 10, the composition descriptors; ``weighted``: training
     compounds weighted by :data:`THRESHOLD_WEIGHT`): (its export as the plain lists
     dsei.mechanics.calibration.gbt_value evaluates, no scikit-learn needed at run time; the fitted scikit-learn
     ensemble, to check the export against)."""

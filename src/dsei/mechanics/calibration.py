@@ -13,7 +13,8 @@ by ridge regression (``kind: "ridge"``) or gradient-boosted regression trees (``
 Ann. Stat. 29, 1189 (2001); for the default model, where it cross-validated better: docs/mechanics.md,
 "Calibration") on :data:`FEATURES` — bonding character from the composition (electronegativity
 spread, all-metal flag, transition-metal fraction, mean period), the relaxed volume per atom, and the model's
-own tensor (ln K, ln G, ln B/G, Cauchy pressure / K, ln(1 + A^U)) — and put the whole correction into the
+own tensor (ln K, ln G, ln B/G, Cauchy pressure / K, ln(1 + A^U)), and since session 10 for the trees ten
+composition descriptors (:data:`COMPOSITION_FEATURES`) — and put the whole correction into the
 shear part of the tensor, leaving the bulk part (whose error is unbiased and which a correction made worse
 under cross-validation) untouched:
 
@@ -46,8 +47,19 @@ import numpy as np
 _H = np.array([1.0, 1.0, 1.0, 0.0, 0.0, 0.0]) / np.sqrt(3.0)
 _P = np.outer(_H, _H)
 
-#: Features of the ridge correction, in order (see :func:`features`).
-FEATURES = ("dchi", "all_metal", "tm_fraction", "mean_period", "ln_volume", "ln_pugh", "cauchy_over_K", "ln_G", "ln_K", "ln_anisotropy")
+#: The calibration's features until session 10 (the shipped ridges, SevenNet-0's and CHGNet's, use exactly these).
+BASE_FEATURES = ("dchi", "all_metal", "tm_fraction", "mean_period", "ln_volume", "ln_pugh", "cauchy_over_K", "ln_G", "ln_K", "ln_anisotropy")
+
+#: Composition descriptors added in session 10 (elemental properties averaged over the formula, in the spirit
+#: of Magpie: L. Ward et al., npj Comput. Mater. 2, 16028 (2016)). They let the trees tell apart the bonding
+#: classes whose shear the models soften by different amounts (docs/benchmarks.md, "Composition features").
+COMPOSITION_FEATURES = (
+    "vec", "mean_group", "group_spread", "radius_mismatch", "mean_chi", "ln_mass", "min_fraction", "ln_melting",
+    "p_fraction", "f_fraction",
+)
+
+#: Features of new calibration fits, in order (see :func:`features`). A shipped fit names its own features.
+FEATURES = BASE_FEATURES + COMPOSITION_FEATURES
 
 
 def scale_tensor(c_gpa: np.ndarray, k_scale: float, g_scale: float) -> np.ndarray:
@@ -68,7 +80,14 @@ def features(formula: str, c_gpa: np.ndarray, volume_per_atom_A3: float) -> dict
     - ``ln_volume``: ln of the model-relaxed volume per atom (Å³);
     - from the model's tensor: ``ln_K``, ``ln_G`` (Hill, GPa), ``ln_pugh`` = ln(K/G), ``cauchy_over_K``
       (Cauchy pressure / K, Pettifor's metallic-vs-directional bonding indicator), ``ln_anisotropy`` =
-      ln(1 + max(A^U, 0)).
+      ln(1 + max(A^U, 0));
+    - composition descriptors (:data:`COMPOSITION_FEATURES`; x̄ = atomic-fraction-weighted mean): ``vec``
+      valence-electron count per atom (group number for groups 1–12, group − 10 for 13–18; lanthanoids and
+      actinoids 3), ``mean_group``, ``group_spread`` (largest − smallest group), ``radius_mismatch``
+      ((max − min)/x̄ of the atomic radii), ``mean_chi`` (x̄ of the Pauling electronegativities that exist),
+      ``ln_mass`` (ln x̄ of the atomic masses), ``min_fraction`` (the minority element's atomic fraction),
+      ``ln_melting`` (ln x̄ of the elements' melting points, K: a proxy for their cohesive energy),
+      ``p_fraction`` and ``f_fraction`` (atomic fractions of p- and f-block elements).
     """
     from pymatgen.core import Composition
 
@@ -92,6 +111,35 @@ def features(formula: str, c_gpa: np.ndarray, volume_per_atom_A3: float) -> dict
         "ln_G": math.log(d.G_vrh_GPa),
         "ln_K": math.log(d.K_vrh_GPa),
         "ln_anisotropy": math.log1p(max(au, 0.0)),
+        **_composition_features(frac),
+    }
+
+
+def _composition_features(frac: dict) -> dict[str, float]:
+    """:data:`COMPOSITION_FEATURES` of a composition given as {Element: atomic fraction} (see :func:`features`)."""
+
+    def mean(values) -> float:
+        return float(sum(f * v for f, v in zip(frac.values(), values, strict=True)))
+
+    els = list(frac)
+    groups = [float(el.group) for el in els]
+    # valence electrons: s (+ d) for groups 1-12, s + p for 13-18 (pymatgen puts lanthanoids/actinoids in group 3)
+    valence = [g if g <= 12 else g - 10 for g in groups]
+    # a few heavy or noble-gas elements have no tabulated (empirical) atomic radius: their calculated one instead
+    radii = [float(el.atomic_radius or el.atomic_radius_calculated or 1.5) for el in els]
+    chis = [(f, float(el.X)) for el, f in frac.items() if math.isfinite(float(el.X))]
+    melting = [float(el.melting_point or 300.0) for el in els]
+    return {
+        "vec": mean(valence),
+        "mean_group": mean(groups),
+        "group_spread": max(groups) - min(groups),
+        "radius_mismatch": (max(radii) - min(radii)) / mean(radii),
+        "mean_chi": sum(f * x for f, x in chis) / sum(f for f, _ in chis) if chis else 0.0,
+        "ln_mass": math.log(mean([float(el.atomic_mass) for el in els])),
+        "min_fraction": float(min(frac.values())),
+        "ln_melting": math.log(mean(melting)),
+        "p_fraction": float(sum(f for el, f in frac.items() if el.block == "p")),
+        "f_fraction": float(sum(f for el, f in frac.items() if el.block == "f")),
     }
 
 

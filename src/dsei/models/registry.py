@@ -53,8 +53,8 @@ DEFAULT_BARRIER_MODEL = "sevennet-mf-r2scan"
 #: agreement 70.5 % vs 67.1 %, MAE K 9.0 vs 11.9 GPa, MAE G 12.7 vs 15.3 GPa, 14 vs 21 unstable, against
 #: SevenNet-0, at ~2.5-3x the cost per structure; on the other 800 dev compounds (held out from the calibration
 #: fit) 75.0 %, MAE K 8.7, G 11.2 GPa; with the threshold-weighted gradient-boosted calibration now shipped and
-#: CHGNet's second opinion on unstable tensors (``dsei.mechanics.elastic.FALLBACK_MODEL``), 78.8 % under 5-fold
-#: CV on all 1,000, MAE K 9.3, G 11.8 GPa; SevenNet-MF-0 (r2SCAN) was less accurate than SevenNet-0
+#: CHGNet's second opinion on unstable tensors (``dsei.mechanics.elastic.FALLBACK_MODEL``), 80.2 % under 5-fold
+#: CV on all 1,000, MAE K 9.3, G 11.2 GPa (session 10, composition features in the trees); SevenNet-MF-0 (r2SCAN) was less accurate than SevenNet-0
 #: against the PBE elastic data (docs/benchmarks.md, "Mechanics").
 DEFAULT_ELASTIC_MODEL = "sevennet-l3i5"
 #: Thermochemistry (``dsei stability``, ``convert``, ``design``): SevenNet-MF-0 at its r2SCAN fidelity, with the
