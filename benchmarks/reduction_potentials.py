@@ -107,18 +107,22 @@ def main() -> None:
     from dsei.chemistry.corrections import reduction_reactions, thermo_data
 
     crc = thermo_data()["gibbs_check"]["compounds"]
+
+    def crc_volts(r: dict, key: str) -> float:
+        """V vs Li/Li+ of reaction ``r`` from the CRC table's ``key`` (ΔfH° or ΔfG°, kJ/mol) of phase and Li product."""
+        return -(r["n_product"] * crc[r["product"]][key] - crc[r["formula"]][key]) / r["k"] / 96.485
+
     print("\n### Entropy term: V(ΔG°) − V(ΔH°), CRC ΔfG°/ΔfH° (V vs Li/Li+)\n")
     print("| phase | V(ΔH°) | V(ΔG°) | V(ΔG°) − V(ΔH°) |")
     print("|---|---|---|---|")
     terms, missing = [], []
     for r in reduction_reactions(models[0]):
-        f, lix, n, k = r["formula"], r["product"], r["n_product"], r["k"]
-        a, b = crc.get(f), crc.get(lix)
+        f = r["formula"]
+        a, b = crc.get(f), crc.get(r["product"])
         if not a or not b or a["dGf_kJ_per_mol"] is None or b["dGf_kJ_per_mol"] is None:
             missing.append(f)
             continue
-        vh = -(n * b["dHf_kJ_per_mol"] - a["dHf_kJ_per_mol"]) / k / 96.485
-        vg = -(n * b["dGf_kJ_per_mol"] - a["dGf_kJ_per_mol"]) / k / 96.485
+        vh, vg = crc_volts(r, "dHf_kJ_per_mol"), crc_volts(r, "dGf_kJ_per_mol")
         terms.append(vg - vh)
         print(f"| {f} | {vh:.3f} | {vg:.3f} | {vg - vh:+.3f} |")
     print(
@@ -132,12 +136,10 @@ def main() -> None:
     print("|---|---|---|---|---|---|")
     both, no_crc = [], []
     for r in rows_by_model[models[0]]:
-        a, b = crc.get(r["formula"]), crc.get(r["product"])
-        if not a or not b:
+        if r["formula"] not in crc or r["product"] not in crc:
             no_crc.append(r["formula"])
             continue
-        v_crc = -(r["n_product"] * b["dHf_kJ_per_mol"] - a["dHf_kJ_per_mol"]) / r["k"] / 96.485
-        both.append((r, v_crc))
+        both.append((r, crc_volts(r, "dHf_kJ_per_mol")))
     for r, v_crc in sorted(both, key=lambda x: -abs(x[1] - x[0]["V_exp"])):
         print(
             f"| {r['formula']} | {r['V_exp']:.3f} | {v_crc:.3f} | {v_crc - r['V_exp']:+.3f} | "
