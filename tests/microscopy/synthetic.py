@@ -52,7 +52,7 @@ def disks(shape=(400, 400), centres=(), radii=(), fg=0.8, bg=0.25, blur_px=1.0, 
     rows, cols = shape
     cover = np.zeros(shape, np.float64)
     off = (np.arange(ss) + 0.5) / ss - 0.5
-    for (cy, cx), r in zip(centres, radii):
+    for (cy, cx), r in zip(centres, radii, strict=True):
         y0, y1 = max(0, int(cy - r - 2)), min(rows, int(cy + r + 3))
         x0, x1 = max(0, int(cx - r - 2)), min(cols, int(cx + r + 3))
         yy = (np.arange(y0, y1)[:, None, None, None] + off[None, None, :, None]) - cy

@@ -197,7 +197,7 @@ def _top_view_summary(raw, px_um: float, area_um2: float, x0: int, y0: int) -> t
         "equivalent_diameter_d50_um": q(d, 50),
         "equivalent_diameter_d90_um": q(d, 90),
         "equivalent_diameter_histogram": {"edges_um": [float(e) for e in hist_edges], "counts": [int(c) for c in hist_counts]},
-        "coverage_fraction": float(raw.mask.mean()) if raw.mask.size else 0.0,
+        "coverage_fraction": raw.coverage,
         "porosity_fraction": raw.porosity,
         "circularity_mean": float(np.nanmean(circ)) if circ.size else None,
         "aspect_ratio_mean": float(np.nanmean(asp)) if asp.size else None,

@@ -82,6 +82,7 @@ class TopViewRaw:
     n_branch_points: int = 0
     skeleton_length_px: float = 0.0
     porosity: float = 0.0
+    coverage: float = 0.0
     id_curve: list[tuple[float, float]] = field(default_factory=list)
     id_max: float = float("nan")
     id_threshold: float = float("nan")
@@ -205,7 +206,6 @@ def analyse_top_view_array(
     id_grid: int = ID_GRID,
     threshold: str | float = "auto",
 ) -> TopViewRaw:
-    from skimage.filters import threshold_isodata
     from skimage.measure import regionprops
     from skimage.morphology import h_maxima, remove_small_objects, skeletonize
     from skimage.segmentation import watershed
@@ -257,6 +257,7 @@ def analyse_top_view_array(
         return TopViewRaw(empty, mask, t, threshold_method, status="no_objects", reason="no object stands out of its surroundings", porosity=porosity, id_curve=curve, id_max=id_max, id_threshold=id_t)
     deposit = ndi.binary_fill_holes(mask)
     porosity = float((deposit & ~raw).sum() / deposit.sum()) if deposit.any() else 0.0
+    coverage = float((mask & raw).mean())
     skel = skeletonize(mask)
     _, ends, branch = _skeleton_points(skel)
     branch_lbl, n_branch_points = ndi.label(branch, structure=np.ones((3, 3)))
@@ -300,6 +301,7 @@ def analyse_top_view_array(
         n_branch_points=int(n_branch_points),
         skeleton_length_px=_skeleton_length(skel),
         porosity=porosity,
+        coverage=coverage,
         id_curve=curve,
         id_max=id_max,
         id_threshold=id_t,
