@@ -60,10 +60,14 @@ class CrossSectionRaw:
 
 
 def _tilt(gx: np.ndarray, gy: np.ndarray) -> float:
-    syy = float(np.sum(gy.astype(np.float64) ** 2))
+    # only the strongest 2 % of the vertical gradient: the boundaries, not noise or shading
+    step = max(1, int(np.sqrt(gy.size / 2e6)))  # a subsample is plenty for a slope
+    gxs, gys = gx[::step, ::step].astype(np.float64), gy[::step, ::step].astype(np.float64)
+    strong = np.abs(gys) >= np.percentile(np.abs(gys), 98)
+    syy = float(np.sum(gys[strong] ** 2))
     if syy <= 0:
         return 0.0
-    t = -float(np.sum(gx.astype(np.float64) * gy)) / syy
+    t = -float(np.sum(gxs[strong] * gys[strong])) / syy
     return float(np.clip(t, -1.0, 1.0))  # at most 45°: beyond that the stack is not "horizontal"
 
 
@@ -94,23 +98,15 @@ def _find_peaks(prof: np.ndarray, n: int | None, min_sep: int) -> list[int]:
     peaks, props = find_peaks(mag, distance=max(1, min_sep), prominence=0)
     if peaks.size == 0:
         return []
-    order = peaks[np.argsort(mag[peaks])[::-1]]
+    prom = props["prominences"]  # prominence, not height: bumps on the flank of one broad edge are not boundaries
+    order = np.argsort(prom)[::-1]
     if n is not None:
-        # the n strongest, but never pure noise
-        keep = [p for p in order if mag[p] > 3 * noise][:n]
+        # the n most prominent, but never pure noise
+        keep = [peaks[i] for i in order if prom[i] > 3 * noise][:n]
     else:
-        top = mag[order[0]]
-        keep = [p for p in order if mag[p] >= PEAK_NOISE_FACTOR * noise and mag[p] >= PEAK_REL_FACTOR * top]
+        top = prom[order[0]]
+        keep = [peaks[i] for i in order if prom[i] >= PEAK_NOISE_FACTOR * noise and prom[i] >= PEAK_REL_FACTOR * top]
     return sorted(int(p) for p in keep)
-
-
-def _parabolic(col: np.ndarray, i: int) -> float:
-    if 0 < i < col.size - 1:
-        a, b, c = col[i - 1], col[i], col[i + 1]
-        den = a - 2 * b + c
-        if den != 0:
-            return i + 0.5 * (a - c) / den
-    return float(i)
 
 
 def analyse_cross_section_array(
@@ -150,20 +146,21 @@ def analyse_cross_section_array(
         lo_gap = (upos[k] - upos[k - 1]) / 2 if k > 0 else 1e9
         hi_gap = (upos[k + 1] - upos[k]) / 2 if k + 1 < len(peaks) else 1e9
         half = int(max(2, min(lo_gap, hi_gap, max(0.25 * rows, 8))))
-        y = np.full(cols, np.nan)
-        strength = np.zeros(cols)
-        centre = upos[k] + slope * (xs - xc)
-        for x in range(cols):
-            c = int(round(centre[x]))
-            a, b = max(0, c - half), min(rows, c + half + 1)
-            if b - a < 3:
-                continue
-            seg = sign * gyc[a:b, x]
-            i = int(np.argmax(seg))
-            if seg[i] <= 0:
-                continue
-            y[x] = a + _parabolic(seg, i)
-            strength[x] = seg[i]
+        centre = np.rint(upos[k] + slope * (xs - xc)).astype(np.intp)
+        offs = np.arange(-half, half + 1)
+        rr = centre[None, :] + offs[:, None]  # (window, cols) row indices
+        inside = (rr >= 0) & (rr < rows)
+        seg = np.where(inside, sign * gyc[np.clip(rr, 0, rows - 1), xs[None, :]], -np.inf)
+        i = np.argmax(seg, axis=0)
+        peak = seg[i, xs]
+        # sub-pixel: a parabola through the peak and its two neighbours
+        im1, ip1 = np.clip(i - 1, 0, seg.shape[0] - 1), np.clip(i + 1, 0, seg.shape[0] - 1)
+        a, c = seg[im1, xs], seg[ip1, xs]
+        den = a - 2 * peak + c
+        ok_par = (i > 0) & (i < seg.shape[0] - 1) & np.isfinite(a) & np.isfinite(c) & (den != 0)
+        frac = np.where(ok_par, 0.5 * (a - c) / np.where(den != 0, den, 1.0), 0.0)
+        y = np.where(peak > 0, rr[i, xs] + frac, np.nan)
+        strength = np.where(peak > 0, peak, 0.0)
         good = np.isfinite(y)
         if good.any():
             med = float(np.median(strength[good]))
@@ -178,13 +175,15 @@ def analyse_cross_section_array(
             bd.ra_px = float(np.mean(np.abs(r)))
             bd.rq_px = float(np.sqrt(np.mean(r**2)))
         boundaries.append(bd)
-    # layers: above the first boundary, between consecutive ones, below the last
+    # layers: above the first boundary, between consecutive ones, below the last (mean grey on a column subsample)
     edges = [np.zeros(cols)] + [np.where(np.isfinite(b.y_px), b.y_px, b.intercept + b.slope * xs) for b in boundaries] + [np.full(cols, rows - 1.0)]
     layer_means = []
+    sub = slice(None, None, max(1, cols // 256))
     yy = np.arange(rows)[:, None]
     for i in range(len(edges) - 1):
-        m = (yy >= edges[i][None, :] + 2) & (yy <= edges[i + 1][None, :] - 2)
-        layer_means.append(float(img[m].mean()) if m.any() else float("nan"))
+        m = (yy >= edges[i][None, sub] + 2) & (yy <= edges[i + 1][None, sub] - 2)
+        vals = img[:, sub][m]
+        layer_means.append(float(vals.mean()) if vals.size else float("nan"))
     thick = []
     for i in range(len(boundaries) - 1):
         b1, b2 = boundaries[i], boundaries[i + 1]

@@ -108,17 +108,29 @@ def _skeleton_length(skel: np.ndarray) -> float:
 
 
 def index_of_dispersion(smoothed: np.ndarray, n_thresholds: int = ID_THRESHOLDS, grid: int = ID_GRID, bright: bool = True) -> tuple[list[tuple[float, float]], float, float]:
-    """Threshold-sweep quadrat index of dispersion (see the module docstring). Returns (curve, max, threshold at max)."""
+    """Threshold-sweep quadrat index of dispersion (see the module docstring). Returns (curve, max, threshold at max).
+
+    All thresholds at once: the grey values are binned into 1024 levels per quadrat (one bincount), and
+    the white-pixel count of every quadrat at every threshold is a cumulative sum over the levels."""
     rows, cols = smoothed.shape
     qh, qw = rows // grid, cols // grid
     if qh < 2 or qw < 2:
         return [], float("nan"), float("nan")
     view = smoothed[: qh * grid, : qw * grid]
-    lo, hi = np.percentile(view, [2, 98])
+    sample = view[:: max(1, qh // 64), :: max(1, qw // 64)]
+    lo, hi = (float(v) for v in np.percentile(sample, [2, 98]))
+    if hi <= lo:
+        return [], float("nan"), float("nan")
+    nb = 1024
+    level = np.clip(((view - lo) / (hi - lo) * (nb - 1)).astype(np.int32), -1, nb - 1) + 1  # 0: below lo
+    quad = (np.arange(qh * grid) // qh)[:, None] * grid + (np.arange(qw * grid) // qw)[None, :]
+    hist = np.bincount((quad * (nb + 1) + level).ravel(), minlength=grid * grid * (nb + 1)).reshape(grid * grid, nb + 1)
+    above = hist[:, ::-1].cumsum(axis=1)[:, ::-1]  # above[:, j]: pixels with level >= j
     curve = []
     for t in np.linspace(lo, hi, n_thresholds):
-        white = view > t if bright else view < t
-        counts = white.reshape(grid, qh, grid, qw).sum(axis=(1, 3), dtype=np.int64).ravel().astype(np.float64)
+        j = int(np.floor((t - lo) / (hi - lo) * (nb - 1))) + 2  # level > that of t
+        j = min(j, nb)
+        counts = (above[:, j] if bright else qh * qw - above[:, j]).astype(np.float64)
         m = counts.mean()
         if m <= 0:
             continue
@@ -129,30 +141,27 @@ def index_of_dispersion(smoothed: np.ndarray, n_thresholds: int = ID_THRESHOLDS,
     return curve, float(id_best), float(t_best)
 
 
-def _drop_low_contrast(sm: np.ndarray, labels: np.ndarray, t: float, bright: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Remove objects whose inside is not above a 3-px ring around them by (t − background mean)."""
-    sign = 1.0 if bright else -1.0
+def _ring_contrast_keep(sm: np.ndarray, labels: np.ndarray, t: float, bright: bool) -> np.ndarray:
+    """Per label: keep it if its mean grey exceeds that of a 3-px ring around it by (t − background mean)."""
+    n = int(labels.max())
+    keep = np.ones(n + 1, bool)
     bg = labels == 0
-    if not bg.any():
-        return labels, labels > 0
+    if n == 0 or not bg.any():
+        return keep
+    sign = 1.0 if bright else -1.0
     need = sign * (t - float(sm[bg].mean()))
-    out = labels.copy()
-    rows, cols = labels.shape
-    for sl_i, sl in enumerate(ndi.find_objects(labels)):
-        if sl is None:
-            continue
-        lab = sl_i + 1
-        r0, r1 = max(0, sl[0].start - 4), min(rows, sl[0].stop + 4)
-        c0, c1 = max(0, sl[1].start - 4), min(cols, sl[1].stop + 4)
-        sub = labels[r0:r1, c0:c1]
-        obj = sub == lab
-        ring = ndi.binary_dilation(obj, iterations=3) & (sub == 0)
-        if not ring.any():
-            continue
-        win = sm[r0:r1, c0:c1]
-        if sign * (float(win[obj].mean()) - float(win[ring].mean())) < need:
-            out[r0:r1, c0:c1][obj] = 0
-    return out, out > 0
+    cross = ndi.generate_binary_structure(2, 1)
+    grown = labels
+    for _ in range(3):  # a 3-px (city-block) ring around every object
+        grown = ndi.maximum_filter(grown, footprint=cross)
+    ring = np.where(bg, grown, 0)
+    n_in = np.bincount(labels.ravel(), minlength=n + 1)[1:]
+    inside = np.bincount(labels.ravel(), weights=sm.ravel(), minlength=n + 1)[1:] / np.maximum(n_in, 1)
+    n_ring = np.bincount(ring.ravel(), minlength=n + 1)[1:]
+    has_ring = n_ring > 0
+    around = np.bincount(ring.ravel(), weights=sm.ravel(), minlength=n + 1)[1:] / np.maximum(n_ring, 1)
+    keep[1:] = ~has_ring | (sign * (inside - around) >= need)
+    return keep
 
 
 def select_threshold(sm: np.ndarray, how: str | float = "auto", bright: bool = True) -> tuple[float, str]:
@@ -164,7 +173,7 @@ def select_threshold(sm: np.ndarray, how: str | float = "auto", bright: bool = T
     outline pixels). A level that cuts through the background texture draws outlines in flat noise;
     the level of the real objects draws them on their edges, at half height. On a two-phase image
     ISODATA wins; on bright particles over a textured, two-tone substrate (the Zeiss test image) a
-    multi-Otsu level does.
+    multi-Otsu level does. The choice is made on a subsample of at most ~1.5 Mpx.
     """
     from skimage.filters import threshold_isodata, threshold_multiotsu, threshold_otsu
 
@@ -174,18 +183,24 @@ def select_threshold(sm: np.ndarray, how: str | float = "auto", bright: bool = T
         return float(threshold_isodata(sm)), "isodata"
     if how == "otsu":
         return float(threshold_otsu(sm)), "otsu"
-    cands = {"isodata": float(threshold_isodata(sm))}
-    sample = sm[:: max(1, sm.shape[0] // 1024), :: max(1, sm.shape[1] // 1024)]
+    step = max(1, int(np.ceil(np.sqrt(sm.size / 1.5e6))))
+    sample = sm[::step, ::step]
+    cands = {"isodata": float(threshold_isodata(sample))}
     for k in (3, 4):
         try:
             for i, t in enumerate(threshold_multiotsu(sample, classes=k)):
                 cands[f"multi-otsu {k} classes, level {i + 1}"] = float(t)
         except ValueError:  # too few grey levels
             pass
-    gm = np.hypot(ndi.sobel(sm, 0), ndi.sobel(sm, 1))
+    win = sm[: min(sm.shape[0], 1024 * step), : min(sm.shape[1], 1536 * step)] if step > 1 else sm
+    if step > 1:  # outlines need full resolution: score on a full-resolution window of ~1.5 Mpx
+        r0 = (sm.shape[0] - min(sm.shape[0], 1024)) // 2
+        c0 = (sm.shape[1] - min(sm.shape[1], 1536)) // 2
+        win = sm[r0 : r0 + 1024, c0 : c0 + 1536]
+    gm = np.hypot(ndi.sobel(win, 0), ndi.sobel(win, 1))
     best, best_score = "isodata", -1.0
     for name, t in cands.items():
-        m = sm > t if bright else sm < t
+        m = win > t if bright else win < t
         outline = m & ~ndi.binary_erosion(m)
         if np.count_nonzero(outline) < 20:
             continue
@@ -193,6 +208,102 @@ def select_threshold(sm: np.ndarray, how: str | float = "auto", bright: bool = T
         if score > best_score:
             best, best_score = name, score
     return cands[best], f"auto: {best}"
+
+
+def _split_touching(mask: np.ndarray, h_px: float) -> np.ndarray:
+    """Label ``mask``; components that look like clumps of round particles are split by a watershed on
+    their distance map (see the module docstring). Work is done per component crop: most components
+    (single convex particles, thin branched deposits) are never handed to the watershed."""
+    from skimage.measure import regionprops
+    from skimage.morphology import h_maxima
+    from skimage.segmentation import watershed
+
+    comp, n = ndi.label(mask)
+    if n == 0:
+        return comp.astype(np.int32)
+    labels = comp.astype(np.int32)
+    idx = np.arange(1, n + 1)
+    area = np.asarray(ndi.sum(mask, comp, idx))
+    slices = ndi.find_objects(comp)
+    next_label = n + 1
+    min_area = 4 * np.pi * MIN_SPLIT_RADIUS_PX**2
+    for i in np.nonzero(area >= min_area)[0]:
+        sl = slices[i]
+        sl = (slice(max(0, sl[0].start - 1), sl[0].stop + 1), slice(max(0, sl[1].start - 1), sl[1].stop + 1))
+        obj = comp[sl] == i + 1
+        dist = ndi.distance_transform_edt(obj)
+        peak = float(dist.max())
+        # one disk: area = π peak²; a clump of k disks: ~k x that. Anything within 15 % of one disk is one particle
+        if peak < MIN_SPLIT_RADIUS_PX or area[i] < 1.15 * np.pi * peak**2:
+            continue
+        if regionprops(obj.astype(np.uint8))[0].solidity < MIN_SPLIT_SOLIDITY:
+            continue  # branched or ragged: never cut at its junctions
+        markers, nm = ndi.label(h_maxima(dist, h_px) & (dist >= MIN_SPLIT_RADIUS_PX))
+        if nm < 2:
+            continue
+        ws = watershed(-dist, markers, mask=obj)
+        sub = labels[sl]
+        sub[obj & (ws > 1)] = ws[obj & (ws > 1)] + next_label - 2  # watershed region 1 keeps the component's label
+        next_label += nm - 1
+    return labels
+
+
+def _per_object(labels: np.ndarray, skel: np.ndarray, ends: np.ndarray, branch: np.ndarray) -> list[dict]:
+    """Object measures (regionprops_table) and skeleton counts per object (vectorised bincounts)."""
+    from skimage.measure import regionprops_table
+
+    n = int(labels.max())
+    if n == 0:
+        return []
+    props = regionprops_table(
+        labels,
+        properties=("label", "area", "centroid", "equivalent_diameter_area", "perimeter", "axis_major_length", "axis_minor_length", "bbox"),
+    )
+    lab_sk = np.where(skel, labels, 0)
+    length = np.zeros(n + 1)
+    for a, b, w in (
+        (lab_sk[:, 1:], lab_sk[:, :-1], 1.0),
+        (lab_sk[1:, :], lab_sk[:-1, :], 1.0),
+        (lab_sk[1:, 1:], lab_sk[:-1, :-1], np.sqrt(2)),
+        (lab_sk[1:, :-1], lab_sk[:-1, 1:], np.sqrt(2)),
+    ):
+        same = (a == b) & (a > 0)
+        length += w * np.bincount(a[same], minlength=n + 1)
+    n_end = np.bincount(labels[ends], minlength=n + 1)
+    blab, nb = ndi.label(branch, structure=np.ones((3, 3)))
+    n_jun = np.zeros(n + 1, np.int64)
+    if nb:
+        owner = np.asarray(ndi.maximum(labels, blab, np.arange(1, nb + 1))).astype(np.int64)
+        n_jun = np.bincount(owner, minlength=n + 1)
+    rows, cols = labels.shape
+    out = []
+    for k in range(len(props["label"])):
+        lab = int(props["label"][k])
+        per = float(props["perimeter"][k])
+        area = float(props["area"][k])
+        major, minor = float(props["axis_major_length"][k]), float(props["axis_minor_length"][k])
+        edge = props["bbox-0"][k] == 0 or props["bbox-1"][k] == 0 or props["bbox-2"][k] == rows or props["bbox-3"][k] == cols
+        e, j, L = int(n_end[lab]), int(n_jun[lab]), float(length[lab])
+        out.append(
+            {
+                "label": lab,
+                "centroid_row_px": float(props["centroid-0"][k]),
+                "centroid_col_px": float(props["centroid-1"][k]),
+                "area_px": area,
+                "equivalent_diameter_px": float(props["equivalent_diameter_area"][k]),
+                "perimeter_px": per,
+                "circularity": float(4 * np.pi * area / per**2) if per > 0 else float("nan"),
+                "major_axis_px": major,
+                "minor_axis_px": minor,
+                "aspect_ratio": major / minor if minor > 0 else float("nan"),
+                "skeleton_length_px": L,
+                "end_points": e,
+                "branch_points": j,
+                "branches": max(e + j - 1, 1 if L > 0 else 0),
+                "touches_edge": bool(edge),
+            }
+        )
+    return out
 
 
 def analyse_top_view_array(
@@ -206,9 +317,8 @@ def analyse_top_view_array(
     id_grid: int = ID_GRID,
     threshold: str | float = "auto",
 ) -> TopViewRaw:
-    from skimage.measure import regionprops
-    from skimage.morphology import h_maxima, remove_small_objects, skeletonize
-    from skimage.segmentation import watershed
+    """Segment and measure ``grey`` (the analysed area); see the module docstring."""
+    from skimage.morphology import remove_small_objects, skeletonize
 
     img = grey.astype(np.float32, copy=False)
     sm = ndi.gaussian_filter(img, sigma_px) if sigma_px else img.copy()
@@ -217,79 +327,30 @@ def analyse_top_view_array(
         sm = sm / np.maximum(bgr, 1e-3)
     bright = objects != "dark"
     curve, id_max, id_t = index_of_dispersion(sm, grid=id_grid, bright=bright)
+    empty = np.zeros(img.shape, np.int32)
     if float(sm.max() - sm.min()) < 1e-6:
-        empty = np.zeros(img.shape, np.int32)
         return TopViewRaw(empty, empty.astype(bool), float("nan"), status="no_objects", reason="the image is uniform: nothing to segment", id_curve=curve, id_max=id_max, id_threshold=id_t)
     t, threshold_method = select_threshold(sm, threshold, bright)
-    mask = sm > t if bright else sm < t
-    mask = ndi.binary_fill_holes(mask) if mask.any() else mask
-    # porosity: enclosed voids of the raw (unfilled) foreground
     raw = sm > t if bright else sm < t
-    enclosed = mask & ~raw
-    deposit = mask.sum()
-    porosity = float(enclosed.sum() / deposit) if deposit else 0.0
-    mask = remove_small_objects(mask, max_size=max(0, min_area_px - 1)) if _has_max_size() else remove_small_objects(mask, min_size=min_area_px)
+    mask = ndi.binary_fill_holes(raw) if raw.any() else raw
+    if _has_max_size():
+        mask = remove_small_objects(mask, max_size=max(0, min_area_px - 1))
+    else:  # pragma: no cover - scikit-image < 0.26
+        mask = remove_small_objects(mask, min_size=min_area_px)
+    labels = _split_touching(mask, h_px) if split else ndi.label(mask)[0].astype(np.int32)
+    if labels.max():
+        keep = _ring_contrast_keep(sm, labels, t, bright)
+        labels = np.where(keep[labels], labels, 0).astype(np.int32)
+        mask = labels > 0
     if not mask.any():
-        empty = np.zeros(img.shape, np.int32)
-        return TopViewRaw(empty, mask, t, status="no_objects", reason=f"no object of at least {min_area_px} px above the threshold", porosity=porosity, id_curve=curve, id_max=id_max, id_threshold=id_t)
-    if split:
-        comp, ncomp = ndi.label(mask)
-        splittable = np.zeros(ncomp + 1, bool)
-        for rp in regionprops(comp):
-            splittable[rp.label] = rp.area >= 4 * np.pi * MIN_SPLIT_RADIUS_PX**2 and rp.solidity >= MIN_SPLIT_SOLIDITY
-        dist = ndi.distance_transform_edt(mask)
-        markers, _ = ndi.label(h_maxima(dist, h_px) & (dist >= MIN_SPLIT_RADIUS_PX) & splittable[comp])
-        if markers.max() > 0:
-            labels = watershed(-dist, markers, mask=mask & splittable[comp]).astype(np.int32)
-        else:  # no marker at all: skimage would seed every local minimum; keep the connected components
-            labels = np.zeros(mask.shape, np.int32)
-        # objects without a marker (tiny) keep their connected-component label
-        missing = mask & (labels == 0)
-        if missing.any():
-            extra, _ = ndi.label(missing)
-            labels[missing] = extra[missing] + labels.max()
-    else:
-        labels, _ = ndi.label(mask)
-        labels = labels.astype(np.int32)
-    labels, mask = _drop_low_contrast(sm, labels, t, bright)
-    if not mask.any():
-        empty = np.zeros(img.shape, np.int32)
-        return TopViewRaw(empty, mask, t, threshold_method, status="no_objects", reason="no object stands out of its surroundings", porosity=porosity, id_curve=curve, id_max=id_max, id_threshold=id_t)
+        return TopViewRaw(empty, mask, t, threshold_method, status="no_objects", reason=f"no object of at least {min_area_px} px stands out of its surroundings", id_curve=curve, id_max=id_max, id_threshold=id_t)
     deposit = ndi.binary_fill_holes(mask)
-    porosity = float((deposit & ~raw).sum() / deposit.sum()) if deposit.any() else 0.0
+    porosity = float((deposit & ~raw).sum() / deposit.sum())
     coverage = float((mask & raw).mean())
     skel = skeletonize(mask)
     _, ends, branch = _skeleton_points(skel)
-    branch_lbl, n_branch_points = ndi.label(branch, structure=np.ones((3, 3)))
-    rows, cols = img.shape
-    objs = []
-    for rp in regionprops(labels):
-        r0, c0, r1, c1 = rp.bbox
-        edge = r0 == 0 or c0 == 0 or r1 == rows or c1 == cols
-        sub = skel[r0:r1, c0:c1] & rp.image
-        n_end = int(np.count_nonzero(ends[r0:r1, c0:c1] & rp.image))
-        n_jun = len(np.unique(branch_lbl[r0:r1, c0:c1][rp.image & (branch_lbl[r0:r1, c0:c1] > 0)]))
-        length = _skeleton_length(sub)
-        per = float(rp.perimeter)
-        objs.append(
-            {
-                "label": int(rp.label),
-                "centroid_row_px": float(rp.centroid[0]),
-                "centroid_col_px": float(rp.centroid[1]),
-                "area_px": float(rp.area),
-                "equivalent_diameter_px": float(rp.equivalent_diameter_area),
-                "perimeter_px": per,
-                "circularity": float(4 * np.pi * rp.area / per**2) if per > 0 else float("nan"),
-                "major_axis_px": float(rp.axis_major_length),
-                "minor_axis_px": float(rp.axis_minor_length),
-                "aspect_ratio": float(rp.axis_major_length / rp.axis_minor_length) if rp.axis_minor_length > 0 else float("nan"),
-                "skeleton_length_px": length,
-                "end_points": n_end,
-                "branch_points": n_jun,
-                "branches": max(n_end + n_jun - 1, 1 if length > 0 else 0),
-                "touches_edge": bool(edge),
-            }
-        )
+    n_branch_points = ndi.label(branch, structure=np.ones((3, 3)))[1]
+    objs = _per_object(labels, skel, ends, branch)
     return TopViewRaw(
         labels=labels,
         mask=mask,
