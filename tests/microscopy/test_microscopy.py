@@ -358,3 +358,18 @@ def test_folder_compare_with_one_bad_file(tmp_path, capsys):
     assert sorted(p.name for p in (tmp_path / "ov").iterdir()) == ["a_zeiss_overlay.png", "c_disks_overlay.png"]
     api = compare_images([folder / "a_zeiss.tif", folder / "c_disks.png"], pixel_size="10nm")
     assert [r["count"] for r in api.rows] == [r["count"] for r in cmp["rows"] if r["status"] == "ok"]
+
+
+def test_vectorised_object_measures_equal_regionprops():
+    from skimage.measure import regionprops
+
+    raw = analyse_top_view_array(disks(centres=CENTRES, radii=RADII, noise=0.05))
+    ref = {rp.label: rp for rp in regionprops(raw.labels)}
+    for o in raw.objects:
+        rp = ref[o["label"]]
+        assert o["area_px"] == rp.area
+        assert o["centroid_row_px"] == pytest.approx(rp.centroid[0]) and o["centroid_col_px"] == pytest.approx(rp.centroid[1])
+        assert o["major_axis_px"] == pytest.approx(rp.axis_major_length, rel=1e-6)
+        assert o["minor_axis_px"] == pytest.approx(rp.axis_minor_length, rel=1e-6)
+        assert o["equivalent_diameter_px"] == pytest.approx(rp.equivalent_diameter_area)
+        assert o["perimeter_px"] == pytest.approx(rp.perimeter, rel=0.05)  # contacts of split pairs differ slightly

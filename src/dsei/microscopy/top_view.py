@@ -92,9 +92,14 @@ class TopViewRaw:
 
 def _skeleton_points(skel: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(neighbour count image, end-point mask, branch-point mask) from the 3x3 neighbour count."""
-    s = skel.astype(np.uint8)
-    nb = ndi.convolve(s, np.ones((3, 3), np.uint8), mode="constant") - s
-    nb = nb * s
+    s = np.pad(skel.astype(np.uint8), 1)
+    r, c = skel.shape
+    nb = np.zeros(skel.shape, np.uint8)
+    for dy in (0, 1, 2):
+        for dx in (0, 1, 2):
+            if dy != 1 or dx != 1:
+                nb += s[dy : dy + r, dx : dx + c]
+    nb *= skel
     ends = skel & (nb == 1)
     branch = skel & (nb >= 3)
     return nb, ends, branch
@@ -110,8 +115,9 @@ def _skeleton_length(skel: np.ndarray) -> float:
 def index_of_dispersion(smoothed: np.ndarray, n_thresholds: int = ID_THRESHOLDS, grid: int = ID_GRID, bright: bool = True) -> tuple[list[tuple[float, float]], float, float]:
     """Threshold-sweep quadrat index of dispersion (see the module docstring). Returns (curve, max, threshold at max).
 
-    All thresholds at once: the grey values are binned into 1024 levels per quadrat (one bincount), and
-    the white-pixel count of every quadrat at every threshold is a cumulative sum over the levels."""
+    All thresholds at once: every pixel gets the number of sweep thresholds below its grey value, one
+    bincount per band of quadrats counts those per quadrat, and the white-pixel count of every quadrat
+    at every threshold is a cumulative sum over them."""
     rows, cols = smoothed.shape
     qh, qw = rows // grid, cols // grid
     if qh < 2 or qw < 2:
@@ -121,16 +127,22 @@ def index_of_dispersion(smoothed: np.ndarray, n_thresholds: int = ID_THRESHOLDS,
     lo, hi = (float(v) for v in np.percentile(sample, [2, 98]))
     if hi <= lo:
         return [], float("nan"), float("nan")
-    nb = 1024
-    level = np.clip(((view - lo) / (hi - lo) * (nb - 1)).astype(np.int32), -1, nb - 1) + 1  # 0: below lo
-    quad = (np.arange(qh * grid) // qh)[:, None] * grid + (np.arange(qw * grid) // qw)[None, :]
-    hist = np.bincount((quad * (nb + 1) + level).ravel(), minlength=grid * grid * (nb + 1)).reshape(grid * grid, nb + 1)
-    above = hist[:, ::-1].cumsum(axis=1)[:, ::-1]  # above[:, j]: pixels with level >= j
+    thresholds = np.linspace(lo, hi, n_thresholds)
+    step = (hi - lo) / (n_thresholds - 1)
+    # k = number of thresholds strictly below the value: "value > t_j" <=> k > j
+    col_q = (np.arange(qw * grid) // qw).astype(np.int32)
+    counts_above = np.zeros((grid * grid, n_thresholds + 1), np.int64)
+    for band in range(grid):
+        blk = view[band * qh : (band + 1) * qh]
+        k = np.clip(np.ceil((blk - lo) / step), 0, n_thresholds).astype(np.int32)
+        idx = (col_q[None, :] + band * grid) * (n_thresholds + 1) + k
+        counts_above[band * grid : (band + 1) * grid] = np.bincount(idx.ravel(), minlength=grid * (n_thresholds + 1) + band * grid * (n_thresholds + 1))[
+            band * grid * (n_thresholds + 1) :
+        ].reshape(grid, n_thresholds + 1)
+    above = counts_above[:, ::-1].cumsum(axis=1)[:, ::-1]  # above[:, m]: pixels with k >= m
     curve = []
-    for t in np.linspace(lo, hi, n_thresholds):
-        j = int(np.floor((t - lo) / (hi - lo) * (nb - 1))) + 2  # level > that of t
-        j = min(j, nb)
-        counts = (above[:, j] if bright else qh * qw - above[:, j]).astype(np.float64)
+    for j, t in enumerate(thresholds):
+        counts = (above[:, j + 1] if bright else qh * qw - above[:, j + 1]).astype(np.float64)
         m = counts.mean()
         if m <= 0:
             continue
@@ -139,6 +151,9 @@ def index_of_dispersion(smoothed: np.ndarray, n_thresholds: int = ID_THRESHOLDS,
         return [], float("nan"), float("nan")
     t_best, id_best = max(curve, key=lambda c: c[1])
     return curve, float(id_best), float(t_best)
+
+
+_DIAMOND3 = np.add.outer(np.abs(np.arange(-3, 4)), np.abs(np.arange(-3, 4))) <= 3
 
 
 def _ring_contrast_keep(sm: np.ndarray, labels: np.ndarray, t: float, bright: bool) -> np.ndarray:
@@ -150,16 +165,15 @@ def _ring_contrast_keep(sm: np.ndarray, labels: np.ndarray, t: float, bright: bo
         return keep
     sign = 1.0 if bright else -1.0
     need = sign * (t - float(sm[bg].mean()))
-    cross = ndi.generate_binary_structure(2, 1)
-    grown = labels
-    for _ in range(3):  # a 3-px (city-block) ring around every object
-        grown = ndi.maximum_filter(grown, footprint=cross)
-    ring = np.where(bg, grown, 0)
-    n_in = np.bincount(labels.ravel(), minlength=n + 1)[1:]
-    inside = np.bincount(labels.ravel(), weights=sm.ravel(), minlength=n + 1)[1:] / np.maximum(n_in, 1)
-    n_ring = np.bincount(ring.ravel(), minlength=n + 1)[1:]
+    grown = ndi.grey_dilation(labels, footprint=_DIAMOND3)  # a 3-px (city-block) ring around every object
+    fy, fx = np.nonzero(labels)
+    ry, rx = np.nonzero(bg & (grown > 0))
+    lin, lring = labels[fy, fx], grown[ry, rx]
+    n_in = np.bincount(lin, minlength=n + 1)[1:]
+    inside = np.bincount(lin, weights=sm[fy, fx], minlength=n + 1)[1:] / np.maximum(n_in, 1)
+    n_ring = np.bincount(lring, minlength=n + 1)[1:]
     has_ring = n_ring > 0
-    around = np.bincount(ring.ravel(), weights=sm.ravel(), minlength=n + 1)[1:] / np.maximum(n_ring, 1)
+    around = np.bincount(lring, weights=sm[ry, rx], minlength=n + 1)[1:] / np.maximum(n_ring, 1)
     keep[1:] = ~has_ring | (sign * (inside - around) >= need)
     return keep
 
@@ -210,7 +224,7 @@ def select_threshold(sm: np.ndarray, how: str | float = "auto", bright: bool = T
     return cands[best], f"auto: {best}"
 
 
-def _split_touching(mask: np.ndarray, h_px: float) -> np.ndarray:
+def _split_touching(mask: np.ndarray, h_px: float, min_area_px: int = 0, split: bool = True) -> np.ndarray:
     """Label ``mask``; components that look like clumps of round particles are split by a watershed on
     their distance map (see the module docstring). Work is done per component crop: most components
     (single convex particles, thin branched deposits) are never handed to the watershed."""
@@ -221,14 +235,23 @@ def _split_touching(mask: np.ndarray, h_px: float) -> np.ndarray:
     comp, n = ndi.label(mask)
     if n == 0:
         return comp.astype(np.int32)
-    labels = comp.astype(np.int32)
-    idx = np.arange(1, n + 1)
-    area = np.asarray(ndi.sum(mask, comp, idx))
+    area = np.bincount(comp.ravel(), minlength=n + 1)[1:]
+    if min_area_px > 1 and (area < min_area_px).any():  # noise specks out (as skimage's remove_small_objects)
+        keep = np.concatenate([[0], np.where(area >= min_area_px, np.cumsum(area >= min_area_px), 0)]).astype(np.int32)
+        comp = keep[comp]
+        area = area[area >= min_area_px]
+        n = len(area)
+    labels = comp.astype(np.int32, copy=False)
+    if not split or n == 0:
+        return labels
     slices = ndi.find_objects(comp)
     next_label = n + 1
     min_area = 4 * np.pi * MIN_SPLIT_RADIUS_PX**2
     for i in np.nonzero(area >= min_area)[0]:
         sl = slices[i]
+        short = min(sl[0].stop - sl[0].start, sl[1].stop - sl[1].start)
+        if area[i] < 1.15 * np.pi * (short / 2) ** 2:  # no bigger than the disk its bounding box's short side allows: one particle
+            continue
         sl = (slice(max(0, sl[0].start - 1), sl[0].stop + 1), slice(max(0, sl[1].start - 1), sl[1].stop + 1))
         obj = comp[sl] == i + 1
         dist = ndi.distance_transform_edt(obj)
@@ -248,54 +271,97 @@ def _split_touching(mask: np.ndarray, h_px: float) -> np.ndarray:
     return labels
 
 
-def _per_object(labels: np.ndarray, skel: np.ndarray, ends: np.ndarray, branch: np.ndarray) -> list[dict]:
-    """Object measures (regionprops_table) and skeleton counts per object (vectorised bincounts)."""
-    from skimage.measure import regionprops_table
+_PERIMETER_KERNEL = np.array([[10, 2, 10], [2, 1, 2], [10, 2, 10]], np.uint8)
 
+
+def _perimeter_weights() -> np.ndarray:
+    """skimage.measure.perimeter's weights (4-connectivity border codes → length), used per label here."""
+    w = np.zeros(50)
+    w[[5, 7, 15, 17, 25, 27]] = 1
+    w[[21, 33]] = np.sqrt(2)
+    w[[13, 23]] = (1 + np.sqrt(2)) / 2
+    return w
+
+
+def _per_object(labels: np.ndarray, skel: np.ndarray, ends: np.ndarray, branch: np.ndarray) -> list[dict]:
+    """Object measures and skeleton counts per object, all as bincounts over the label image.
+
+    The same definitions as :func:`skimage.measure.regionprops` (area, centroid, equivalent diameter
+    √(4A/π), axis lengths 4√λ of the eigenvalues λ of the central second moments / area, and the
+    4-connectivity perimeter of :func:`skimage.measure.perimeter`), computed for all objects at once:
+    regionprops' per-object Python loop costs ~1 ms an object, 3 s for the 2,500 objects of the
+    4,096 x 3,072 benchmark image. The one difference: where two split objects touch, the perimeter
+    codes of their shared border see both objects' border pixels (a fraction of a pixel per contact).
+    Tested against regionprops in tests/microscopy."""
     n = int(labels.max())
     if n == 0:
         return []
-    props = regionprops_table(
-        labels,
-        properties=("label", "area", "centroid", "equivalent_diameter_area", "perimeter", "axis_major_length", "axis_minor_length", "bbox"),
-    )
+    rows, cols = labels.shape
+    flat = labels.ravel()
+    area = np.bincount(flat, minlength=n + 1).astype(np.float64)
+    present = np.nonzero(area[1:] > 0)[0] + 1
+    yi, xi = np.nonzero(labels)
+    lf = labels[yi, xi]
+    yf, xf = yi.astype(np.float64), xi.astype(np.float64)
+    del yi, xi
+    a = np.maximum(area, 1)
+    cy = np.bincount(lf, yf, n + 1) / a
+    cx = np.bincount(lf, xf, n + 1) / a
+    dy, dx = yf - cy[lf], xf - cx[lf]
+    syy = np.bincount(lf, dy * dy, n + 1) / a
+    sxx = np.bincount(lf, dx * dx, n + 1) / a
+    sxy = np.bincount(lf, dx * dy, n + 1) / a
+    del lf, yf, xf, dy, dx
+    half_tr = (syy + sxx) / 2
+    disc = np.sqrt(np.maximum(((syy - sxx) / 2) ** 2 + sxy**2, 0))
+    major = 4 * np.sqrt(np.maximum(half_tr + disc, 0))
+    minor = 4 * np.sqrt(np.maximum(half_tr - disc, 0))
+    # bounding boxes (for "touches the edge")
+    slices = ndi.find_objects(labels)
+    # perimeter: border pixels (a 4-neighbour with another label, or the image edge) coded as skimage does
+    pad = np.pad(labels, 1, constant_values=0)
+    centre = pad[1:-1, 1:-1]
+    border = (centre > 0) & ((pad[:-2, 1:-1] != centre) | (pad[2:, 1:-1] != centre) | (pad[1:-1, :-2] != centre) | (pad[1:-1, 2:] != centre))
+    bp = np.pad(border.astype(np.uint8), 1)
+    code = np.zeros(border.shape, np.uint8)
+    for dy in (0, 1, 2):
+        for dx in (0, 1, 2):
+            code += _PERIMETER_KERNEL[dy, dx] * bp[dy : dy + rows, dx : dx + cols]
+    perim = np.bincount(labels[border], _perimeter_weights()[np.minimum(code[border], 49)], minlength=n + 1)
+    # skeleton length per object: 1 per orthogonal, √2 per diagonal pair of skeleton pixels
     lab_sk = np.where(skel, labels, 0)
     length = np.zeros(n + 1)
-    for a, b, w in (
+    for p, q, w in (
         (lab_sk[:, 1:], lab_sk[:, :-1], 1.0),
         (lab_sk[1:, :], lab_sk[:-1, :], 1.0),
         (lab_sk[1:, 1:], lab_sk[:-1, :-1], np.sqrt(2)),
         (lab_sk[1:, :-1], lab_sk[:-1, 1:], np.sqrt(2)),
     ):
-        same = (a == b) & (a > 0)
-        length += w * np.bincount(a[same], minlength=n + 1)
+        same = (p == q) & (p > 0)
+        length += w * np.bincount(p[same], minlength=n + 1)
     n_end = np.bincount(labels[ends], minlength=n + 1)
     blab, nb = ndi.label(branch, structure=np.ones((3, 3)))
-    n_jun = np.zeros(n + 1, np.int64)
-    if nb:
-        owner = np.asarray(ndi.maximum(labels, blab, np.arange(1, nb + 1))).astype(np.int64)
-        n_jun = np.bincount(owner, minlength=n + 1)
-    rows, cols = labels.shape
+    owner = np.zeros(nb + 1, np.int64)
+    owner[blab[branch]] = labels[branch]  # the object each junction cluster lies in
+    n_jun = np.bincount(owner[1:], minlength=n + 1) if nb else np.zeros(n + 1, np.int64)
     out = []
-    for k in range(len(props["label"])):
-        lab = int(props["label"][k])
-        per = float(props["perimeter"][k])
-        area = float(props["area"][k])
-        major, minor = float(props["axis_major_length"][k]), float(props["axis_minor_length"][k])
-        edge = props["bbox-0"][k] == 0 or props["bbox-1"][k] == 0 or props["bbox-2"][k] == rows or props["bbox-3"][k] == cols
+    for lab in present.tolist():
+        sl = slices[lab - 1]
+        edge = sl[0].start == 0 or sl[1].start == 0 or sl[0].stop == rows or sl[1].stop == cols
+        A, per = float(area[lab]), float(perim[lab])
         e, j, L = int(n_end[lab]), int(n_jun[lab]), float(length[lab])
         out.append(
             {
                 "label": lab,
-                "centroid_row_px": float(props["centroid-0"][k]),
-                "centroid_col_px": float(props["centroid-1"][k]),
-                "area_px": area,
-                "equivalent_diameter_px": float(props["equivalent_diameter_area"][k]),
+                "centroid_row_px": float(cy[lab]),
+                "centroid_col_px": float(cx[lab]),
+                "area_px": A,
+                "equivalent_diameter_px": float(np.sqrt(4 * A / np.pi)),
                 "perimeter_px": per,
-                "circularity": float(4 * np.pi * area / per**2) if per > 0 else float("nan"),
-                "major_axis_px": major,
-                "minor_axis_px": minor,
-                "aspect_ratio": major / minor if minor > 0 else float("nan"),
+                "circularity": float(4 * np.pi * A / per**2) if per > 0 else float("nan"),
+                "major_axis_px": float(major[lab]),
+                "minor_axis_px": float(minor[lab]),
+                "aspect_ratio": float(major[lab] / minor[lab]) if minor[lab] > 0 else float("nan"),
                 "skeleton_length_px": L,
                 "end_points": e,
                 "branch_points": j,
@@ -318,7 +384,7 @@ def analyse_top_view_array(
     threshold: str | float = "auto",
 ) -> TopViewRaw:
     """Segment and measure ``grey`` (the analysed area); see the module docstring."""
-    from skimage.morphology import remove_small_objects, skeletonize
+    from skimage.morphology import skeletonize
 
     img = grey.astype(np.float32, copy=False)
     sm = ndi.gaussian_filter(img, sigma_px) if sigma_px else img.copy()
@@ -333,18 +399,14 @@ def analyse_top_view_array(
     t, threshold_method = select_threshold(sm, threshold, bright)
     raw = sm > t if bright else sm < t
     mask = ndi.binary_fill_holes(raw) if raw.any() else raw
-    if _has_max_size():
-        mask = remove_small_objects(mask, max_size=max(0, min_area_px - 1))
-    else:  # pragma: no cover - scikit-image < 0.26
-        mask = remove_small_objects(mask, min_size=min_area_px)
-    labels = _split_touching(mask, h_px) if split else ndi.label(mask)[0].astype(np.int32)
+    labels = _split_touching(mask, h_px, min_area_px, split)
     if labels.max():
         keep = _ring_contrast_keep(sm, labels, t, bright)
         labels = np.where(keep[labels], labels, 0).astype(np.int32)
         mask = labels > 0
     if not mask.any():
         return TopViewRaw(empty, mask, t, threshold_method, status="no_objects", reason=f"no object of at least {min_area_px} px stands out of its surroundings", id_curve=curve, id_max=id_max, id_threshold=id_t)
-    deposit = ndi.binary_fill_holes(mask)
+    deposit = mask  # already hole-filled before labelling: the deposit including its enclosed voids
     porosity = float((deposit & ~raw).sum() / deposit.sum())
     coverage = float((mask & raw).mean())
     skel = skeletonize(mask)
@@ -367,12 +429,3 @@ def analyse_top_view_array(
         id_max=id_max,
         id_threshold=id_t,
     )
-
-
-def _has_max_size() -> bool:
-    """scikit-image 0.26 renamed remove_small_objects(min_size=) to max_size= (objects <= max_size go)."""
-    import inspect
-
-    from skimage.morphology import remove_small_objects
-
-    return "max_size" in inspect.signature(remove_small_objects).parameters
