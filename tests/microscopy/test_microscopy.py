@@ -17,7 +17,7 @@ from tests.microscopy.synthetic import branched, disks, layered
 
 from dsei.cli import main
 from dsei.errors import InputError
-from dsei.microscopy import analyse_image, compare_images, read_image
+from dsei.microscopy import analyse_image, analyse_images, compare_images, read_image
 from dsei.microscopy.cross_section import analyse_cross_section_array
 from dsei.microscopy.databar import detect_data_bar
 from dsei.microscopy.top_view import analyse_top_view_array
@@ -373,3 +373,26 @@ def test_vectorised_object_measures_equal_regionprops():
         assert o["minor_axis_px"] == pytest.approx(rp.axis_minor_length, rel=1e-6)
         assert o["equivalent_diameter_px"] == pytest.approx(rp.equivalent_diameter_area)
         assert o["perimeter_px"] == pytest.approx(rp.perimeter, rel=0.05)  # contacts of split pairs differ slightly
+
+
+def test_flatten_removes_uneven_illumination():
+    img = disks(centres=CENTRES, radii=RADII, noise=0.03)
+    x = np.arange(400)[None, :] / 400
+    y = np.arange(400)[:, None] / 400
+    lit = (img * (0.7 + 0.6 * x) * (1 + 0.18 * (y - 0.5))).astype(np.float32)  # ±30 % across, ±9 % down
+    assert len(analyse_top_view_array(lit).objects) != len(CENTRES)  # a global threshold alone fails here
+    raw = analyse_top_view_array(lit, flatten=True)
+    assert len(raw.objects) == len(CENTRES)
+    for (cy, cx), r in zip(CENTRES, RADII, strict=True):
+        o = min(raw.objects, key=lambda o: (o["centroid_row_px"] - cy) ** 2 + (o["centroid_col_px"] - cx) ** 2)
+        assert o["equivalent_diameter_px"] == pytest.approx(2 * r, rel=0.03)
+
+
+def test_analyse_images_api_reports_progress_and_failures(tmp_path):
+    good = _save_png(tmp_path / "a.png", _u8(disks(centres=CENTRES, radii=RADII)))
+    bad = tmp_path / "b.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    seen = []
+    out = analyse_images([good, bad], progress=lambda i, n, p: seen.append((i, n, Path(p).name)), pixel_size="1um")
+    assert seen == [(0, 2, "a.png"), (1, 2, "b.png")]
+    assert [a.result.status for a in out] == ["ok", "failed"] and "truncated" in out[1].result.reason
