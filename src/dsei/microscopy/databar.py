@@ -42,8 +42,9 @@ class DataBar:
     score: float | None = None
 
 
-def row_features(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    lo, hi = float(grey.min()), float(grey.max())
+def row_features(grey: np.ndarray, lo: float | None = None, hi: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    lo = float(grey.min()) if lo is None else lo
+    hi = float(grey.max()) if hi is None else hi
     span = hi - lo if hi > lo else 1.0
     band = EXTREME_BAND * span
     mean = grey.mean(axis=1, dtype=np.float64)
@@ -57,8 +58,11 @@ def detect_data_bar(grey: np.ndarray) -> DataBar:
     rows = grey.shape[0]
     if rows < 32:
         return DataBar(None, 0, "none found (image too small)")
-    mean, std, extreme = row_features(grey)
     first = int(rows * (1 - SEARCH_FRACTION))
+    # only the rows a candidate strip or its comparison band can reach (features padded with NaN above)
+    top = max(0, first - (rows - first) - 8)
+    part = row_features(grey[top:], float(grey.min()), float(grey.max()))
+    mean, std, extreme = (np.concatenate([np.full(top, np.nan), f]) for f in part)
     best_b, best = None, -1.0
     for b in range(max(first, 4), rows - 3):
         h = rows - b

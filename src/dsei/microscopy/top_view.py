@@ -283,7 +283,7 @@ def _perimeter_weights() -> np.ndarray:
     return w
 
 
-def _per_object(labels: np.ndarray, skel: np.ndarray, ends: np.ndarray, branch: np.ndarray) -> list[dict]:
+def _per_object(labels: np.ndarray, skel: np.ndarray, ends: np.ndarray, branch_lbl: np.ndarray, nb: int) -> list[dict]:
     """Object measures and skeleton counts per object, all as bincounts over the label image.
 
     The same definitions as :func:`skimage.measure.regionprops` (area, centroid, equivalent diameter
@@ -328,21 +328,18 @@ def _per_object(labels: np.ndarray, skel: np.ndarray, ends: np.ndarray, branch: 
         for dx in (0, 1, 2):
             code += _PERIMETER_KERNEL[dy, dx] * bp[dy : dy + rows, dx : dx + cols]
     perim = np.bincount(labels[border], _perimeter_weights()[np.minimum(code[border], 49)], minlength=n + 1)
-    # skeleton length per object: 1 per orthogonal, √2 per diagonal pair of skeleton pixels
-    lab_sk = np.where(skel, labels, 0)
+    # skeleton length per object: 1 per orthogonal, √2 per diagonal pair of skeleton pixels (of one object)
+    sy, sx = np.nonzero(skel)
+    lab_sk = np.pad(np.where(skel, labels, 0), 1)
+    own = lab_sk[sy + 1, sx + 1]
     length = np.zeros(n + 1)
-    for p, q, w in (
-        (lab_sk[:, 1:], lab_sk[:, :-1], 1.0),
-        (lab_sk[1:, :], lab_sk[:-1, :], 1.0),
-        (lab_sk[1:, 1:], lab_sk[:-1, :-1], np.sqrt(2)),
-        (lab_sk[1:, :-1], lab_sk[:-1, 1:], np.sqrt(2)),
-    ):
-        same = (p == q) & (p > 0)
-        length += w * np.bincount(p[same], minlength=n + 1)
+    for dy, dx, w in ((0, 1, 1.0), (1, 0, 1.0), (1, 1, np.sqrt(2)), (1, -1, np.sqrt(2))):
+        same = lab_sk[sy + 1 + dy, sx + 1 + dx] == own
+        length += w * np.bincount(own[same], minlength=n + 1)
     n_end = np.bincount(labels[ends], minlength=n + 1)
-    blab, nb = ndi.label(branch, structure=np.ones((3, 3)))
+    branch = branch_lbl > 0
     owner = np.zeros(nb + 1, np.int64)
-    owner[blab[branch]] = labels[branch]  # the object each junction cluster lies in
+    owner[branch_lbl[branch]] = labels[branch]  # the object each junction cluster lies in
     n_jun = np.bincount(owner[1:], minlength=n + 1) if nb else np.zeros(n + 1, np.int64)
     out = []
     for lab in present.tolist():
@@ -370,6 +367,36 @@ def _per_object(labels: np.ndarray, skel: np.ndarray, ends: np.ndarray, branch: 
             }
         )
     return out
+
+
+def _fill_holes(mask: np.ndarray) -> np.ndarray:
+    """Fill enclosed background: label the background (4-connected, as scipy's binary_fill_holes) and
+    keep only the components that reach the border. Same result as :func:`scipy.ndimage.binary_fill_holes`, whose iterative propagation
+    is several times slower on a 12.6 Mpx image."""
+    bg, n = ndi.label(~mask)
+    if n == 0:
+        return mask.copy()
+    edge = np.unique(np.concatenate([bg[0], bg[-1], bg[:, 0], bg[:, -1]]))
+    outside = np.zeros(n + 1, bool)
+    outside[edge] = True
+    outside[0] = False
+    return ~outside[bg]
+
+
+def _skeleton_per_object(labels: np.ndarray) -> np.ndarray:
+    """:func:`skimage.morphology.skeletonize` of every object in its own bounding box: the same skeleton as
+    one call on the whole mask (checked), in half the time on a 12.6 Mpx image (Zhang's thinning scans the
+    whole array once per peeled layer), and split objects get a skeleton each."""
+    from skimage.morphology import skeletonize
+
+    skel = np.zeros(labels.shape, bool)
+    rows, cols = labels.shape
+    for i, sl in enumerate(ndi.find_objects(labels)):
+        if sl is None:
+            continue
+        sl = (slice(max(0, sl[0].start - 1), min(rows, sl[0].stop + 1)), slice(max(0, sl[1].start - 1), min(cols, sl[1].stop + 1)))
+        skel[sl] |= skeletonize(labels[sl] == i + 1)
+    return skel
 
 
 def flatten_illumination(sm: np.ndarray, bright: bool = True, iterations: int = 3) -> np.ndarray:
@@ -414,8 +441,6 @@ def analyse_top_view_array(
     threshold: str | float = "auto",
 ) -> TopViewRaw:
     """Segment and measure ``grey`` (the analysed area); see the module docstring."""
-    from skimage.morphology import skeletonize
-
     img = grey.astype(np.float32, copy=False)
     sm = ndi.gaussian_filter(img, sigma_px) if sigma_px else img.copy()
     bright = objects != "dark"
@@ -427,7 +452,7 @@ def analyse_top_view_array(
         return TopViewRaw(empty, empty.astype(bool), float("nan"), status="no_objects", reason="the image is uniform: nothing to segment", id_curve=curve, id_max=id_max, id_threshold=id_t)
     t, threshold_method = select_threshold(sm, threshold, bright)
     raw = sm > t if bright else sm < t
-    mask = ndi.binary_fill_holes(raw) if raw.any() else raw
+    mask = _fill_holes(raw) if raw.any() else raw
     labels = _split_touching(mask, h_px, min_area_px, split)
     if labels.max():
         keep = _ring_contrast_keep(sm, labels, t, bright)
@@ -438,10 +463,10 @@ def analyse_top_view_array(
     deposit = mask  # already hole-filled before labelling: the deposit including its enclosed voids
     porosity = float((deposit & ~raw).sum() / deposit.sum())
     coverage = float((mask & raw).mean())
-    skel = skeletonize(mask)
+    skel = _skeleton_per_object(labels)
     _, ends, branch = _skeleton_points(skel)
-    n_branch_points = ndi.label(branch, structure=np.ones((3, 3)))[1]
-    objs = _per_object(labels, skel, ends, branch)
+    branch_lbl, n_branch_points = ndi.label(branch, structure=np.ones((3, 3)))
+    objs = _per_object(labels, skel, ends, branch_lbl, n_branch_points)
     return TopViewRaw(
         labels=labels,
         mask=mask,
