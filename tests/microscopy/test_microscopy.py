@@ -50,7 +50,7 @@ def test_fei_pixel_size_from_tag_34682(path):
 
 
 def test_zeiss_pixel_size_equals_rosettasciio_and_the_burnt_in_scale_bar():
-    from rsciio.tiff import file_reader
+    file_reader = pytest.importorskip("rsciio.tiff").file_reader  # RosettaSciIO: the `test` extra
 
     im = read_image(ZEISS)
     ref = file_reader(str(ZEISS))[0]["axes"][1]["scale"] * 1e6  # RosettaSciIO's value, m -> µm
@@ -396,3 +396,9 @@ def test_analyse_images_api_reports_progress_and_failures(tmp_path):
     out = analyse_images([good, bad], progress=lambda i, n, p: seen.append((i, n, Path(p).name)), pixel_size="1um")
     assert seen == [(0, 2, "a.png"), (1, 2, "b.png")]
     assert [a.result.status for a in out] == ["ok", "failed"] and "truncated" in out[1].result.reason
+
+
+def test_more_layers_asked_than_present_is_partial():
+    raw = analyse_cross_section_array(layered(noise=0.03), n_layers=5)
+    assert raw.status == "partial" and "only 2" in raw.reason
+    assert len(raw.boundaries) == 2

@@ -37,7 +37,7 @@ def register(app: typer.Typer) -> None:
         from dsei.microscopy.api import MODES, SemAnalysis, analyse_image, image_files
         from dsei.microscopy.api import compare as compare_analyses
         from dsei.microscopy.io import parse_pixel_size
-        from dsei.microscopy.outputs import write_csv, write_html, write_overlay
+        from dsei.microscopy.outputs import write_csv, write_html
         from dsei.results import write_json
 
         if mode not in MODES:
@@ -74,17 +74,21 @@ def register(app: typer.Typer) -> None:
                 for f in files:
                     prog.update(task, description=f.name)
                     try:
-                        analyses.append(analyse_image(f, **kwargs))
+                        a = analyse_image(f, **kwargs)
+                        _overlay(a, overlay, single, overlays)  # written as we go: a later failure loses nothing
+                        a.image, a.raw = None, None  # memory stays flat over a long folder: the arrays are no longer needed
+                        analyses.append(a)
                     except DseiError as exc:  # one bad file never stops the rest
                         analyses.append(SemAnalysis(SemResult(file=str(f), mode=mode, status="failed", reason=str(exc)), None))
                         err_console.print(f"[yellow]warning:[/] {exc}")
+                    except Exception as exc:  # noqa: BLE001 - a bug on one image must not lose the others
+                        first = " ".join(str(exc).split())[:160]
+                        analyses.append(SemAnalysis(SemResult(file=str(f), mode=mode, status="failed", reason=f"internal error {type(exc).__name__}: {first}"), None))
+                        err_console.print(f"[yellow]warning:[/] {f}: internal error {type(exc).__name__}: {first}")
                     prog.advance(task)
+        if single:
+            _overlay(analyses[0], overlay, single, overlays)
         for a in analyses:
-            if overlay is not None and a.image is not None:
-                out = overlay if (single and overlay.suffix.lower() == ".png") else overlay / f"{Path(a.result.file).stem}_overlay.png"
-                write_overlay(a, out)
-                overlays[a.result.file] = str(out)
-                a.result.outputs["overlay_png"] = str(out)
             if csv_out is not None:
                 a.result.outputs["csv"] = str(csv_out)
         if csv_out is not None:
@@ -120,6 +124,17 @@ def register(app: typer.Typer) -> None:
         failed = [r for r in results if r.status == "failed"]
         if failed and len(failed) == len(results):
             raise InputError(results[0].file if single else "IMAGE|FOLDER", "no image could be analysed")
+
+
+def _overlay(a, overlay: Path | None, single: bool, overlays: dict) -> None:
+    from dsei.microscopy.outputs import write_overlay
+
+    if overlay is None or a.image is None:
+        return
+    out = overlay if (single and overlay.suffix.lower() == ".png") else overlay / f"{Path(a.result.file).stem}_overlay.png"
+    write_overlay(a, out)
+    overlays[a.result.file] = str(out)
+    a.result.outputs["overlay_png"] = str(out)
 
 
 def _cell(v) -> str:

@@ -94,10 +94,10 @@ def write_overlay(analysis: SemAnalysis, path: str | Path, max_side_px: int = 20
         from skimage.segmentation import find_boundaries
 
         edges = find_boundaries(raw.labels, mode="inner")
-        rgba = np.zeros((*edges.shape, 4), np.float32)
-        rgba[edges] = (1.0, 0.85, 0.0, 1.0)
+        rgba = np.zeros((*edges.shape, 4), np.uint8)
+        rgba[edges] = (255, 217, 0, 255)
         if raw.skeleton is not None:
-            rgba[raw.skeleton] = (1.0, 0.2, 0.2, 1.0)
+            rgba[raw.skeleton] = (255, 51, 51, 255)
         ax.imshow(rgba, extent=(x0 - 0.5, x1 - 0.5, y1 - 0.5, y0 - 0.5), interpolation="nearest")
     px = res.pixel_size_um or 1.0
     field_um = (x1 - x0) * px
