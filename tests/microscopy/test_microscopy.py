@@ -402,3 +402,15 @@ def test_more_layers_asked_than_present_is_partial():
     raw = analyse_cross_section_array(layered(noise=0.03), n_layers=5)
     assert raw.status == "partial" and "only 2" in raw.reason
     assert len(raw.boundaries) == 2
+
+
+def test_tilt_correction_for_fib_cross_sections(tmp_path, capsys):
+    p = _save_png(tmp_path / "fib.png", _u8(layered(noise=0.03)))
+    plain = analyse_image(p, mode="cross-section", pixel_size="10nm", layers=3).result
+    fib = analyse_image(p, mode="cross-section", pixel_size="10nm", layers=3, tilt_correction_deg=52).result
+    t0 = plain.cross_section["layers"][1]["thickness_mean_nm"]
+    assert t0 == pytest.approx(600, abs=10)
+    assert fib.cross_section["layers"][1]["thickness_mean_nm"] == pytest.approx(t0 / np.sin(np.radians(52)), rel=1e-9)
+    assert fib.cross_section["vertical_scale_factor"] == pytest.approx(1 / np.sin(np.radians(52)))
+    assert main(["sem", str(p), "--mode", "cross-section", "--pixel-size", "10nm", "--tilt-correction", "200"]) == 2
+    assert "--tilt-correction" in capsys.readouterr().err

@@ -78,19 +78,21 @@ def _stats(v: np.ndarray, scale: float) -> dict[str, float]:
     return {"mean": float(v.mean()), "std": float(v.std(ddof=1)) if v.size > 1 else 0.0, "min": float(v.min()), "max": float(v.max())}
 
 
-def _cross_section_summary(raw, px_um: float, x0: int, y0: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def _cross_section_summary(raw, px_um: float, x0: int, y0: int, y_scale: float = 1.0) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Boundaries, layers and profile in physical units; ``y_scale`` multiplies vertical lengths (tilt correction)."""
+    py = px_um * y_scale  # µm per pixel, vertically
     bds = []
     for b in raw.boundaries:
         ok = np.isfinite(b.y_px)
         bds.append(
             {
                 "boundary": b.index,
-                "mean_depth_um": float(np.nanmean(b.y_px) + y0) * px_um if ok.any() else None,
-                "tilt_deg": float(np.degrees(np.arctan(b.slope))),
-                "ra_um": b.ra_px * px_um,
-                "rq_um": b.rq_px * px_um,
-                "ra_nm": b.ra_px * px_um * 1e3,
-                "rq_nm": b.rq_px * px_um * 1e3,
+                "mean_depth_um": float(np.nanmean(b.y_px) + y0) * py if ok.any() else None,
+                "tilt_deg": float(np.degrees(np.arctan(b.slope * y_scale))),
+                "ra_um": b.ra_px * py,
+                "rq_um": b.rq_px * py,
+                "ra_nm": b.ra_px * py * 1e3,
+                "rq_nm": b.rq_px * py * 1e3,
                 "traced_fraction": b.coverage,
                 "polarity": "brighter below" if b.sign > 0 else "darker below",
             }
@@ -105,7 +107,7 @@ def _cross_section_summary(raw, px_um: float, x0: int, y0: int) -> tuple[dict[st
             entry["position"] = "bottom: extends beyond the analysed area, thickness not measurable"
         else:
             t = raw.thickness_px[i - 1]
-            su, sn = _stats(t, px_um), _stats(t, px_um * 1e3)
+            su, sn = _stats(t, py), _stats(t, py * 1e3)
             entry.update(
                 {
                     "position": f"between boundaries {i} and {i + 1}",
@@ -127,20 +129,20 @@ def _cross_section_summary(raw, px_um: float, x0: int, y0: int) -> tuple[dict[st
     idx = np.arange(0, cols, step)
     profile = {"x_um": [float((x0 + i) * px_um) for i in idx]}
     for i, t in enumerate(raw.thickness_px):
-        profile[f"layer{i + 2}_thickness_um"] = [float(v * px_um) if np.isfinite(v) else None for v in t[idx]]
+        profile[f"layer{i + 2}_thickness_um"] = [float(v * py) if np.isfinite(v) else None for v in t[idx]]
     rows = []
     for xi in range(cols):
         row: dict[str, Any] = {"x_px": x0 + xi, "x_um": (x0 + xi) * px_um}
         for b in raw.boundaries:
             v = b.y_px[xi]
-            row[f"boundary{b.index}_y_um"] = (v + y0) * px_um if np.isfinite(v) else None
+            row[f"boundary{b.index}_y_um"] = (v + y0) * py if np.isfinite(v) else None
         for i, t in enumerate(raw.thickness_px):
-            row[f"layer{i + 2}_thickness_um"] = t[xi] * px_um if np.isfinite(t[xi]) else None
+            row[f"layer{i + 2}_thickness_um"] = t[xi] * py if np.isfinite(t[xi]) else None
         rows.append(row)
     summary = {
         "n_boundaries": len(raw.boundaries),
         "n_layers": n_layers,
-        "stack_tilt_deg": float(np.degrees(np.arctan(raw.tilt_slope))),
+        "stack_tilt_deg": float(np.degrees(np.arctan(raw.tilt_slope * y_scale))),
         "boundaries": bds,
         "layers": layers,
         "thickness_profile": profile,
@@ -228,8 +230,12 @@ def analyse_image(
     min_area_px: int = 12,
     id_grid: int = 8,
     threshold: str | float = "auto",
+    tilt_correction_deg: float | None = None,
 ) -> SemAnalysis:
     """Read one SEM image and measure it (``mode``: ``'cross-section'`` or ``'top-view'``).
+
+    ``tilt_correction_deg``: a cross-section face imaged at this stage tilt (FIB-SEM: typically 52°) is
+    foreshortened vertically by sin(tilt); vertical lengths (thickness, roughness, depth) are divided by it.
 
     Raises :class:`~dsei.errors.InputError` for unusable input (not an image, no pixel size, bad region);
     an image in which nothing is found returns a result with ``status`` ``no_boundary``/``no_objects``
@@ -242,6 +248,8 @@ def analyse_image(
         raise InputError("--mode", f"must be cross-section or top-view, not {mode!r}")
     if layers is not None and layers < 2:
         raise InputError("--layers", "needs at least 2 layers (one boundary)")
+    if tilt_correction_deg is not None and not 5 <= tilt_correction_deg <= 90:
+        raise InputError("--tilt-correction", f"must be the stage tilt in degrees, 5 to 90, not {tilt_correction_deg!r}")
     if objects not in ("bright", "dark"):
         raise InputError("--objects", f"must be bright or dark, not {objects!r}")
     img = read_image(path, pixel_size=pixel_size, max_pixels=max_pixels)
@@ -283,7 +291,19 @@ def analyse_image(
     )
     if mode == "cross-section":
         raw = analyse_cross_section_array(grey, n_layers=layers)
-        summary, table = _cross_section_summary(raw, px, x0, y0)
+        y_scale = 1.0
+        if tilt_correction_deg is not None:
+            y_scale = 1.0 / float(np.sin(np.radians(tilt_correction_deg)))
+            notes.append(f"vertical lengths divided by sin({tilt_correction_deg:g}°) = {1 / y_scale:.4f} (--tilt-correction: a face viewed at that stage tilt)")
+        else:
+            st = img.metadata.get("stage_tilt_deg")
+            if st is not None and abs(st) > 5 and not img.metadata.get("tilt_correction_on", False):
+                notes.append(
+                    f"the stage was tilted by {st:.1f}° and the instrument's tilt correction was off: on a FIB cross-section face "
+                    f"vertical lengths are foreshortened by sin({abs(st):.1f}°); give --tilt-correction {abs(st):.0f} to correct them"
+                )
+        summary, table = _cross_section_summary(raw, px, x0, y0, y_scale)
+        summary["vertical_scale_factor"] = y_scale
         res.cross_section = summary
         res.status, res.reason = raw.status, raw.reason
     else:

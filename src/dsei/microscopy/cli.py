@@ -16,6 +16,7 @@ def register(app: typer.Typer) -> None:
         mode: Annotated[str, typer.Option("--mode", help="cross-section (layer thickness, roughness) or top-view (particles, dendrites).", metavar="cross-section|top-view")] = "top-view",
         pixel_size: Annotated[str | None, typer.Option("--pixel-size", help="Pixel size with its unit, e.g. 2.6um or 500nm (overrides the metadata).", metavar="SIZE")] = None,
         layers: Annotated[int | None, typer.Option("--layers", help="Cross-section: number of layers (default: every boundary that stands out of the noise).", metavar="N")] = None,
+        tilt_correction: Annotated[float | None, typer.Option("--tilt-correction", help="Cross-section: stage tilt (degrees) of a FIB cross-section face (e.g. 52); vertical lengths are divided by sin(tilt).", metavar="DEG")] = None,
         region: Annotated[str | None, typer.Option("--region", help="Analyse only x0,y0,x1,y1 (pixels).", metavar="x0,y0,x1,y1")] = None,
         data_bar: Annotated[str, typer.Option("--data-bar", help="auto (metadata, else detected), none, or the bar's height in rows.", metavar="auto|none|ROWS")] = "auto",
         objects: Annotated[str, typer.Option("--objects", help="Top view: the objects are bright or dark.", metavar="bright|dark")] = "bright",
@@ -59,7 +60,7 @@ def register(app: typer.Typer) -> None:
             raise InputError("--overlay", "several images: give a folder, not a .png file")
         if overlay is not None and single and overlay.suffix.lower() not in (".png", ""):
             raise InputError(overlay, "overlays are written as PNG: give a .png path or a folder")
-        kwargs = dict(mode=mode, pixel_size=pixel_size, layers=layers, region=region, data_bar=data_bar, max_pixels=max_pixels, objects=objects, flatten=flatten, min_area_px=min_area_px, threshold=thr)
+        kwargs = dict(mode=mode, pixel_size=pixel_size, layers=layers, region=region, data_bar=data_bar, max_pixels=max_pixels, objects=objects, flatten=flatten, min_area_px=min_area_px, threshold=thr, tilt_correction_deg=tilt_correction)
         con = out_console(json_out)
         analyses: list[SemAnalysis] = []
         overlays: dict[str, str] = {}

@@ -140,6 +140,12 @@ def _tiff_pixel_size(tif, page, path: Path) -> tuple[float | None, str, str, dic
         img = fei.get("Image", {}) or {}
         priv = fei.get("PrivateFei", {}) or {}
         meta = {k: v for k, v in {"ResolutionY": img.get("ResolutionY"), "DatabarHeight": priv.get("DatabarHeight")}.items() if v is not None}
+        stage_t = (fei.get("Stage") or {}).get("StageT")
+        if isinstance(stage_t, int | float):
+            meta["stage_tilt_deg"] = float(np.degrees(stage_t))
+        tc = (fei.get("EScan") or fei.get("IScan") or {}).get("TiltCorrectionIsOn")
+        if tc is not None:
+            meta["tilt_correction_on"] = str(tc).lower() in ("yes", "on", "true", "1")
         for section in ("Scan", "EScan", "IScan"):
             pw = (fei.get(section) or {}).get("PixelWidth")
             if pw:
