@@ -340,6 +340,9 @@ def analyse_images(paths: list[str | Path], progress=None, **kwargs) -> list[Sem
             out.append(analyse_image(f, **kwargs))
         except DseiError as exc:
             out.append(SemAnalysis(SemResult(file=str(f), mode=kwargs.get("mode", "top-view"), status="failed", reason=str(exc)), None))
+        except Exception as exc:  # noqa: BLE001 - a bug on one image must not lose the others
+            reason = f"internal error {type(exc).__name__}: {' '.join(str(exc).split())[:160]}"
+            out.append(SemAnalysis(SemResult(file=str(f), mode=kwargs.get("mode", "top-view"), status="failed", reason=reason), None))
     return out
 
 

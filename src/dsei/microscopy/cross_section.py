@@ -3,8 +3,10 @@
 Layers (e.g. Li | SEI | electrolyte) are stacked roughly horizontally, possibly tilted. The method:
 
 1. smooth with a Gaussian (σ = ``sigma_px``, scipy.ndimage) and take the Sobel gradients Gx, Gy;
-2. the tilt of the stack (slope dy/dx) is the gradient-weighted least-squares estimate
-   t = −Σ GxGy / Σ Gy² (an edge along y = t·x has gradient ∝ (−t, 1));
+2. the tilt of the stack (slope dy/dx): the gradient-weighted least-squares estimate
+   t = −Σ GxGy / Σ Gy² over the strongest 2 % of Gy (an edge along y = t·x has gradient ∝ (−t, 1)),
+   refined by the slope at which the line-averaged profile of step 3 is sharpest (texture biases the
+   first estimate; a wrong slope smears close boundaries of opposite sign into each other);
 3. the signed vertical gradient is averaged along lines of that slope into one profile P(u); its peaks
    are the boundaries: the ``n_layers − 1`` strongest ones when the number of layers is given, else all
    peaks above 6x the profile's robust noise (MAD) and above 15 % of the strongest peak, at least
@@ -61,14 +63,38 @@ class CrossSectionRaw:
 
 def _tilt(gx: np.ndarray, gy: np.ndarray) -> float:
     # only the strongest 2 % of the vertical gradient: the boundaries, not noise or shading
-    step = max(1, int(np.sqrt(gy.size / 2e6)))  # a subsample is plenty for a slope
-    gxs, gys = gx[::step, ::step].astype(np.float64), gy[::step, ::step].astype(np.float64)
+    gxs, gys = gx.astype(np.float64), gy.astype(np.float64)
     strong = np.abs(gys) >= np.percentile(np.abs(gys), 98)
     syy = float(np.sum(gys[strong] ** 2))
     if syy <= 0:
         return 0.0
     t = -float(np.sum(gxs[strong] * gys[strong])) / syy
     return float(np.clip(t, -1.0, 1.0))  # at most 45°: beyond that the stack is not "horizontal"
+
+
+def _refine_tilt(gy: np.ndarray, start: float) -> float:
+    """The slope at which the line-averaged gradient profile is sharpest (largest mean square).
+
+    The gradient-weighted estimate is biased by texture (grain edges point every way); shearing at the
+    wrong slope smears each boundary over slope error x width pixels, and two close boundaries of opposite
+    sign (a thin bright SEI between darker layers) then cancel. A grid search over ±0.15 (±8.5°) around the
+    estimate in steps of 0.01, then ±0.01 in steps of 0.002 around the best, on every k-th column (≤ 512 columns), maximises the profile's
+    mean square, which peaks when every boundary is aligned."""
+    cols = gy.shape[1]
+    k = max(1, cols // 512)
+    sub = np.ascontiguousarray(gy[:, ::k])
+
+    def sharpness(t: float) -> float:
+        # the sub-sampled columns sit k apart: the slope per sub-column is k x t
+        _, prof = _sheared_profile(sub, t * k)
+        return float(np.mean(prof**2))
+
+    best = start
+    for half, n in ((0.15, 31), (0.01, 11)):
+        cands = np.clip(best + np.linspace(-half, half, n), -1.0, 1.0)
+        scores = [sharpness(float(t)) for t in cands]
+        best = float(cands[int(np.argmax(scores))])
+    return best
 
 
 def _sheared_profile(gy: np.ndarray, slope: float) -> tuple[np.ndarray, np.ndarray]:
@@ -79,11 +105,15 @@ def _sheared_profile(gy: np.ndarray, slope: float) -> tuple[np.ndarray, np.ndarr
     pad = int(np.abs(shifts).max()) if cols else 0
     acc = np.zeros(rows + 2 * pad, np.float64)
     cnt = np.zeros(rows + 2 * pad, np.float64)
-    # column-by-column accumulation (cols is at most a few thousand; each step is one vector add)
-    for x in range(cols):
+    # shifts are monotonic in x: sum each run of columns that share a shift in one pass (reduceat), then
+    # add the few hundred run sums at their offsets
+    starts = np.concatenate([[0], np.nonzero(np.diff(shifts))[0] + 1])
+    sums = np.add.reduceat(gy, starts, axis=1, dtype=np.float64)
+    sizes = np.diff(np.concatenate([starts, [cols]]))
+    for j, x in enumerate(starts):
         off = pad - shifts[x]
-        acc[off : off + rows] += gy[:, x]
-        cnt[off : off + rows] += 1
+        acc[off : off + rows] += sums[:, j]
+        cnt[off : off + rows] += sizes[j]
     with np.errstate(invalid="ignore", divide="ignore"):
         prof = np.where(cnt > cols * 0.5, acc / np.maximum(cnt, 1), 0.0)
     u = np.arange(rows + 2 * pad) - pad
@@ -123,9 +153,9 @@ def analyse_cross_section_array(
         return CrossSectionRaw([], 0.0, "no_boundary", "the image is uniform: no layer boundary to find")
     sm = ndi.gaussian_filter(img, sigma_px)
     gy = ndi.sobel(sm, axis=0) / 8.0  # Sobel → per-pixel difference units
-    gx = ndi.sobel(sm, axis=1) / 8.0
-    slope = _tilt(gx, gy)
-    del gx
+    step = max(1, int(np.sqrt(sm.size / 2e6)))  # the first tilt estimate needs no more than ~2 Mpx
+    sub = sm[::step, ::step]
+    slope = _refine_tilt(gy, _tilt(ndi.sobel(sub, axis=1), ndi.sobel(sub, axis=0)))
     u, prof = _sheared_profile(gy, slope)
     n_bound = None if n_layers is None else max(0, int(n_layers) - 1)
     peaks = _find_peaks(prof, n_bound, min_layer_px)
