@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tifffile
-from tests.microscopy.synthetic import branched, disks, layered
 
 from dsei.cli import main
 from dsei.errors import InputError
@@ -21,6 +20,8 @@ from dsei.microscopy import analyse_image, analyse_images, compare_images, read_
 from dsei.microscopy.cross_section import analyse_cross_section_array
 from dsei.microscopy.databar import detect_data_bar
 from dsei.microscopy.top_view import analyse_top_view_array
+
+from .synthetic import branched, disks, layered
 
 DATA = Path(__file__).parents[1] / "data" / "sem"
 FEI8 = DATA / "FEI-Helios-Ebeam-8bits.tif"
