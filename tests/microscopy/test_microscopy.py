@@ -48,6 +48,8 @@ def test_fei_pixel_size_from_tag_34682(path):
     assert "34682" in im.pixel_size_source and "PixelWidth" in im.pixel_size_source
     assert im.grey.dtype == np.float32 and im.grey.shape == (471, 512)
     assert im.original_dtype == ("uint16" if "16" in path.name else "uint8")
+    rsciio_tiff = pytest.importorskip("rsciio.tiff")  # RosettaSciIO (the `test` extra) reads the same value
+    assert im.pixel_size_um == pytest.approx(rsciio_tiff.file_reader(str(path))[0]["axes"][1]["scale"] * 1e6, rel=1e-9)
 
 
 def test_zeiss_pixel_size_equals_rosettasciio_and_the_burnt_in_scale_bar():

@@ -70,9 +70,11 @@ def write_overlay(analysis: SemAnalysis, path: str | Path, max_side_px: int = 20
     h, w = shown.shape
     fig = plt.figure(figsize=(w / 100, h / 100), dpi=100)
     ax = fig.add_axes((0, 0, 1, 1))
-    ax.imshow(grey, cmap="gray", vmin=0, vmax=1, interpolation="nearest", extent=(-0.5, cols - 0.5, rows - 0.5, -0.5)) if step == 1 else ax.imshow(
-        shown, cmap="gray", vmin=0, vmax=1, extent=(-0.5, cols - 0.5, rows - 0.5, -0.5)
-    )
+    # display stretch: 0.5-99.5 percentiles (12-bit data in a 16-bit file would otherwise look black)
+    lo, hi = (float(v) for v in np.percentile(shown, [0.5, 99.5]))
+    if hi <= lo:
+        lo, hi = float(shown.min()), float(shown.max()) + 1e-6
+    ax.imshow(shown, cmap="gray", vmin=lo, vmax=hi, interpolation="nearest", extent=(-0.5, cols - 0.5, rows - 0.5, -0.5))
     ax.set_xlim(-0.5, cols - 0.5)
     ax.set_ylim(rows - 0.5, -0.5)
     ax.axis("off")
