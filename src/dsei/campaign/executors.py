@@ -50,8 +50,8 @@ def execute_task(task: Task) -> Outcome:
     from dsei.campaign.stages import Candidate, build_stage
 
     t0 = time.perf_counter()
-    cand = Candidate(**task.candidate)
     try:
+        cand = Candidate(**task.candidate)
         stage = build_stage(task.stage, task.model, task.options)
         result = stage.run(cand, task.upstream)
         return Outcome(task.key, task.stage, cand.candidate_id, "ok", result, None, None, time.perf_counter() - t0)
@@ -59,7 +59,8 @@ def execute_task(task: Task) -> Outcome:
         msg = " ".join(str(exc).split()) or type(exc).__name__
         if os.environ.get("DSEI_DEBUG") == "1":
             msg += " | " + " ".join(traceback.format_exc().split())[-2000:]
-        return Outcome(task.key, task.stage, cand.candidate_id, "failed", None, type(exc).__name__, msg[:2000], time.perf_counter() - t0)
+        cid = str(task.candidate.get("candidate_id", "?")) if isinstance(task.candidate, dict) else "?"
+        return Outcome(task.key, task.stage, cid, "failed", None, type(exc).__name__, msg[:2000], time.perf_counter() - t0)
 
 
 def execute_tasks(tasks: list[Task]) -> list[Outcome]:
@@ -74,10 +75,10 @@ def execute_tasks(tasks: list[Task]) -> list[Outcome]:
         stage = build_stage(tasks[0].stage, tasks[0].model, tasks[0].options)
         cands = [Candidate(**t.candidate) for t in tasks]
         results = stage.run_many(cands, [t.upstream for t in tasks])
+        per = (time.perf_counter() - t0) / len(tasks)
+        return [Outcome(t.key, t.stage, t.candidate["candidate_id"], "ok", r, None, None, per) for t, r in zip(tasks, results, strict=True)]
     except Exception:  # noqa: BLE001 - isolate the failing candidate by running them one by one
         return [execute_task(t) for t in tasks]
-    per = (time.perf_counter() - t0) / len(tasks)
-    return [Outcome(t.key, t.stage, t.candidate["candidate_id"], "ok", r, None, None, per) for t, r in zip(tasks, results, strict=True)]
 
 
 class Executor(abc.ABC):
