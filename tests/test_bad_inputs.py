@@ -185,3 +185,93 @@ def test_a_slab_with_vacuum_is_never_bulk(a, species, vacuum):
     s = Structure(lat, species, coords)
     with pytest.raises(InputError):
         validate_structure(s, source="slab")
+
+
+# ---------------------------------------------------------------------- issue #25 "done when": 60 garbled CIFs
+def garble(text: str, kind: int, rng) -> str:
+    """Six ways a real CIF gets damaged; each leaves a file dsei must refuse."""
+    import re
+
+    if kind == 0:  # truncated inside the cell block
+        return text[: text.index("_cell_angle_alpha")]
+    if kind == 1:  # a cell length replaced by nonsense
+        return re.sub(r"(_cell_length_b\s+)\S+", lambda m: m.group(1) + rng.choice(["nan", "inf", "-3.2", "1e300", "abc", "0"]), text)
+    if kind == 2:  # the atom-site loop lost
+        return text[: text.index("_atom_site_")].rsplit("loop_", 1)[0]
+    if kind == 3:  # binary junk (a download gone wrong)
+        return "\x00\x00\x89PNG" + text[:50]
+    if kind == 4:  # every character shifted: not a CIF any more
+        return "".join(chr((ord(ch) + 1) % 128) for ch in text)
+    # a cell scaled 5x with the atoms in fractional coordinates: mostly vacuum, not a bulk crystal
+    return re.sub(r"(_cell_length_[abc]\s+)([\d.]+)", lambda m: m.group(1) + f"{5 * float(m.group(2)):.4f}", text)
+
+
+def test_screen_of_60_garbled_real_cifs_and_one_good_file(tmp_path, run_cli):
+    """Issue #25, done when: exit 0, the good file ranked, every garbled one accounted for with a one-line reason."""
+    import json
+    import random
+
+    rng = random.Random(25)
+    lib = sorted((Path(__file__).parents[1] / "src/dsei/structures/data/library").glob("*.cif"))
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in range(60):
+        src = lib[(7 * i) % len(lib)]
+        (folder / f"garbled_{i:02d}_{src.stem}.cif").write_text(garble(src.read_text(), i % 6, rng))
+    good = Structure.from_spacegroup("Fm-3m", Lattice.cubic(4.03), ["Li", "F"], [[0, 0, 0], [0.5, 0.5, 0.5]]).get_primitive_structure()
+    good.to(filename=str(folder / "LiF_good.cif"))
+    code, out, err = run_cli("screen", folder, "--stages", "validate", "--model", "chgnet", "--out", tmp_path / "o", "--json", "-")
+    assert code == 0, err
+    data = json.loads(out)
+    rows = {r["candidate_id"]: r for r in data["results"]}
+    assert len(rows) == 61 and rows["LiF_good"]["rank"] == 1 and rows["LiF_good"]["failure"] is None
+    garbled = [r for cid, r in rows.items() if cid.startswith("garbled_")]
+    assert len(garbled) == 60
+    for r in garbled:
+        assert r["failed_stage"] == "read" and r["failure"].startswith("InputError: ") and "\n" not in r["failure"], r
+        assert "internal error" not in r["failure"]
+    csv = (tmp_path / "o" / "results.csv").read_text()
+    assert csv.count("garbled_") >= 60
+
+
+# ------------------------------------------------------------------------------- interruption and crashes
+def _two_good_files(folder: Path) -> None:
+    folder.mkdir()
+    for a in (4.03, 4.10):
+        s = Structure.from_spacegroup("Fm-3m", Lattice.cubic(a), ["Li", "F"], [[0, 0, 0], [0.5, 0.5, 0.5]]).get_primitive_structure()
+        s.to(filename=str(folder / f"LiF_{a:.2f}.cif"))
+
+
+@pytest.mark.parametrize("fault", [KeyboardInterrupt, RuntimeError])
+def test_screen_stopped_midway_keeps_what_finished(tmp_path, run_cli, monkeypatch, fault):
+    """Fault injection: the second job raises Ctrl-C (exit 130, one line saying what is kept and that a rerun
+    resumes) or an error outside any candidate (exit 1); either way the first result is in the store and the
+    tables, and the rerun computes only the rest."""
+    import json
+
+    import dsei.campaign.executors as ex
+
+    folder, out = tmp_path / "in", tmp_path / "o"
+    _two_good_files(folder)
+    real, calls = ex.execute_tasks, []
+
+    def flaky(tasks):
+        calls.append(1)
+        if len(calls) == 2:
+            raise fault("stopped")
+        return real(tasks)
+
+    monkeypatch.setattr(ex, "execute_tasks", flaky)
+    code, _, err = run_cli("screen", folder, "--stages", "validate", "--model", "chgnet", "--out", out)
+    lines = [ln for ln in err.strip().splitlines() if ln.startswith(("interrupted:", "error:"))]
+    if fault is KeyboardInterrupt:
+        assert code == 130 and len(lines) == 1, err
+        assert lines[0].startswith("interrupted: 1 finished stage result(s) are kept in") and "rerun the same command to resume" in lines[0]
+    else:
+        assert code == 1 and len(lines) == 1 and "internal error RuntimeError" in lines[0], err
+    assert (out / "results.csv").exists()
+    monkeypatch.setattr(ex, "execute_tasks", real)
+    code, stdout, err = run_cli("screen", folder, "--stages", "validate", "--model", "chgnet", "--out", out, "--json", "-")
+    assert code == 0, err
+    (stage,) = json.loads(stdout)["stages"]
+    assert (stage["computed"], stage["reused"]) == (1, 1)
