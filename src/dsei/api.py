@@ -23,7 +23,7 @@ def prepare(
     (:func:`dsei.structures.validate_structure`: every check that needs no model first, so a bad file is
     refused before any weights load). ``bulk="warn"`` lets a slab or molecule through with a warning."""
     struct = spec if isinstance(spec, Structure) else load_structure(spec)
-    source = (struct.properties or {}).get("source") or str(spec)
+    source = (struct.properties or {}).get("source") or (None if isinstance(spec, Structure) else str(spec))
     return validate_structure(struct, source=source, model=model, max_sites=max_sites, bulk=bulk)
 
 
