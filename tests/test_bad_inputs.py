@@ -275,3 +275,12 @@ def test_screen_stopped_midway_keeps_what_finished(tmp_path, run_cli, monkeypatc
     assert code == 0, err
     (stage,) = json.loads(stdout)["stages"]
     assert (stage["computed"], stage["reused"]) == (1, 1)
+
+
+def test_elastic_stage_passes_only_its_own_options():
+    """``[elastic] chunk = N`` (the GPU setting docs/campaign.md suggests) steers the pipeline; it must not reach
+    elastic_many, where it made every candidate fail with a TypeError."""
+    from dsei.campaign.stages import ElasticStage
+
+    st = ElasticStage(model="chgnet", options={"chunk": 2, "max_candidates": 3, "calibrate": False})
+    assert st._options({}) == {"calibrate": False}

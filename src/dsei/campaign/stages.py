@@ -289,7 +289,9 @@ class ElasticStage(Stage):
     def _options(self, upstream) -> dict[str, Any]:
         from dsei.mechanics.elastic import RELAX_FMAX
 
-        options = dict(self.options)
+        # only elastic_many's own keywords: ``chunk``/``max_candidates`` steer the pipeline (passing them on made
+        # every candidate fail with a TypeError under ``[elastic] chunk = N``)
+        options = {k: v for k, v in self.options.items() if k not in COMMON_OPTIONS}
         relax = upstream.get("relax", {})
         # the relax stage already converged with this model at the mechanics tolerance: do not relax again
         # (with another model, structure_for gives the input structure and elastic_many relaxes it)
