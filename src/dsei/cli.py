@@ -123,14 +123,19 @@ def relax_cmd(
     import warnings
 
     from dsei.api import prepare
+    from dsei.models import check_model
     from dsei.structures.validate import NotBulkWarning
+
+    info = check_model(model)  # the model is resolved (not loaded) before any work
+    if not info.available:
+        raise InputError("--model", info.reason)
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", NotBulkWarning)
         struct = prepare(file, None, max_sites, bulk="warn")  # checked before the model loads
     for w in caught:
         if issubclass(w.category, NotBulkWarning):
-            err_console.print(f"warning: {w.message}; relaxing it anyway (elastic, barrier, stability and screen refuse it)", markup=False, highlight=False)
+            err_console.print(f"warning: {w.message}; relaxing it anyway (elastic, barrier, stability and screen refuse it)", markup=False, highlight=False, soft_wrap=True)
     relaxed = relax_file(struct, model=model, fmax=fmax, steps=steps, optimizer=optimizer, fix_symmetry=fix_symmetry, max_sites=max_sites, bulk="ignore")
     r = relaxed.result
     if out is not None:
