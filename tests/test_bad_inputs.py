@@ -285,3 +285,11 @@ def test_elastic_stage_passes_only_its_own_options():
 
     st = ElasticStage(model="chgnet", options={"chunk": 2, "max_candidates": 3, "calibrate": False})
     assert st._options({}) == {"calibrate": False}
+
+
+def test_screen_of_a_folder_without_structures_is_an_input_error(tmp_path, run_cli):
+    folder = tmp_path / "empty"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("no structures here")
+    code, _, err = run_cli("screen", folder, "--stages", "validate", "--model", "chgnet", "--out", tmp_path / "o")
+    assert code == 2 and err.startswith(f"error: {folder}: no structure files found"), err
