@@ -62,7 +62,7 @@ MAX_VOLUME_PER_ATOM_A3 = 250.0
 #: Widest slab of empty space (Å, between atom centres, normal to a lattice plane) that a bulk crystal may
 #: have. The widest gaps in real crystals are van der Waals gaps between layers: graphite 3.35 Å, MoS2
 #: 3.0 Å between S planes (~6.15 Å between Mo planes), CsI's Cs–I planes ~2.3 Å, and no accepted one of the 1,239
-#: checked crystals exceeds 4.5 Å (TmI3 mp-865353, 4.45 Å) (docs/input-validation.md). A slab model has ≥ 10 Å of vacuum by construction
+#: checked crystals exceeds 4.53 Å (CaI2 mp-30031, a PBE-swollen van der Waals gap) (docs/input-validation.md). A slab model has ≥ 10 Å of vacuum by construction
 #: (to decouple its surfaces). 8 Å sits between the two.
 MAX_VACUUM_GAP_A = 8.0
 #: Contact distance between atoms i and j: ``CONTACT_FACTOR × (r_vdW,i + r_vdW,j)``. The van der Waals radius
