@@ -16,20 +16,28 @@ from dsei.structures.io import load_structure
 from dsei.structures.validate import DEFAULT_MAX_SITES, validate_structure
 
 
-def prepare(spec: str | Path | Structure, model: str | Model | None = None, max_sites: int | None = DEFAULT_MAX_SITES) -> Structure:
-    """Read (file, MP id or library ID/formula) and validate a structure before any model runs."""
+def prepare(
+    spec: str | Path | Structure, model: str | Model | None = None, max_sites: int | None = DEFAULT_MAX_SITES, bulk: str = "refuse"
+) -> Structure:
+    """Read (file, MP id or library ID/formula) and validate a structure before any model runs
+    (:func:`dsei.structures.validate_structure`: every check that needs no model first, so a bad file is
+    refused before any weights load). ``bulk="warn"`` lets a slab or molecule through with a warning."""
     struct = spec if isinstance(spec, Structure) else load_structure(spec)
-    source = (struct.properties or {}).get("source") or str(spec)
-    return validate_structure(struct, source=source, model=model, max_sites=max_sites)
+    source = (struct.properties or {}).get("source") or (None if isinstance(spec, Structure) else str(spec))
+    return validate_structure(struct, source=source, model=model, max_sites=max_sites, bulk=bulk)
 
 
 def relax_file(
     spec: str | Path | Structure,
     model: str | Model = DEFAULT_MODEL,
     max_sites: int | None = DEFAULT_MAX_SITES,
+    bulk: str = "warn",
     **kwargs,
 ) -> Relaxed:
-    """Read, validate and relax one structure (see :func:`dsei.relax.relax` for the options)."""
+    """Read, validate and relax one structure (see :func:`dsei.relax.relax` for the options). A slab, wire or
+    molecule is relaxed too (legitimately), with a :class:`~dsei.structures.validate.NotBulkWarning`; ``bulk``
+    ("warn", "refuse", "ignore") changes that. The structure is checked before the model loads."""
+    struct = prepare(spec, None, max_sites, bulk=bulk)
     m = model if isinstance(model, Model) else load_model(model)
-    struct = prepare(spec, m, max_sites)
+    prepare(struct, m, max_sites, bulk="ignore")  # the model's element coverage
     return relax(struct, m, **kwargs)

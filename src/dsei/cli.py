@@ -120,7 +120,23 @@ def relax_cmd(
         raise InputError("--optimizer", f"must be FIRE, BFGS or LBFGS, not {optimizer!r}")
     if fmax <= 0 or steps < 1:
         raise InputError("--fmax/--steps", "fmax must be > 0 and steps ≥ 1")
-    relaxed = relax_file(file, model=model, fmax=fmax, steps=steps, optimizer=optimizer, fix_symmetry=fix_symmetry, max_sites=max_sites)
+    import warnings
+
+    from dsei.api import prepare
+    from dsei.models import check_model
+    from dsei.structures.validate import NotBulkWarning
+
+    info = check_model(model)  # the model is resolved (not loaded) before any work
+    if not info.available:
+        raise InputError("--model", info.reason)
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", NotBulkWarning)
+        struct = prepare(file, None, max_sites, bulk="warn")  # checked before the model loads
+    for w in caught:
+        if issubclass(w.category, NotBulkWarning):
+            err_console.print(f"warning: {w.message}; relaxing it anyway (elastic, barrier, stability and screen refuse it)", markup=False, highlight=False, soft_wrap=True)
+    relaxed = relax_file(struct, model=model, fmax=fmax, steps=steps, optimizer=optimizer, fix_symmetry=fix_symmetry, max_sites=max_sites, bulk="ignore")
     r = relaxed.result
     if out is not None:
         write_structure(relaxed.structure, out)
@@ -258,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
     except DseiError as exc:
         if _STATE["debug"]:
             traceback.print_exc()
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"{getattr(exc, 'prefix', 'error')}: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)

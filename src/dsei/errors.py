@@ -33,3 +33,10 @@ class ModelUnavailableError(DseiError):
 
 class CalculationError(DseiError):
     """A calculation failed for one structure (e.g. relaxation diverged); others may go on."""
+
+
+class Interrupted(DseiError):
+    """The user stopped a long run (Ctrl-C). The message says what was kept and how to resume; exit 130."""
+
+    exit_code = 130
+    prefix = "interrupted"

@@ -40,7 +40,11 @@ def test_tables_one_row_per_candidate(screened):
 
     csv = pd.read_csv(screened.files["csv"])
     pq = pd.read_parquet(screened.files["parquet"])
-    assert len(csv) == len(pq) == 3 and set(csv["formula"]) == {"LiF", "AgCl", "NaCl"}
+    # the unreadable file is a failed row too (issue #25), ranked last with its reason
+    assert len(csv) == len(pq) == 4 and csv.iloc[-1]["candidate_id"] == "broken" and csv.iloc[-1]["failed_stage"] == "read"
+    assert "cannot parse as cif" in csv.iloc[-1]["failure"]
+    csv = csv[csv["failed_stage"] != "read"]
+    assert set(csv["formula"]) == {"LiF", "AgCl", "NaCl"}
     assert csv["bvse_barrier_eV"].notna().all()
     for col in ("K_vrh_GPa", "G_vrh_GPa", "pugh_ratio", "verdict", "energy_per_atom_eV"):
         assert col in csv.columns

@@ -30,20 +30,16 @@ def register(app: typer.Typer) -> None:
         """Screen candidates through validate → relax → mechanics → ... into a ranked table and report."""
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-        from dsei.campaign.screen import parse_overrides, screen
+        from dsei.campaign.screen import parse_overrides, plan_screen, screen
         from dsei.errors import InputError
         from dsei.results import SCHEMA_VERSION, write_json
 
         if workers is not None and workers < 1:
             raise InputError("--workers", "must be ≥ 1")
         stage_list = [s.strip() for s in stages.split(",") if s.strip()] if stages else None
-        if stage_list:
-            from dsei.campaign.stages import STAGES
-
-            unknown = [s for s in stage_list if s not in STAGES]
-            if unknown:
-                raise InputError("--stages", f"unknown stage(s) {', '.join(unknown)} (known: {', '.join(STAGES)})")
         overrides = parse_overrides(set_ or [])
+        # every option and model checked (and prerequisites added, with a note) before any work or output
+        plan = plan_screen(model, stage_list, workers, config, overrides, notify=lambda line: err_console.print(line, markup=False, highlight=False))
         con = out_console(json_out)
         tasks: dict[str, int] = {}
         with Progress(
@@ -62,6 +58,7 @@ def register(app: typer.Typer) -> None:
             res = screen(
                 inputs or None, out, model=model, stages=stage_list, workers=workers, dask=dask, config=config,
                 retry_failed=retry_failed, all_polymorphs=all_polymorphs, progress=progress, overrides=overrides,
+                plan=plan,
             )
         _print_table(con, res)
         if json_out:
@@ -80,9 +77,14 @@ def register(app: typer.Typer) -> None:
             err_console.print(f"[yellow]{len(res.run.failures)} failure(s)[/]; see the table above and {res.files.get('csv')}")
         if json_out != "-":
             console.print(f"results: {res.files.get('csv')}, {res.files.get('parquet')}, {res.files.get('report')}")
+        if res.n_candidates and res.n_failed == res.n_candidates:
+            err_console.print(f"error: all {res.n_candidates} candidate(s) failed; nothing to rank (reasons in {res.files.get('csv')})",
+                              markup=False, highlight=False)
+            raise typer.Exit(1)
 
 
 def _print_table(con, res) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
     t = Table(title=f"dsei screen — {len(res.rows)} candidates (ranked)")
@@ -97,7 +99,7 @@ def _print_table(con, res) -> None:
         verdict = r.get("verdict") or ""
         color = {"ductile": "green", "brittle": "red", "uncertain": "yellow", "unstable": "magenta"}.get(verdict)
         t.add_row(
-            str(r["rank"]), r["candidate_id"], r["formula"], f(r.get("pugh_ratio")), f"[{color}]{verdict}[/]" if color else verdict,
+            str(r["rank"]), escape(r["candidate_id"]), r["formula"] or "", f(r.get("pugh_ratio")), f"[{color}]{verdict}[/]" if color else verdict,
             f(r.get("K_vrh_GPa"), "{:.1f}"), f(r.get("G_vrh_GPa"), "{:.1f}"), f(barrier), f(r.get("reduction_potential_V")),
             (f"[red]{r['failed_stage']} failed[/]" if r.get("failure") else ""),
         )
@@ -107,5 +109,7 @@ def _print_table(con, res) -> None:
         if s.skipped_reason:
             line = f"{s.stage}: skipped — {s.skipped_reason}"
         con.print(line, highlight=False)
+    from rich.markup import escape
+
     for fl in res.run.failures:
-        con.print(f"[red]{fl['candidate_id']}[/] ({fl['stage']}): {fl['error']}", highlight=False)
+        con.print(f"[red]{escape(fl['candidate_id'])}[/] ({fl['stage']}): {escape(fl['error'])}", highlight=False, soft_wrap=True)

@@ -50,8 +50,8 @@ def execute_task(task: Task) -> Outcome:
     from dsei.campaign.stages import Candidate, build_stage
 
     t0 = time.perf_counter()
-    cand = Candidate(**task.candidate)
     try:
+        cand = Candidate(**task.candidate)
         stage = build_stage(task.stage, task.model, task.options)
         result = stage.run(cand, task.upstream)
         return Outcome(task.key, task.stage, cand.candidate_id, "ok", result, None, None, time.perf_counter() - t0)
@@ -59,7 +59,8 @@ def execute_task(task: Task) -> Outcome:
         msg = " ".join(str(exc).split()) or type(exc).__name__
         if os.environ.get("DSEI_DEBUG") == "1":
             msg += " | " + " ".join(traceback.format_exc().split())[-2000:]
-        return Outcome(task.key, task.stage, cand.candidate_id, "failed", None, type(exc).__name__, msg[:2000], time.perf_counter() - t0)
+        cid = str(task.candidate.get("candidate_id", "?")) if isinstance(task.candidate, dict) else "?"
+        return Outcome(task.key, task.stage, cid, "failed", None, type(exc).__name__, msg[:2000], time.perf_counter() - t0)
 
 
 def execute_tasks(tasks: list[Task]) -> list[Outcome]:
@@ -74,10 +75,16 @@ def execute_tasks(tasks: list[Task]) -> list[Outcome]:
         stage = build_stage(tasks[0].stage, tasks[0].model, tasks[0].options)
         cands = [Candidate(**t.candidate) for t in tasks]
         results = stage.run_many(cands, [t.upstream for t in tasks])
+        per = (time.perf_counter() - t0) / len(tasks)
+        return [Outcome(t.key, t.stage, t.candidate["candidate_id"], "ok", r, None, None, per) for t, r in zip(tasks, results, strict=True)]
     except Exception:  # noqa: BLE001 - isolate the failing candidate by running them one by one
         return [execute_task(t) for t in tasks]
-    per = (time.perf_counter() - t0) / len(tasks)
-    return [Outcome(t.key, t.stage, t.candidate["candidate_id"], "ok", r, None, None, per) for t, r in zip(tasks, results, strict=True)]
+
+
+def _died(task: Task) -> Outcome:
+    cid = str(task.candidate.get("candidate_id", "?"))
+    return Outcome(task.key, task.stage, cid, "failed", None, "WorkerDied",
+                   "the worker process died while computing this candidate (a crash in a native library or out of memory)", 0.0)
 
 
 class Executor(abc.ABC):
@@ -122,29 +129,71 @@ class PoolExecutor(Executor):
 
     name = "process-pool"
 
-    def __init__(self, workers: int):
+    def __init__(self, workers: int, runner=None):
+        self.workers = workers
+        #: what a worker runs on one job (a picklable, module-level function; tests inject faults here)
+        self.runner = runner or execute_tasks
+        self.pool = self._new_pool()
+
+    def _new_pool(self):
         import multiprocessing as mp
 
-        self.workers = workers
-        threads = max(1, (os.cpu_count() or 1) // workers)
+        threads = max(1, (os.cpu_count() or 1) // self.workers)
         # spawn, not fork: forking a process that already initialised torch threads can deadlock.
-        self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"), initializer=_worker_init, initargs=(threads,))
+        return ProcessPoolExecutor(max_workers=self.workers, mp_context=mp.get_context("spawn"), initializer=_worker_init, initargs=(threads,))
 
     def map_unordered(self, jobs):
-        pending = set()
+        """Jobs stream through the pool. A worker that dies (a crash in a native library, the OOM killer) breaks
+        the whole pool and every job in flight with it: the pool is rebuilt, the jobs that were in flight are
+        retried one per pool round, and a job in flight at two breakages becomes failed outcomes for its
+        candidates (``WorkerDied``), so one crashing structure never stops the campaign."""
+        from concurrent.futures.process import BrokenProcessPool
+
+        pending: dict[Any, tuple[list[Task], int]] = {}
+        retry: list[tuple[list[Task], int]] = []
         it = iter(jobs)
-        # keep the queue short so results stream and memory stays bounded
-        for job in it:
-            pending.add(self.pool.submit(execute_tasks, job))
-            if len(pending) >= 2 * self.workers:
+        exhausted = False
+
+        def lost(job, tries):
+            """A job in flight when the pool broke: retried alone once; lost twice, its candidates failed."""
+            if tries >= 1:
+                return [_died(t) for t in job]
+            retry.append((job, tries + 1))
+            return None
+
+        while True:
+            if retry:  # after a breakage: one job at a time, so the one that kills a worker is found
+                if not pending:
+                    job, tries = retry.pop(0)
+                    pending[self.pool.submit(self.runner, job)] = (job, tries)
+            else:  # keep the queue short so results stream and memory stays bounded
+                while not exhausted and len(pending) < 2 * self.workers:
+                    nxt = next(it, None)
+                    if nxt is None:
+                        exhausted = True
+                    else:
+                        pending[self.pool.submit(self.runner, nxt)] = (nxt, 0)
+            if not pending:
                 break
-        while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            done, _ = wait(set(pending), return_when=FIRST_COMPLETED)
+            broken = False
             for f in done:
-                yield f.result()
-                nxt = next(it, None)
-                if nxt is not None:
-                    pending.add(self.pool.submit(execute_tasks, nxt))
+                job, tries = pending.pop(f)
+                try:
+                    out = f.result()
+                except BrokenProcessPool:
+                    broken = True
+                    out = lost(job, tries)
+                if out is not None:
+                    yield out
+            if broken:
+                for f, (job, tries) in list(pending.items()):
+                    del pending[f]
+                    out = lost(job, tries)
+                    if out is not None:
+                        yield out
+                self.pool.shutdown(wait=False, cancel_futures=True)
+                self.pool = self._new_pool()
 
     def close(self):
         self.pool.shutdown(wait=True, cancel_futures=True)

@@ -127,8 +127,14 @@ class Pipeline:
             ts = time.perf_counter()
             admitted: list[tuple[Candidate, dict[str, dict[str, Any]]]] = []
             for c in candidates:
-                up = self.upstream_of(c, stage)
-                if up is None or not stage.admit(up)[0]:
+                try:
+                    up = self.upstream_of(c, stage)
+                    ok = up is not None and stage.admit(up)[0]
+                except Exception as exc:  # noqa: BLE001 - a candidate whose upstream data breaks the filter fails alone
+                    self._save(_failed(self.key(c, stage), stage.name, c.candidate_id, exc), stage, c.fingerprint)
+                    summary.failed += 1
+                    continue
+                if not ok:
                     summary.filtered_out += 1
                     continue
                 admitted.append((c, up))
@@ -168,9 +174,11 @@ class Pipeline:
         return run
 
     def _save(self, out: Outcome, stage: Stage, fp: str) -> None:
-        self.store.put(
-            out.key, out.candidate_id, fp, stage.name, stage.model, stage.settings(), out.status, out.result, out.error_type, out.error_message, out.elapsed_s
-        )
+        args = (out.key, out.candidate_id, fp, stage.name, stage.model, stage.settings())
+        try:
+            self.store.put(*args, out.status, out.result, out.error_type, out.error_message, out.elapsed_s)
+        except (TypeError, ValueError) as exc:  # a result that cannot be stored (not JSON) is that candidate's failure
+            self.store.put(*args, "failed", None, type(exc).__name__, f"result could not be stored: {exc}"[:2000], out.elapsed_s)
 
     # -- collecting ---------------------------------------------------------------------------------
     def collect(self, candidates: Sequence[Candidate]) -> list[dict[str, Any]]:
@@ -190,6 +198,11 @@ class Pipeline:
         return rows
 
 
+def _failed(key: str, stage: str, candidate_id: str, exc: BaseException) -> Outcome:
+    msg = " ".join(str(exc).split()) or type(exc).__name__
+    return Outcome(key, stage, candidate_id, "failed", None, type(exc).__name__, msg[:2000], 0.0)
+
+
 def _chunks(tasks: list[Task], size: int) -> list[list[Task]]:
     return [tasks[i : i + size] for i in range(0, len(tasks), size)]
 
@@ -206,6 +219,28 @@ def _order(stages: Sequence[Stage]) -> list[Stage]:
         done.add(nxt.name)
         todo.remove(nxt)
     return out
+
+
+def resolve_stages(names: Sequence[str]) -> tuple[list[str], list[tuple[str, str]]]:
+    """``names`` plus every stage they need (transitively), as make/snakemake resolve prerequisites; returns
+    the full list (asked-for order, each prerequisite inserted before its first dependant) and the
+    ``(added, needed_by)`` pairs, so the caller can say what it added. Unknown names raise ``KeyError``."""
+    out: list[str] = []
+    added: list[tuple[str, str]] = []
+    asked = set(names)
+
+    def visit(name: str, by: str | None) -> None:
+        if name in out:
+            return
+        for req in STAGES[name].requires:
+            visit(req, name)
+        out.append(name)
+        if name not in asked and by is not None:
+            added.append((name, by))
+
+    for n in names:
+        visit(n, None)
+    return out, added
 
 
 def stage_models(names: Sequence[str], model: str | None = None, options: dict[str, dict[str, Any]] | None = None) -> dict[str, str]:

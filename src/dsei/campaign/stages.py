@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import abc
 import importlib
+import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -26,6 +28,70 @@ from dsei.models.registry import (
     DEFAULT_ELASTIC_MODEL,
     DEFAULT_MODEL,
 )
+
+
+# ------------------------------------------------------------------------------------------ option schema
+@dataclass(frozen=True)
+class Opt:
+    """One stage option: its type (``float``, ``int``, ``bool``, ``str`` or ``list``) and an optional check that
+    returns what is wrong with a value of the right type (``"must be > 0"``) or None. Checked for every stage
+    table of a config and every ``--set``, whether or not that stage runs (:func:`check_stage_options`)."""
+
+    kind: type
+    check: Callable[[Any], str | None] | None = None
+    item: type | None = None  # element type of a list
+
+
+def _gt(x0: float) -> Callable[[Any], str | None]:
+    return lambda v: None if v > x0 else f"must be > {x0:g}"
+
+
+def _ge(x0: float) -> Callable[[Any], str | None]:
+    return lambda v: None if v >= x0 else f"must be ≥ {x0:g}"
+
+
+def _one_of(*choices: str) -> Callable[[Any], str | None]:
+    return lambda v: None if v in choices else f"must be one of {', '.join(choices)}, not {v!r}"
+
+
+def _all_of(*choices: str) -> Callable[[Any], str | None]:
+    def check(v):
+        bad = [x for x in v if x not in choices]
+        return f"unknown value(s) {', '.join(map(repr, bad))} (choose from {', '.join(choices)})" if bad else None
+
+    return check
+
+
+def _element(v: str) -> str | None:
+    from pymatgen.core.periodic_table import Element
+
+    return None if Element.is_valid_symbol(v) else f"{v!r} is not an element symbol"
+
+
+_TYPE_NAMES = {float: "a number", int: "a whole number", bool: "true or false", str: "a string", list: "a list"}
+
+
+def check_option_value(spec: Opt, value: Any) -> str | None:
+    """What is wrong with ``value`` for ``spec`` (one phrase), or None."""
+    ok_type = (
+        isinstance(value, bool) if spec.kind is bool
+        else isinstance(value, int) and not isinstance(value, bool) if spec.kind is int
+        else isinstance(value, int | float) and not isinstance(value, bool) if spec.kind is float
+        else isinstance(value, spec.kind)
+    )
+    if not ok_type:
+        return f"must be {_TYPE_NAMES.get(spec.kind, spec.kind.__name__)}, not {value!r}"
+    if spec.kind is float and not math.isfinite(float(value)):
+        return f"must be a finite number, not {value!r}"
+    if spec.kind is list and spec.item is not None:
+        bad = [x for x in value if check_option_value(Opt(spec.item), x)]
+        if bad:
+            return f"every item must be {_TYPE_NAMES.get(spec.item, spec.item.__name__)}, not {bad[0]!r}"
+    return spec.check(value) if spec.check else None
+
+
+#: options every stage takes: ``model`` (that stage's model), ``chunk`` (candidates per job), ``max_candidates``
+COMMON_OPTIONS: dict[str, Opt] = {"model": Opt(str), "chunk": Opt(int, _ge(1)), "max_candidates": Opt(int, _ge(1))}
 
 
 @dataclass
@@ -62,6 +128,8 @@ class Stage(abc.ABC):
     #: (``dsei.models.DEFAULT_MODELS``), so ``dsei screen`` agrees with ``dsei elastic``/``stability``/``barrier``.
     #: None = the relax stage's model (stages that only read the relaxed structure).
     default_model: ClassVar[str | None] = DEFAULT_MODEL
+    #: the options this stage reads, with types and ranges (:class:`Opt`); None = not declared (not checked)
+    option_schema: ClassVar[dict[str, Opt] | None] = None
 
     model: str = DEFAULT_MODEL
     options: dict[str, Any] = field(default_factory=dict)
@@ -126,6 +194,7 @@ class ValidateStage(Stage):
     name: ClassVar[str] = "validate"
     cost: ClassVar[int] = 0
     default_model: ClassVar[str | None] = None  # checks the coverage of the model that relaxes the candidate
+    option_schema: ClassVar[dict[str, Opt] | None] = {"max_sites": Opt(int, _ge(1))}
 
     def run(self, candidate, upstream):
         from dsei.relax import spacegroup
@@ -148,6 +217,7 @@ class RelaxStage(Stage):
     # (a batch waits for its slowest member; 8 dev-set binaries: 0.93x), but results stream one by one.
     # On a GPU set ``[relax] chunk = 8``.
     chunk: ClassVar[int] = 1
+    option_schema: ClassVar[dict[str, Opt] | None] = {"fmax": Opt(float, _gt(0)), "steps": Opt(int, _ge(1))}
 
     def run(self, candidate, upstream):
         from dsei.relax import relax
@@ -202,6 +272,12 @@ class ElasticStage(Stage):
     default_model: ClassVar[str | None] = DEFAULT_ELASTIC_MODEL
 
     chunk: ClassVar[int] = 8
+    #: the keyword options of :func:`dsei.mechanics.elastic_many` a config may set
+    option_schema: ClassVar[dict[str, Opt] | None] = {
+        "calibrate": Opt(bool), "relax": Opt(bool), "relax_ions": Opt(bool), "symprec": Opt(float, _gt(0)),
+        "magnitudes": Opt(list, lambda v: None if v and all(0 < x < 0.1 for x in v) else "must be strains in (0, 0.1)", float),
+        "fallback": Opt(str),
+    }
 
     def settings(self) -> dict[str, Any]:
         """Options plus the method's own defaults (:func:`dsei.mechanics.elastic.method_signature`), so a store
@@ -213,7 +289,9 @@ class ElasticStage(Stage):
     def _options(self, upstream) -> dict[str, Any]:
         from dsei.mechanics.elastic import RELAX_FMAX
 
-        options = dict(self.options)
+        # only elastic_many's own keywords: ``chunk``/``max_candidates`` steer the pipeline (passing them on made
+        # every candidate fail with a TypeError under ``[elastic] chunk = N``)
+        options = {k: v for k, v in self.options.items() if k not in COMMON_OPTIONS}
         relax = upstream.get("relax", {})
         # the relax stage already converged with this model at the mechanics tolerance: do not relax again
         # (with another model, structure_for gives the input structure and elastic_many relaxes it)
@@ -255,6 +333,7 @@ class StabilityStage(Stage):
     cost: ClassVar[int] = 5
     module: ClassVar[str | None] = "dsei.chemistry"
     default_model: ClassVar[str | None] = DEFAULT_CHEMISTRY_MODEL
+    option_schema: ClassVar[dict[str, Opt] | None] = {"anode": Opt(str, _one_of("Li", "Na", "K", "Mg", "Ca", "Zn"))}
 
     def run(self, candidate, upstream):
         from dsei.chemistry import stability
@@ -274,6 +353,7 @@ class BVSEStage(Stage):
     cost: ClassVar[int] = 8
     module: ClassVar[str | None] = "dsei.transport"
     default_model: ClassVar[str | None] = None
+    option_schema: ClassVar[dict[str, Opt] | None] = {"ion": Opt(str, _element)}
 
     def run(self, candidate, upstream):
         from dsei.transport import bvse
@@ -301,6 +381,17 @@ class NEBStage(Stage):
     default_model: ClassVar[str | None] = DEFAULT_BARRIER_MODEL
     default: ClassVar[bool] = False
     filter_options: ClassVar[tuple[str, ...]] = ("verdicts", "max_bvse_eV", "max_candidates")
+    option_schema: ClassVar[dict[str, Opt] | None] = {
+        "verdicts": Opt(list, _all_of("ductile", "brittle", "uncertain", "unstable"), str),
+        "max_bvse_eV": Opt(float, _ge(0)),
+        "ion": Opt(str, _element),
+        "mechanism": Opt(str, _one_of("auto", "vacancy", "interstitial")),
+        "compensate": Opt(str, _one_of("none", "schottky")),
+        "min_image_A": Opt(float, _gt(0)),
+        "n_images": Opt(int, _ge(1)),
+        "fmax": Opt(float, _gt(0)),
+        "max_hops": Opt(int, _ge(1)),
+    }
 
     def __post_init__(self):
         self.options.setdefault("max_candidates", 5)
@@ -340,6 +431,26 @@ def register_stage(cls: type[Stage]) -> type[Stage]:
     """Class decorator for science modules: ``@register_stage`` adds a stage to the pipeline's menu."""
     STAGES[cls.name] = cls
     return cls
+
+
+def check_stage_options(stage: str, options: dict[str, Any], source: Callable[[str], str]) -> None:
+    """Every key of ``options`` is an option ``stage`` knows, of the right type and range; else
+    :class:`~dsei.errors.InputError` naming ``source(key)`` (``--set relax.fmax`` or ``cfg.toml: [relax] fmax``)."""
+    from dsei.errors import InputError
+
+    cls = STAGES.get(stage)
+    if cls is None:
+        raise InputError(source(""), f"unknown stage {stage!r} (known: {', '.join(STAGES)})")
+    if cls.option_schema is None:  # a plug-in stage that declares no options
+        return
+    schema = {**COMMON_OPTIONS, **cls.option_schema}
+    for key, value in options.items():
+        spec = schema.get(key)
+        if spec is None:
+            raise InputError(source(key), f"unknown option of stage {stage} (known: {', '.join(sorted(schema))})")
+        problem = check_option_value(spec, value)
+        if problem:
+            raise InputError(source(key), problem)
 
 
 def build_stage(name: str, model: str, options: dict[str, Any]) -> Stage:

@@ -47,8 +47,13 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Is PHASE reduced by the metal anode? Reduction potential, reaction and products at 0 V."""
         from dsei.chemistry.stability import stability
+        from dsei.errors import InputError
+        from dsei.models import check_model
         from dsei.results import write_json
 
+        info = check_model(model) if entries is None else None  # resolved (not loaded) before any work
+        if info is not None and not info.available:
+            raise InputError("--model", info.reason)
         r = stability(phase, anode=anode, model=model, correction=correction, entries=entries)
         if json_out:
             write_json(r, json_out)

@@ -58,17 +58,29 @@ class StabilityResult(Result):
     notes: list[str] = []
 
 
-def _formula_or_structure(phase: str | Path | Structure, es: EnergySet) -> tuple[str, str, float | None]:
-    """Resolve a phase spec to (reduced formula, source, energy per f.u. or None for a library phase);
-    user structures are relaxed with the model (cached) and keep their own energy."""
+def _user_structure(phase: str | Path | Structure) -> Structure | None:
+    """A structure file, MP id or Structure read and validated (a bulk crystal) — before any model loads; None
+    for a formula or library ID."""
+    from dsei.api import prepare
+
     if isinstance(phase, Structure):
-        red, e_fu = es.add_structure(phase, "structure")
+        return prepare(phase, None)
+    spec = str(phase)
+    if Path(spec).exists() or re.fullmatch(r"mp-\d+", spec):
+        return prepare(spec, None)
+    return None
+
+
+def _formula_or_structure(phase: str | Path | Structure, es: EnergySet, struct: Structure | None = None) -> tuple[str, str, float | None]:
+    """Resolve a phase spec to (reduced formula, source, energy per f.u. or None for a library phase);
+    user structures (``struct``, read by :func:`_user_structure`) are relaxed with the model (cached) and keep
+    their own energy."""
+    if isinstance(phase, Structure):
+        red, e_fu = es.add_structure(struct if struct is not None else phase, "structure")
         return red, "structure", e_fu
     spec = str(phase)
     if Path(spec).exists() or re.fullmatch(r"mp-\d+", spec):
-        from dsei.api import prepare
-
-        struct = prepare(spec, None)
+        struct = struct if struct is not None else _user_structure(spec)
         red, e_fu = es.add_structure(struct, spec)
         return red, spec, e_fu
     from dsei.structures.library import get_library
@@ -223,8 +235,9 @@ def stability(
     """Reduction of ``phase`` (library formula, structure file or Structure) by the metal ``anode``."""
     if anode not in ANODES:
         raise InputError("--anode", f"must be one of {', '.join(ANODES)}, not {anode!r}")
+    struct = _user_structure(phase)  # a bad or non-bulk file is refused before any energy is computed
     es = energy_set(model, correction, entries, _elements_hint(phase, anode))
-    formula, source, e_fu = _formula_or_structure(phase, es)
+    formula, source, e_fu = _formula_or_structure(phase, es, struct)
     if not es.has(anode):
         raise InputError("--anode", f"no energy for metal {anode} ({es.description})")
     d = analyze(formula, anode, es, energy_fu=e_fu)

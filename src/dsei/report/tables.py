@@ -68,6 +68,7 @@ def rank(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         # a phase that has a verdict; candidates without a verdict sink below all that have one
         return (
             VERDICT_ORDER.get(r.get("verdict"), 4),
+            r.get("failed_stage") == "read",  # files that could not be read come last
             -(pugh if pugh is not None else -1.0),
             barrier if barrier is not None else float("inf"),
             r["candidate_id"],

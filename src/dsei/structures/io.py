@@ -2,6 +2,9 @@
 
 Every failure is a :class:`~dsei.errors.InputError` whose one-line message names the file and the problem.
 Reading does not validate physics (overlaps, disorder, element coverage): see :mod:`dsei.structures.validate`.
+A damaged file is reported in its format's terms (``6 atoms in the counts line, 2 coordinate lines``; ``no
+_cell_length_b``; ``cell length a = nan Å is not a finite positive number``): each reader checks the file's layout
+before the parser runs (:func:`check_cif_text`, :func:`check_poscar_text`, :func:`check_extxyz_text`).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import re
 import warnings
 from pathlib import Path
 
+import numpy as np
 from pymatgen.core import Structure
 
 from dsei.errors import InputError
@@ -68,17 +72,54 @@ def read_structure(source: str | Path, fmt: str | None = None) -> Structure:
     return struct
 
 
+def _text(path: Path) -> str:
+    raw = path.read_bytes()
+    if b"\x00" in raw[:4096]:
+        raise InputError(path, f"cannot parse as {detect_format(path) or 'text'}: binary data, not a text structure file")
+    return raw.decode("utf-8", errors="replace")
+
+
+_CIF_NUMBER = re.compile(r"^([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?(?:nan|inf|infinity))(?:\(\d+\))?$", re.IGNORECASE)
+
+
+def _cif_value(text: str, tag: str) -> str | None:
+    m = re.search(rf"^\s*{re.escape(tag)}\s+(\S+)", text, re.MULTILINE | re.IGNORECASE)
+    return m.group(1).strip("'\"") if m else None
+
+
+def check_cif_text(text: str, path: Path) -> None:
+    """What a CIF must have before pymatgen parses it, reported in CIF terms: a ``data_`` block, the six cell
+    parameters as finite numbers making a 3D cell (:func:`dsei.structures.validate.check_cell_parameters`), and
+    an atom-site loop with fractional or Cartesian coordinates."""
+    from dsei.structures.validate import check_cell_parameters
+
+    if not re.search(r"^\s*data_", text, re.MULTILINE | re.IGNORECASE):
+        raise InputError(path, "cannot parse as cif: no data_ block (not a CIF, or the file is damaged)")
+    values = []
+    for tag in ("_cell_length_a", "_cell_length_b", "_cell_length_c", "_cell_angle_alpha", "_cell_angle_beta", "_cell_angle_gamma"):
+        raw = _cif_value(text, tag)
+        if raw is None:
+            raise InputError(path, f"cannot parse as cif: no {tag} (the cell is incomplete; truncated file?)")
+        if not _CIF_NUMBER.match(raw):
+            raise InputError(path, f"cannot parse as cif: {tag} = {raw!r} is not a number")
+        values.append(float(re.sub(r"\(\d+\)$", "", raw)))
+    check_cell_parameters(values[:3], values[3:], path)
+    if not re.search(r"^\s*_atom_site_(fract|cartn)_x", text, re.MULTILINE | re.IGNORECASE):
+        raise InputError(path, "cannot parse as cif: no atom sites (no _atom_site_fract_x / _atom_site_Cartn_x loop)")
+
+
 def _read_cif(path: Path) -> Structure:
     from pymatgen.io.cif import CifParser
 
+    check_cif_text(_text(path), path)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             parser = CifParser(path, occupancy_tolerance=1.0, site_tolerance=1e-4)
             structs = parser.parse_structures(primitive=False)
         except ValueError as exc:
-            detail = " ".join(str(w.message) for w in caught)[:200]
-            raise InputError(path, f"cannot parse as cif: {exc}{' (' + detail + ')' if detail else ''}") from exc
+            detail = _cif_detail([str(w.message) for w in caught])
+            raise InputError(path, f"cannot parse as cif: {detail or exc}") from exc
     if not structs:
         raise InputError(path, "cif contains no structure")
     if len(structs) > 1:
@@ -86,10 +127,122 @@ def _read_cif(path: Path) -> Structure:
     return structs[0]
 
 
+def _cif_detail(messages: list[str]) -> str:
+    """pymatgen's warnings for a CIF it could not read, cut to the informative part (one line)."""
+    skip = ("No structure parsed for section", "Issues encountered while parsing CIF", "No _symmetry_equiv_pos_as_xyz")
+    parts = []
+    for msg in messages:
+        for piece in re.split(r"(?<=[.!])\s+", " ".join(msg.split())):
+            if piece and not piece.startswith(skip) and piece not in parts:
+                parts.append(piece)
+    text = "; ".join(parts)
+    if text.startswith("'") and text.endswith("'"):
+        text = f"missing CIF item {text}"
+    return text[:200]
+
+
+def _floats(tokens: list[str], n: int) -> list[float] | None:
+    try:
+        vals = [float(t) for t in tokens[:n]]
+    except ValueError:
+        return None
+    return vals if len(vals) == n else None
+
+
+def check_poscar_text(text: str, path: Path) -> None:
+    """A POSCAR's layout checked line by line before pymatgen reads it, so that a damaged file is reported in
+    POSCAR terms (``6 atoms in the counts line, 2 coordinate lines``) rather than as a parser exception.
+
+    Layout (VASP 5): comment; scale; three lattice vectors; element symbols (optional in VASP 4); counts;
+    optional ``Selective dynamics``; ``Direct``/``Cartesian``; one coordinate line per atom.
+    """
+    from dsei.structures.validate import check_cell_matrix
+
+    lines = text.splitlines()
+    if not "".join(lines).strip():
+        raise InputError(path, "cannot parse as poscar: the file is empty")
+    if len(lines) < 8:
+        raise InputError(path, f"cannot parse as poscar: truncated ({len(lines)} lines; a POSCAR needs a comment, the scale, "
+                         "3 lattice vectors, the counts, the coordinate mode and one line per atom)")
+    scale = _floats(lines[1].split(), 1)
+    if scale is None:
+        raise InputError(path, f"cannot parse as poscar: line 2 (scale factor) {lines[1].strip()!r} is not a number")
+    if not np.isfinite(scale[0]) or scale[0] == 0:
+        raise InputError(path, f"cannot parse as poscar: line 2 scale factor {scale[0]:g} is not a finite non-zero number")
+    vecs = []
+    for k in range(3):
+        v = _floats(lines[2 + k].split(), 3)
+        if v is None:
+            raise InputError(path, f"cannot parse as poscar: line {3 + k} (lattice vector {'abc'[k]}) {lines[2 + k].strip()!r} is not three numbers")
+        vecs.append(v)
+    check_cell_matrix(np.array(vecs) * abs(scale[0]), path)
+    i = 5
+    if _floats(lines[i].split(), 1) is None:  # VASP 5: a line of element symbols
+        i += 1
+    if i >= len(lines):
+        raise InputError(path, "cannot parse as poscar: truncated (no counts line)")
+    try:
+        counts = [int(t) for t in lines[i].split()]
+    except ValueError:
+        raise InputError(path, f"cannot parse as poscar: line {i + 1} (atom counts) {lines[i].strip()!r} is not whole numbers") from None
+    if not counts or any(c < 0 for c in counts):
+        raise InputError(path, f"cannot parse as poscar: line {i + 1} (atom counts) {lines[i].strip()!r} is not a list of counts")
+    if i == 6:
+        species = lines[5].split()
+        if len(species) != len(counts):
+            raise InputError(path, f"cannot parse as poscar: {len(species)} element symbols (line 6) but {len(counts)} counts (line 7)")
+    i += 1
+    if i < len(lines) and lines[i].strip()[:1].lower() == "s":
+        i += 1
+    if i >= len(lines) or lines[i].strip()[:1].lower() not in ("d", "c", "k"):
+        got = lines[i].strip() if i < len(lines) else "end of file"
+        raise InputError(path, f"cannot parse as poscar: line {i + 1} should be Direct or Cartesian, got {got!r}")
+    i += 1
+    n = sum(counts)
+    coords = 0
+    while i + coords < len(lines) and lines[i + coords].strip():
+        tokens = lines[i + coords].split()
+        if _floats(tokens, 3) is None:
+            if coords < n:
+                bad = next((t for t in tokens[:3] if _floats([t], 1) is None), "")
+                if len(tokens) >= 3 and bad:
+                    raise InputError(path, f"cannot parse as poscar: coordinate line {coords + 1} (line {i + coords + 1}): {bad!r} is not a number")
+            break
+        coords += 1
+    if coords != n:
+        raise InputError(path, f"cannot parse as poscar: {n} atoms in the counts line, {coords} coordinate line{'s' if coords != 1 else ''}")
+    bad = [v for v in lines[i : i + n] if not np.isfinite(_floats(v.split(), 3)).all()]
+    if bad:
+        raise InputError(path, f"cannot parse as poscar: coordinate line {bad[0].strip()!r} is not finite")
+
+
 def _read_poscar(path: Path) -> Structure:
     from pymatgen.io.vasp import Poscar
 
+    check_poscar_text(_text(path), path)
     return Poscar.from_file(path, check_for_potcar=False).structure
+
+
+def check_extxyz_text(text: str, path: Path) -> None:
+    """The first frame of an extended-XYZ file in its own terms: an atom count, a comment line, then one line per
+    atom whose columns after the species are numbers."""
+    lines = text.splitlines()
+    if not "".join(lines).strip():
+        raise InputError(path, "cannot parse as extxyz: the file is empty")
+    first = lines[0].strip()
+    try:
+        n = int(first)
+    except ValueError:
+        raise InputError(path, f"cannot parse as extxyz: line 1 should be the number of atoms, got {first[:40]!r}") from None
+    if n < 1:
+        raise InputError(path, f"cannot parse as extxyz: line 1 says {n} atoms")
+    body = [ln for ln in lines[2 : 2 + n] if ln.strip()]
+    if len(body) < n:
+        raise InputError(path, f"cannot parse as extxyz: {n} atoms in line 1, {len(body)} atom lines")
+    for k, ln in enumerate(body):
+        tokens = ln.split()
+        if len(tokens) < 4 or _floats(tokens[1:4], 3) is None:
+            raise InputError(path, f"cannot parse as extxyz: atom line {k + 1} (line {k + 3}) {ln.strip()[:60]!r} is not 'species x y z'")
 
 
 def _read_extxyz(path: Path) -> Structure:
@@ -97,6 +250,7 @@ def _read_extxyz(path: Path) -> Structure:
 
     from dsei.structures.validate import check_periodic
 
+    check_extxyz_text(_text(path), path)
     atoms = read(path, format="extxyz", index=-1)
     check_periodic(atoms.pbc, atoms.cell.array, path)
     from pymatgen.io.ase import AseAtomsAdaptor
@@ -105,7 +259,10 @@ def _read_extxyz(path: Path) -> Structure:
 
 
 def _read_json(path: Path) -> Structure:
-    data = json.loads(path.read_text())
+    try:
+        data = json.loads(_text(path))
+    except json.JSONDecodeError as exc:
+        raise InputError(path, f"cannot parse as json: invalid JSON at line {exc.lineno}, column {exc.colno} ({exc.msg}; truncated?)") from exc
     if isinstance(data, dict) and "structure" in data and "lattice" not in data:
         data = data["structure"]
     if not isinstance(data, dict) or "lattice" not in data or "sites" not in data:
