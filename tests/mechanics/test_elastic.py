@@ -208,7 +208,8 @@ def test_b2_liag_is_unstable_for_the_default_and_fallback_but_gets_an_answer():
     assert r.born_stable and r.min_eigenvalue_GPa > 0 and r.verdict == "uncertain"
     c = np.array(r.C_GPa)
     assert c[0, 0] > c[0, 1] and c[3, 3] > 0  # the cubic Born criteria the other models break
-    assert "tighter relaxation (sevennet-l3i5)" in r.verdict_reason and "reported uncertain" in r.verdict_reason
+    assert "tighter relaxation (fmax 0.0001 eV/Å, ≤ 2000 steps) (sevennet-l3i5): smallest eigenvalue -" in r.verdict_reason
+    assert "fallback model (chgnet): smallest eigenvalue -" in r.verdict_reason and "reported uncertain" in r.verdict_reason
     off = elastic_many([get_library().structure("LiAg-mp-2426")], retry=False)[0]
     assert off.verdict == "unstable" and off.pugh_ratio is None and not off.retries
 

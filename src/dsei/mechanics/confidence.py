@@ -41,6 +41,14 @@ from dsei.mechanics.descriptors import PUGH_THRESHOLD
 #: Features of σ(x), in order: ``all_metal`` (1 if every element is a metal; from
 #: :func:`dsei.mechanics.calibration.features`) and ``ln_a_G`` (the log of the shear scale the calibration applied).
 SIGMA_FEATURES = ("all_metal", "ln_a_G")
+#: Features μ and σ may depend on (a fit names its own, ``mu_features`` and ``sigma_features``): the two above and
+#: ``ln_distance`` = ln((B/G)_pred / 1.75), the prediction's own distance from the threshold (computed here, so that
+#: the residual may regress towards the threshold and be wider on one side than the other).
+FEATURES = ("all_metal", "ln_a_G", "ln_distance")
+
+
+def _with_distance(x: dict[str, float], pugh_ratio: float) -> dict[str, float]:
+    return {**x, "ln_distance": math.log(pugh_ratio / PUGH_THRESHOLD)}
 
 
 def _phi(z: float) -> float:
@@ -48,49 +56,78 @@ def _phi(z: float) -> float:
     return 0.5 * (1.0 + math.erf(z / math.sqrt(2.0)))
 
 
+def _linear(params: dict, x: dict[str, float], part: str) -> float:
+    """Σ coef·x over ``mu_features``/``mu_coef`` (part "mu") or ``sigma_features``/``log_sigma_coef`` ("sigma")."""
+    names = params.get(f"{part}_features", [])
+    coefs = params.get("mu_coef" if part == "mu" else "log_sigma_coef", [])
+    return sum(float(c) * float(x[n]) for n, c in zip(names, coefs, strict=True))
+
+
+def mu(params: dict, x: dict[str, float]) -> float:
+    """μ(x), the mean residual of ln(B/G) (``x`` with ``ln_distance`` where the fit uses it)."""
+    return float(params["mu"]) + _linear(params, x, "mu")
+
+
 def sigma(params: dict, x: dict[str, float]) -> float:
     """σ(x) of the residual of ln(B/G) for a compound with features ``x`` (see the module doc)."""
-    s = float(params["log_sigma_intercept"])
-    for name, coef in zip(params["sigma_features"], params["log_sigma_coef"], strict=True):
-        s += float(coef) * float(x[name])
-    return math.exp(s)
+    return math.exp(float(params["log_sigma_intercept"]) + _linear(params, x, "sigma"))
 
 
 def p_ductile(params: dict, pugh_ratio: float, x: dict[str, float]) -> float:
-    """P[(B/G)_DFT ≥ 1.75] for a calibrated prediction ``pugh_ratio`` and σ-features ``x``."""
-    z = (math.log(pugh_ratio) + float(params["mu"]) - math.log(PUGH_THRESHOLD)) / sigma(params, x)
+    """P[(B/G)_DFT ≥ 1.75] for a calibrated prediction ``pugh_ratio`` and features ``x`` (:data:`FEATURES`
+    but ``ln_distance``, which is computed from ``pugh_ratio``)."""
+    x = _with_distance(x, pugh_ratio)
+    z = (math.log(pugh_ratio) + mu(params, x) - math.log(PUGH_THRESHOLD)) / sigma(params, x)
     return _phi(z)
 
 
 def pugh_band(params: dict, x: dict[str, float], p_star: float) -> tuple[float, float]:
     """The B/G interval where this compound's verdict would be ``uncertain``: p_ductile = 1 − p* at its lower
-    end and p* at its upper end (per compound, since σ depends on the compound)."""
-    from statistics import NormalDist
+    end and p* at its upper end (per compound, since μ and σ may depend on it). Found by bisection in ln B/G,
+    p_ductile being increasing in B/G for any sane fit (checked on a grid; an error otherwise)."""
+    grid = np.linspace(math.log(0.2), math.log(20.0), 400)
+    ps = np.array([p_ductile(params, math.exp(g), x) for g in grid])
+    if np.any(np.diff(ps) < -1e-12):
+        raise ValueError("p_ductile is not increasing in B/G for these parameters")
 
-    z = NormalDist().inv_cdf(p_star)
-    s = sigma(params, x)
-    centre = math.log(PUGH_THRESHOLD) - float(params["mu"])
-    return math.exp(centre - z * s), math.exp(centre + z * s)
+    def solve(target: float) -> float:
+        lo, hi = grid[0], grid[-1]
+        if p_ductile(params, math.exp(lo), x) > target:
+            return math.exp(lo)
+        if p_ductile(params, math.exp(hi), x) < target:
+            return math.exp(hi)
+        for _ in range(60):
+            mid = 0.5 * (lo + hi)
+            lo, hi = (mid, hi) if p_ductile(params, math.exp(mid), x) < target else (lo, mid)
+        return math.exp(0.5 * (lo + hi))
+
+    return solve(1.0 - p_star), solve(p_star)
 
 
-def fit(residuals: np.ndarray, x: np.ndarray, names=SIGMA_FEATURES) -> dict:
-    """Maximum-likelihood μ, s₀, s_j of r ~ N(μ, exp(s₀ + x·s)²) (``x``: one row per residual, columns ``names``)."""
+def fit(residuals: np.ndarray, x: np.ndarray, names=SIGMA_FEATURES, mu_names=()) -> dict:
+    """Maximum-likelihood fit of r ~ N(μ₀ + x_μ·m, exp(s₀ + x_σ·s)²). ``x``: one row per residual, columns
+    ``names`` (σ's features) followed by ``mu_names`` (μ's; may repeat σ's)."""
     from scipy.optimize import minimize
 
     r = np.asarray(residuals, dtype=float)
-    x = np.atleast_2d(np.asarray(x, dtype=float)).reshape(len(r), len(names))
+    x = np.atleast_2d(np.asarray(x, dtype=float)).reshape(len(r), len(names) + len(mu_names))
+    xs, xm = x[:, : len(names)], x[:, len(names) :]
+    ns = len(names)
 
     def nll(theta):
-        mu, s0, s = theta[0], theta[1], theta[2:]
-        ls = s0 + x @ s
-        return float(np.sum(ls + 0.5 * ((r - mu) / np.exp(ls)) ** 2))
+        m0, s0, s, m = theta[0], theta[1], theta[2 : 2 + ns], theta[2 + ns :]
+        ls = s0 + xs @ s
+        return float(np.sum(ls + 0.5 * ((r - m0 - xm @ m) / np.exp(ls)) ** 2))
 
-    theta0 = np.concatenate([[np.mean(r), np.log(np.std(r) + 1e-6)], np.zeros(len(names))])
-    res = minimize(nll, theta0, method="Nelder-Mead", options={"maxiter": 20000, "xatol": 1e-7, "fatol": 1e-9})
-    mu, s0, s = res.x[0], res.x[1], res.x[2:]
+    theta0 = np.concatenate([[np.mean(r), np.log(np.std(r) + 1e-6)], np.zeros(ns + len(mu_names))])
+    res = minimize(nll, theta0, method="Nelder-Mead", options={"maxiter": 40000, "maxfev": 40000, "xatol": 1e-7, "fatol": 1e-9})
+    res = minimize(nll, res.x, method="BFGS")  # polish
+    m0, s0, s, m = res.x[0], res.x[1], res.x[2 : 2 + ns], res.x[2 + ns :]
     return {
         "kind": "normal",
-        "mu": float(mu),
+        "mu": float(m0),
+        "mu_features": list(mu_names),
+        "mu_coef": [float(v) for v in m],
         "log_sigma_intercept": float(s0),
         "sigma_features": list(names),
         "log_sigma_coef": [float(v) for v in s],

@@ -573,6 +573,7 @@ def _retry_unstable(structures, results: list[ElasticResult], todo: list[int], m
         steps.append(("last_model", LAST_MODEL))
     remaining = list(todo)
     fb_result: dict[int, ElasticResult] = {}
+    cost = {k: results[k].time_s for k in todo}  # every attempt's time, charged to the structure
     for step, model in steps:
         if not remaining:
             break
@@ -593,6 +594,7 @@ def _retry_unstable(structures, results: list[ElasticResult], todo: list[int], m
         still = []
         for k, r in zip(remaining, new, strict=True):
             tried[k].append(_attempt(label, r))
+            cost[k] += r.time_s
             if r.verdict == "unstable":
                 still.append(k)
                 if step == "fallback":
@@ -601,7 +603,7 @@ def _retry_unstable(structures, results: list[ElasticResult], todo: list[int], m
             tries = "; ".join(f"{t['attempt']} ({t['model']}): smallest eigenvalue {t['min_eigenvalue_GPa']:.1f} GPa" for t in tried[k][:-1])
             p_txt = f", p_ductile = {r.p_ductile:.3f}" if r.p_ductile is not None else ""
             worked = f"{label} ({r.model}) gives a positive-definite tensor (smallest eigenvalue {_eig(r)})"
-            time_s = first[k].time_s + r.time_s
+            time_s = cost[k]
             if step == "tight_relax":
                 results[k] = r.model_copy(update={
                     "verdict_reason": f"{r.verdict_reason}; not positive definite at first ({tries}); {worked}",
@@ -622,7 +624,7 @@ def _retry_unstable(structures, results: list[ElasticResult], todo: list[int], m
         results[k] = first[k].model_copy(update={
             "verdict_reason": f"{first[k].verdict_reason} (smallest eigenvalue {_eig(first[k])}); also not positive definite "
                               f"with: {tries}" + (f"; {fb_name} agrees (not positive definite either)" if fb_name else ""),
-            "retries": tried[k], "members": members})
+            "retries": tried[k], "members": members, "time_s": cost[k]})
 
 
 def _members(model: str | Model) -> list[str | Model]:
