@@ -66,3 +66,27 @@ def test_shipped_parameters_of_the_default_model():
     assert "benchmarks/elastic_confidence.py" in p["fitted_with"] and p["n_compounds"] > 100
     # a sane residual model: offset within ±0.2 in ln B/G, spread between 0.05 and 1 for an ionic compound
     assert abs(p["mu"]) < 0.2 and 0.05 < conf.sigma(p, {"all_metal": 0.0, "ln_a_G": 0.1}) < 1.0
+
+
+def test_default_result_carries_p_ductile_and_its_verdict(lif, run_cli):
+    """LiF with the default model (DFT B/G 1.43): p_ductile below 1/2, equal to the residual model applied to the
+    calibrated B/G and the calibration's own features, the verdict and band from it; in the CLI's JSON too."""
+    import json
+
+    from dsei.mechanics import calibration as cal
+    from dsei.mechanics import elastic
+    from dsei.mechanics.elastic import DEFAULT_ELASTIC_MODEL
+
+    r = elastic(lif)
+    params = conf.parameters(DEFAULT_ELASTIC_MODEL)
+    assert r.calibrated and r.p_ductile is not None and r.p_ductile < 0.5
+    _, _, feats = cal.apply_with_features(np.array(r.C_uncalibrated_GPa), DEFAULT_ELASTIC_MODEL, "LiF", r.volume_A3_per_atom)
+    assert r.p_ductile == pytest.approx(conf.p_ductile(params, r.pugh_ratio, feats), abs=2e-4)
+    p_star = params["p_star"]
+    expected = "brittle" if r.p_ductile <= 1 - p_star else "uncertain"
+    assert r.verdict == expected and f"p_ductile = {r.p_ductile:.3f}" in r.verdict_reason
+    lo, hi = r.pugh_uncertain_band
+    assert lo < 1.75 < hi and (r.pugh_ratio <= lo) == (r.verdict == "brittle")
+    code, out, _ = run_cli("elastic", "LiF", "--json", "-")
+    data = json.loads(out)
+    assert code == 0 and data["p_ductile"] == pytest.approx(r.p_ductile, abs=1e-3) and data["verdict"] == r.verdict

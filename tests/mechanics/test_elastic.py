@@ -129,7 +129,7 @@ def test_not_positive_definite_is_unstable_with_no_moduli(lif):
 
     raw = el.elastic_tensors([lif], fake, relax=False)[0]
     res = el._result_from_tensor(raw, raw.C_GPa, False, fake.name)
-    assert res.verdict == "unstable" and not res.born_stable
+    assert res.verdict == "unstable" and not res.born_stable and res.p_ductile is None
     assert res.min_eigenvalue_GPa < 0
     for key in ("K_vrh_GPa", "G_vrh_GPa", "E_GPa", "poisson", "pugh_ratio", "universal_anisotropy"):
         assert getattr(res, key) is None

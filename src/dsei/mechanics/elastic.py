@@ -16,7 +16,10 @@ Pipeline (one model; all structures of a call share every forward pass):
 4. fit C by least squares in the symmetry-allowed subspace with the residual stress as intercept;
 5. calibrate the shear part (:mod:`dsei.mechanics.calibration`; on by default where it measured better
    under cross-validation, never for an unstable tensor), compute descriptors
-   (:mod:`dsei.mechanics.descriptors`) and the verdict (:mod:`dsei.mechanics.verdict`).
+   (:mod:`dsei.mechanics.descriptors`), ``p_ductile`` (:mod:`dsei.mechanics.confidence`) and the verdict
+   (:mod:`dsei.mechanics.verdict`);
+6. for a tensor that is not positive definite, the retries of :data:`RETRIES` (then :data:`LAST_MODEL`) before
+   the verdict ``unstable``.
 
 ``model="committee"`` runs every member of :data:`dsei.models.COMMITTEE` and reports the mean tensor, the
 spread (population standard deviation over members) of every modulus, and ``uncertain`` where members
