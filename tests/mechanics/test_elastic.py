@@ -190,6 +190,28 @@ def test_retries_before_unstable_in_order_and_named(lif):
     assert "smaller strains" in r.verdict_reason and f"other model ({LAST_MODEL}) gives a positive-definite tensor" in r.verdict_reason
 
 
+def test_a_failing_retry_does_not_lose_the_answer(lif):
+    """Fault injection: the fallback model raises; the chain records the failure and goes on to the next attempts."""
+    from dsei.mechanics import elastic_many
+    from dsei.mechanics.elastic import LAST_MODEL
+    from dsei.models import Model, load_model
+
+    class Broken(Model):
+        name = "broken"
+        device = "cpu"
+
+        def calculator(self):
+            raise RuntimeError("no calculator")
+
+        def evaluate(self, structures, max_atoms_per_batch=None):
+            raise RuntimeError("weights missing")
+
+    r = elastic_many([lif], _shear_flip(load_model("sevennet")), relax=False, fallback=Broken())[0]
+    assert r.retries[1]["attempt"] == "fallback model" and "weights missing" in r.retries[1]["error"]
+    assert r.model == LAST_MODEL and r.born_stable and r.verdict == "uncertain"
+    assert "fallback model (broken): failed (RuntimeError: weights missing)" in r.verdict_reason
+
+
 @pytest.mark.slow
 def test_b2_liag_is_unstable_for_the_default_and_fallback_but_gets_an_answer():
     """A real case: B2 LiAg (library, mp-2426; the experimental beta phase) has C12 > C11 with SevenNet-l3i5 at

@@ -90,7 +90,7 @@ def method_signature() -> str:
     from dsei.mechanics.calibration import load_calibration
 
     payload = repr((list(DEFAULT_MAGNITUDES), RELAX_FMAX, "linear-ions", sorted(load_calibration().items()), FALLBACK_MODEL,
-                    sorted(conf.load_confidence().items()), RETRIES, RETRY_RELAX_FMAX, RETRY_RELAX_STEPS, list(RETRY_MAGNITUDES)))
+                    sorted(conf.load_confidence().items()), RETRIES, LAST_MODEL, RETRY_RELAX_FMAX, RETRY_RELAX_STEPS, list(RETRY_MAGNITUDES)))
     return hashlib.sha256(payload.encode()).hexdigest()[:12]
 ION_FMAX = 0.005
 RELAX_STEPS = 500
@@ -548,6 +548,13 @@ def _attempt(label: str, r: ElasticResult) -> dict:
             "min_eigenvalue_GPa": None if r.min_eigenvalue_GPa is None else float(round(r.min_eigenvalue_GPa, 3))}
 
 
+def _describe_attempt(t: dict, prefix: str = "") -> str:
+    if t.get("error"):
+        return f"{t['attempt']} ({t['model']}): failed ({t['error']})"
+    eig = "n/a" if t["min_eigenvalue_GPa"] is None else f"{t['min_eigenvalue_GPa']:.1f} GPa"
+    return f"{t['attempt']} ({t['model']}): {prefix}{eig}"
+
+
 def _eig(r: ElasticResult) -> str:
     return f"{r.min_eigenvalue_GPa:.1f} GPa" if r.min_eigenvalue_GPa is not None else "n/a"
 
@@ -581,19 +588,26 @@ def _retry_unstable(structures, results: list[ElasticResult], todo: list[int], m
         if not remaining:
             break
         group = [structures[k] for k in remaining]
-        if step in ("fallback", "last_model"):
-            new = elastic_many(group, model, fallback=None, retry=False, **kw)
-        else:
-            opts = dict(relax=kw.get("relax", True), relax_ions=kw.get("relax_ions", True), symprec=kw.get("symprec", SYMPREC),
-                        magnitudes=kw.get("magnitudes", DEFAULT_MAGNITUDES))
-            if step == "tight_relax":
-                opts.update(relax_fmax=RETRY_RELAX_FMAX, relax_steps=RETRY_RELAX_STEPS)
-            elif step == "input_cell":
-                opts.update(relax_cell=False)
-            elif step == "small_strains":
-                opts.update(magnitudes=RETRY_MAGNITUDES)
-            new = _results(elastic_tensors(group, m, **opts), m.name, kw.get("calibrate"))
         label = _RETRY_LABELS.get(step, "other model")
+        try:
+            if step in ("fallback", "last_model"):
+                new = elastic_many(group, model, fallback=None, retry=False, **kw)
+            else:
+                opts = dict(relax=kw.get("relax", True), relax_ions=kw.get("relax_ions", True), symprec=kw.get("symprec", SYMPREC),
+                            magnitudes=kw.get("magnitudes", DEFAULT_MAGNITUDES))
+                if step == "tight_relax":
+                    opts.update(relax_fmax=RETRY_RELAX_FMAX, relax_steps=RETRY_RELAX_STEPS)
+                elif step == "input_cell":
+                    opts.update(relax_cell=False)
+                elif step == "small_strains":
+                    opts.update(magnitudes=RETRY_MAGNITUDES)
+                new = _results(elastic_tensors(group, m, **opts), m.name, kw.get("calibrate"))
+        except Exception as exc:  # noqa: BLE001 - a failed retry (e.g. a model not installed) must not lose the answer
+            msg = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+            for k in remaining:
+                tried[k].append({"attempt": label, "model": getattr(model, "name", str(model)), "born_stable": False,
+                                 "min_eigenvalue_GPa": None, "error": msg})
+            continue
         still = []
         for k, r in zip(remaining, new, strict=True):
             tried[k].append(_attempt(label, r))
@@ -603,7 +617,7 @@ def _retry_unstable(structures, results: list[ElasticResult], todo: list[int], m
                 if step == "fallback":
                     fb_result[k] = r
                 continue
-            tries = "; ".join(f"{t['attempt']} ({t['model']}): smallest eigenvalue {t['min_eigenvalue_GPa']:.1f} GPa" for t in tried[k][:-1])
+            tries = "; ".join(_describe_attempt(t, "smallest eigenvalue ") for t in tried[k][:-1])
             p_txt = f", p_ductile = {r.p_ductile:.3f}" if r.p_ductile is not None else ""
             worked = f"{label} ({r.model}) gives a positive-definite tensor (smallest eigenvalue {_eig(r)})"
             time_s = cost[k]
@@ -622,7 +636,7 @@ def _retry_unstable(structures, results: list[ElasticResult], todo: list[int], m
                 results[k] = r.model_copy(update=update)
         remaining = still
     for k in remaining:
-        tries = "; ".join(f"{t['attempt']} ({t['model']}): {t['min_eigenvalue_GPa']:.1f} GPa" for t in tried[k][1:])
+        tries = "; ".join(_describe_attempt(t) for t in tried[k][1:])
         members = [_member_summary(first[k])] + ([_member_summary(fb_result[k])] if k in fb_result else [])
         results[k] = first[k].model_copy(update={
             "verdict_reason": f"{first[k].verdict_reason} (smallest eigenvalue {_eig(first[k])}); also not positive definite "
