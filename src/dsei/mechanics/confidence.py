@@ -85,7 +85,7 @@ def pugh_band(params: dict, x: dict[str, float], p_star: float) -> tuple[float, 
     """The B/G interval where this compound's verdict would be ``uncertain``: p_ductile = 1 − p* at its lower
     end and p* at its upper end (per compound, since μ and σ may depend on it). Found by bisection in ln B/G,
     p_ductile being increasing in B/G for any sane fit (checked on a grid; an error otherwise)."""
-    grid = np.linspace(math.log(0.2), math.log(20.0), 400)
+    grid = np.linspace(math.log(0.2), math.log(20.0), 80)
     ps = np.array([p_ductile(params, math.exp(g), x) for g in grid])
     if np.any(np.diff(ps) < -1e-12):
         raise ValueError("p_ductile is not increasing in B/G for these parameters")
