@@ -19,8 +19,9 @@ fitted to them; then the trees refitted on all four training folds predict the h
 model turns each prediction into p_ductile. Unstable tensors (not positive definite) get no p and count as not
 stated (and, for the agreement, as misses).
 
-Printed: Brier score and log-loss (against the base rate's), a reliability table (bins of p against the observed
-fraction ductile in DFT), a risk–coverage table (for p* = 0.5 … 0.99: the fraction of all compounds with a
+Printed: Brier score (G. W. Brier, Mon. Weather Rev. 78, 1 (1950)) and log-loss (against the base rate's), a
+reliability table (bins of p against the observed
+fraction ductile in DFT), a risk–coverage table (R. El-Yaniv & Y. Wiener, J. Mach. Learn. Res. 11, 1605 (2010); for p* = 0.5 … 0.99: the fraction of all compounds with a
 confident verdict, p ≥ p* or p ≤ 1 − p*, and how many of those are right), the same for the fixed band it
 replaces (calibrated B/G outside 1.65–2.00), and the SEI-like compounds alone. ``--write`` fits the residual
 model on the out-of-fold residuals of the (non-nested) 5-fold CV, pooled over the seeds, and writes it with the
