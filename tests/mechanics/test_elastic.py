@@ -89,7 +89,8 @@ def six_results():
 )
 def test_paper_verdicts_with_default_model(six_results, formula, expected):
     r = six_results[formula]
-    assert r.verdict == expected, (formula, r.pugh_ratio, r.verdict_reason)
+    assert r.verdict == expected, (formula, r.pugh_ratio, r.p_ductile, r.verdict_reason)
+    assert (r.p_ductile > 0.5) == (expected == "ductile")  # calibrated probability on the same side
     assert r.K_vrh_GPa > 0 and r.G_vrh_GPa > 0 and r.born_stable
 
 
@@ -167,7 +168,7 @@ def test_unstable_for_both_models_stays_unstable(lif):
 
     r = elastic_many([lif], _shear_flip(load_model("sevennet")), relax=False, fallback=_shear_flip(load_model("chgnet")), retry=False)[0]
     assert r.verdict == "unstable" and not r.born_stable and r.G_vrh_GPa is None and r.pugh_ratio is None
-    assert r.fallback_from is None and "agrees (not positive definite either)" in r.verdict_reason
+    assert r.fallback_from is None and "agrees (not positive definite either)" in r.verdict_reason and r.p_ductile is None
     assert [m["verdict"] for m in r.members] == ["unstable", "unstable"]
 
 
