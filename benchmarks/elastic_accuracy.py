@@ -154,7 +154,8 @@ def moduli(c: np.ndarray, vol: float) -> dict:
 
 def metrics(preds: list[dict], refs: list[dict], calibrated: bool = False) -> dict:
     """``uncertain``: B/G in dsei's uncertain band (dsei.mechanics.verdict.uncertain_band; the calibrated
-    band for calibrated predictions)."""
+    band for calibrated predictions). The default model's verdict now comes from p_ductile instead
+    (dsei.mechanics.confidence); its risk–coverage is benchmarks/elastic_confidence.py's."""
     from dsei.mechanics.verdict import in_uncertain_band, uncertain_band
 
     below, above = uncertain_band(calibrated)

@@ -246,14 +246,22 @@ def apply(c_gpa: np.ndarray, model: str, formula: str, volume_per_atom_A3: float
 
     Not applied (C returned unchanged) when the model has no calibration or the tensor is not positive
     definite."""
+    c, applied, _ = apply_with_features(c_gpa, model, formula, volume_per_atom_A3)
+    return c, applied
+
+
+def apply_with_features(c_gpa: np.ndarray, model: str, formula: str, volume_per_atom_A3: float) -> tuple[np.ndarray, bool, dict | None]:
+    """:func:`apply`, plus the features the calibration saw and ``ln_a_G`` (the log of the shear scale applied),
+    which the confidence model (:mod:`dsei.mechanics.confidence`) uses; None where nothing was applied."""
     params = coefficients(model)
     c = np.asarray(c_gpa, dtype=float)
     if not params:
-        return c, False
-    a_g = shear_scale(params, formula, c, volume_per_atom_A3)
-    if a_g is None:
-        return c, False
-    return scale_tensor(c, 1.0, a_g), True
+        return c, False, None
+    f = features(formula, c, volume_per_atom_A3)
+    if f is None:
+        return c, False, None
+    a_g = math.exp(predict_ln_pugh_error(params, f))
+    return scale_tensor(c, 1.0, a_g), True, {**f, "ln_a_G": math.log(a_g)}
 
 
 def fit_scale(pred: np.ndarray, ref: np.ndarray) -> float:

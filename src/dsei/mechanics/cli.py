@@ -29,6 +29,10 @@ def register(app: typer.Typer) -> None:
             bool,
             typer.Option("--fallback/--no-fallback", help="Where the tensor is not positive definite, a second opinion from chgnet (verdict 'uncertain' if it is stable)."),
         ] = True,
+        retry: Annotated[
+            bool,
+            typer.Option("--retry/--no-retry", help="Where the tensor is not positive definite, try a tighter relaxation, the fallback model, the input cell, smaller strains and another model before reporting 'unstable'."),
+        ] = True,
         max_sites: Annotated[int, typer.Option(help="Refuse structures with more sites than this.")] = 200,
     ) -> None:
         """Elastic tensor, moduli, Pugh's ratio and the ductility verdict (ductile/brittle/uncertain/unstable)."""
@@ -60,7 +64,7 @@ def register(app: typer.Typer) -> None:
                 err_console.print(f"error: {exc}", markup=False, highlight=False)
         results = []
         if structs:
-            kw = dict(calibrate=calibrate, relax=relax, relax_ions=not clamped, fallback=FALLBACK_MODEL if fallback else None)
+            kw = dict(calibrate=calibrate, relax=relax, relax_ions=not clamped, fallback=FALLBACK_MODEL if fallback else None, retry=retry)
             try:
                 results = list(zip([f for f, _ in structs], elastic_many([s for _, s in structs], model, **kw), strict=True))
             except DseiError:
@@ -82,7 +86,7 @@ def register(app: typer.Typer) -> None:
             write_json(res[0] if len(res) == 1 else res, json_out, command="elastic")
         if results:
             table = Table(title=f"elastic ({results[0][1].model}{', calibrated' if results[0][1].calibrated else ''})")
-            for col in ("source", "formula", "space group", "K (GPa)", "G (GPa)", "E (GPa)", "ν", "B/G", "G/G_Li", "verdict"):
+            for col in ("source", "formula", "space group", "K (GPa)", "G (GPa)", "E (GPa)", "ν", "B/G", "G/G_Li", "p_ductile", "verdict"):
                 table.add_column(col)
             colour = {"ductile": "green", "brittle": "red", "uncertain": "yellow", "unstable": "magenta"}
             for f, r in results:
@@ -106,15 +110,28 @@ def register(app: typer.Typer) -> None:
                     fmt(r.poisson, "poisson", 3),
                     fmt(r.pugh_ratio, "pugh_ratio", 2),
                     fmt(r.monroe_newman_ratio, "monroe_newman_ratio", 2),
+                    fmt(r.p_ductile, nd=2),
                     f"[{colour[r.verdict]}]{r.verdict}[/]",
                 )
             con.print(table)
             for f, r in results:
-                if r.fallback_from:
-                    con.print(f"{f}: {r.verdict_reason} (verdict uncertain; --no-fallback to report it unstable)", markup=False, highlight=False)
+                if r.retries:
+                    con.print(f"{f}: {r.verdict_reason}", markup=False, highlight=False)
+            first = results[0][1]
+            p_star = None
+            if any(r.p_ductile is not None for _, r in results):
+                from dsei.mechanics.confidence import parameters
+
+                p_star = next(parameters(r.model)["p_star"] for _, r in results if r.p_ductile is not None)
+            rule = (
+                f"p_ductile = calibrated probability that DFT's B/G ≥ 1.75; ductile if p_ductile ≥ {p_star}, brittle if ≤ {1 - p_star:.2f}, "
+                "else uncertain"
+                if p_star is not None
+                else f"ductile if B/G ≥ 1.75; uncertain for {first.pugh_uncertain_band[0]:.2f} < B/G < {first.pugh_uncertain_band[1]:.2f}"
+                " (measured model error)"
+            )
             con.print(
-                "K, G: Voigt-Reuss-Hill. Pugh: ductile if B/G ≥ 1.75; uncertain for "
-                f"{results[0][1].pugh_uncertain_band[0]:.2f} < B/G < {results[0][1].pugh_uncertain_band[1]:.2f} (measured model error). "
+                f"K, G: Voigt-Reuss-Hill. Pugh: {rule}. "
                 "G_Li = 4.25 GPa (Monroe & Newman 2005). C_ij, Cauchy pressure, anisotropy, hardness...: --json."
             )
         if failures:

@@ -16,7 +16,10 @@ Pipeline (one model; all structures of a call share every forward pass):
 4. fit C by least squares in the symmetry-allowed subspace with the residual stress as intercept;
 5. calibrate the shear part (:mod:`dsei.mechanics.calibration`; on by default where it measured better
    under cross-validation, never for an unstable tensor), compute descriptors
-   (:mod:`dsei.mechanics.descriptors`) and the verdict (:mod:`dsei.mechanics.verdict`).
+   (:mod:`dsei.mechanics.descriptors`), ``p_ductile`` (:mod:`dsei.mechanics.confidence`) and the verdict
+   (:mod:`dsei.mechanics.verdict`);
+6. for a tensor that is not positive definite, the retries of :data:`RETRIES` (then :data:`LAST_MODEL`) before
+   the verdict ``unstable``.
 
 ``model="committee"`` runs every member of :data:`dsei.models.COMMITTEE` and reports the mean tensor, the
 spread (population standard deviation over members) of every modulus, and ``uncertain`` where members
@@ -40,12 +43,19 @@ from pymatgen.io.ase import AseAtomsAdaptor
 
 from dsei.errors import InputError
 from dsei.mechanics import calibration as cal
+from dsei.mechanics import confidence as conf
 from dsei.mechanics.batch_relax import batched_relax
 from dsei.mechanics.descriptors import MODULI_FIELDS, PUGH_THRESHOLD, describe
 from dsei.mechanics.fit import cartesian_rotations, design_matrix, fit_tensor, invariant_basis
 from dsei.mechanics.ions import relax_ions as _relax_ions
 from dsei.mechanics.strains import DEFAULT_MAGNITUDES, deformed_cell, laue_class, strain_set
-from dsei.mechanics.verdict import PUGH_MARGIN_ABOVE, PUGH_MARGIN_BELOW, uncertain_band, verdict
+from dsei.mechanics.verdict import (
+    PUGH_MARGIN_ABOVE,
+    PUGH_MARGIN_BELOW,
+    uncertain_band,
+    verdict,
+    verdict_from_probability,
+)
 from dsei.models import COMMITTEE, DEFAULT_ELASTIC_MODEL, Model, load_model
 from dsei.models.registry import canonical_name
 from dsei.results import Result
@@ -63,6 +73,11 @@ RELAX_FMAX = 0.01
 #: session 8; 77.8 -> 80.2 % with the composition features of session 10). Where both are unstable the verdict stays
 #: ``unstable``. ``fallback=None`` turns it off.
 FALLBACK_MODEL = "chgnet"
+#: A last opinion, after every retry with the requested model (:data:`RETRIES`): SevenNet-MF-0 at r2SCAN
+#: fidelity, trained on other data than both SevenNet-l3i5 and CHGNet. B2 LiAg, unstable with those two at every
+#: protocol, is positive definite with it (tested). Its elastic tensors are not calibrated (62 % Pugh agreement
+#: on 200 dev compounds, docs/benchmarks.md), so such a result is always ``uncertain``.
+LAST_MODEL = "sevennet-mf-r2scan"
 
 
 @functools.lru_cache(maxsize=1)
@@ -74,10 +89,29 @@ def method_signature() -> str:
 
     from dsei.mechanics.calibration import load_calibration
 
-    payload = repr((list(DEFAULT_MAGNITUDES), RELAX_FMAX, "linear-ions", sorted(load_calibration().items()), FALLBACK_MODEL))
+    payload = repr((list(DEFAULT_MAGNITUDES), RELAX_FMAX, "linear-ions", sorted(load_calibration().items()), FALLBACK_MODEL,
+                    sorted(conf.load_confidence().items()), RETRIES, LAST_MODEL, RETRY_RELAX_FMAX, RETRY_RELAX_STEPS, list(RETRY_MAGNITUDES)))
     return hashlib.sha256(payload.encode()).hexdigest()[:12]
 ION_FMAX = 0.005
 RELAX_STEPS = 500
+#: What is tried, in this order, for a structure whose tensor is not positive definite before it is reported
+#: ``unstable`` (each only for the structures still unstable; the first positive-definite tensor is kept):
+#: ``tight_relax`` — the same model with a tighter reference relaxation (:data:`RETRY_RELAX_FMAX`,
+#: :data:`RETRY_RELAX_STEPS`: a cell stopped on a flat landscape short of the model's minimum, as SiNi was,
+#: docs/mechanics.md, "Unstable results"); ``fallback`` — :data:`FALLBACK_MODEL`; ``input_cell`` — the same model
+#: at the input lattice, ions relaxed (the DFT cell when the input is a DFT structure, e.g. from MP or the
+#: library); ``small_strains`` — the same model with strains :data:`RETRY_MAGNITUDES` (a fit artefact of the
+#: strain size, as MnPt's at ±1 %). ``verdict_reason`` and ``retries`` say what was tried and what worked.
+RETRIES = ("tight_relax", "fallback", "input_cell", "small_strains")
+RETRY_RELAX_FMAX = 1e-4
+RETRY_RELAX_STEPS = 2000
+RETRY_MAGNITUDES = (-0.0025, -0.001, 0.001, 0.0025)
+_RETRY_LABELS = {
+    "tight_relax": f"tighter relaxation (fmax {RETRY_RELAX_FMAX:g} eV/Å, ≤ {RETRY_RELAX_STEPS} steps)",
+    "fallback": "fallback model",
+    "input_cell": "input cell (lattice not relaxed)",
+    "small_strains": "smaller strains (±0.1/±0.25 %)",
+}
 ION_STEPS = 300
 SYMPREC = 1e-3
 
@@ -104,6 +138,9 @@ class ElasticResult(Result):
     born_stable: bool
     verdict: str
     spread: dict[str, float | None] = Field(default_factory=dict)
+    #: Calibrated probability that DFT's B/G ≥ 1.75 (:mod:`dsei.mechanics.confidence`); null when unstable, for
+    #: committees, uncalibrated tensors and models without a shipped confidence model.
+    p_ductile: float | None = None
     verdict_reason: str = ""
     pugh_uncertain_band: list[float] = Field(
         default_factory=lambda: [1.75 - PUGH_MARGIN_BELOW, 1.75 + PUGH_MARGIN_ABOVE]
@@ -135,6 +172,9 @@ class ElasticResult(Result):
     #: the requested model when its tensor was not positive definite and the numbers come from the fallback
     #: model (``model``; see :data:`FALLBACK_MODEL`)
     fallback_from: str | None = None
+    #: What was tried after a tensor that was not positive definite (:data:`RETRIES`): one entry per attempt,
+    #: ``{"attempt", "model", "born_stable", "min_eigenvalue_GPa"}``; empty when the first tensor was stable.
+    retries: list[dict] = Field(default_factory=list)
     time_s: float = 0.0
 
 
@@ -247,6 +287,7 @@ def elastic_tensors(
     relax_ions: bool = True,
     magnitudes: Sequence[float] = DEFAULT_MAGNITUDES,
     relax_fmax: float = RELAX_FMAX,
+    relax_steps: int = RELAX_STEPS,
     ion_fmax: float = ION_FMAX,
     symprec: float = SYMPREC,
     ion_method: str = "linear",
@@ -285,7 +326,7 @@ def elastic_tensors(
             a = _primitive(a, symprec)
         atoms_list.append(a)
     if relax and atoms_list:
-        rinfo = batched_relax(atoms_list, m, fmax=relax_fmax, steps=RELAX_STEPS, relax_cell=relax_cell, fix_symmetry=True, symprec=symprec)
+        rinfo = batched_relax(atoms_list, m, fmax=relax_fmax, steps=relax_steps, relax_cell=relax_cell, fix_symmetry=True, symprec=symprec)
     else:
         rinfo = [None] * len(atoms_list)
     plans = [_plan(a, symprec, magnitudes) for a in atoms_list]
@@ -365,10 +406,20 @@ def _round_matrix(c: np.ndarray) -> list[list[float]]:
     return [[float(round(x, 4)) + 0.0 for x in row] for row in np.asarray(c)]
 
 
-def _result_from_tensor(raw: RawTensor, c: np.ndarray, calibrated: bool, model_name: str) -> ElasticResult:
+def _result_from_tensor(raw: RawTensor, c: np.ndarray, calibrated: bool, model_name: str, features: dict | None = None) -> ElasticResult:
+    """``features``: the calibration's features of this tensor with ``ln_a_G`` (calibration.apply_with_features);
+    with them, a calibrated tensor of a model with a confidence model gets ``p_ductile`` and its verdict from it."""
     d = describe(c, raw.volume_A3_per_atom).as_dict()
     below, above = uncertain_band(calibrated)
-    v, why = verdict(d["pugh_ratio"], d["born_stable"], below=below, above=above)
+    band = [PUGH_THRESHOLD - below, PUGH_THRESHOLD + above]
+    params = conf.parameters(model_name) if calibrated and features is not None else None
+    p = None
+    if params is not None and d["born_stable"] and d["pugh_ratio"] is not None and d["pugh_ratio"] > 0:
+        p = float(round(conf.p_ductile(params, d["pugh_ratio"], features), 4))
+        v, why = verdict_from_probability(d["pugh_ratio"], d["born_stable"], p, float(params["p_star"]))
+        band = [float(round(x, 4)) for x in conf.pugh_band(params, features, float(params["p_star"]))]
+    else:
+        v, why = verdict(d["pugh_ratio"], d["born_stable"], below=below, above=above)
     if raw.ion_note:
         why = f"{why}; {raw.ion_note}"
     if not d["born_stable"]:
@@ -381,8 +432,9 @@ def _result_from_tensor(raw: RawTensor, c: np.ndarray, calibrated: bool, model_n
         C_GPa=_round_matrix(c),
         verdict=v,
         verdict_reason=why,
+        p_ductile=p,
         calibrated=calibrated,
-        pugh_uncertain_band=[PUGH_THRESHOLD - below, PUGH_THRESHOLD + above],
+        pugh_uncertain_band=band,
         C_uncalibrated_GPa=_round_matrix(raw.C_GPa) if calibrated else None,
         spacegroup=raw.spacegroup,
         laue_class=raw.laue_class,
@@ -477,6 +529,121 @@ def _with_fallback(first: ElasticResult, second: ElasticResult) -> ElasticResult
     })
 
 
+def _results(raws: list[RawTensor], model_name: str, calibrate: bool | None) -> list[ElasticResult]:
+    """Results of one model's raw tensors: calibrated where asked (None: the model's default), with
+    ``p_ductile`` and its verdict where the model has a confidence model."""
+    use_cal = cal.default_on(model_name) if calibrate is None else bool(calibrate)
+    out = []
+    for raw in raws:
+        if use_cal:
+            c, applied, feats = cal.apply_with_features(raw.C_GPa, model_name, raw.formula, raw.volume_A3_per_atom)
+        else:
+            c, applied, feats = raw.C_GPa, False, None
+        out.append(_result_from_tensor(raw, c, applied, model_name, feats))
+    return out
+
+
+def _attempt(label: str, r: ElasticResult) -> dict:
+    return {"attempt": label, "model": r.model, "born_stable": r.born_stable,
+            "min_eigenvalue_GPa": None if r.min_eigenvalue_GPa is None else float(round(r.min_eigenvalue_GPa, 3))}
+
+
+def _describe_attempt(t: dict, prefix: str = "") -> str:
+    if t.get("error"):
+        return f"{t['attempt']} ({t['model']}): failed ({t['error']})"
+    eig = "n/a" if t["min_eigenvalue_GPa"] is None else f"{t['min_eigenvalue_GPa']:.1f} GPa"
+    return f"{t['attempt']} ({t['model']}): {prefix}{eig}"
+
+
+def _eig(r: ElasticResult) -> str:
+    return f"{r.min_eigenvalue_GPa:.1f} GPa" if r.min_eigenvalue_GPa is not None else "n/a"
+
+
+def _retry_unstable(structures, results: list[ElasticResult], todo: list[int], m: Model, fallback, kw: dict) -> None:
+    """Try :data:`RETRIES` (then :data:`LAST_MODEL`) on the structures ``todo`` whose tensor from ``m`` is not
+    positive definite, all structures of an attempt in one batched call; replace ``results[k]`` in place.
+
+    A positive-definite tensor from the tighter relaxation is the model's own answer at its converged minimum:
+    its verdict stands (from p_ductile where the model has one). From any other attempt (another model, a cell
+    that is not the model's equilibrium, other strains) the moduli are reported with the verdict ``uncertain``,
+    as for the fallback since session 6, and the reason gives the verdict that result alone would have."""
+    tried: dict[int, list[dict]] = {k: [_attempt("standard", results[k])] for k in todo}
+    first = {k: results[k] for k in todo}
+    fb_name = None if fallback is None else (fallback.name if isinstance(fallback, Model) else canonical_name(fallback))
+    steps: list[tuple[str, object]] = []
+    for step in RETRIES:
+        if step in ("tight_relax", "input_cell") and not kw.get("relax", True):
+            continue  # no relaxation asked for: the input cell is what was computed
+        if step == "fallback":
+            if fb_name is not None and fb_name != m.name:
+                steps.append((step, fallback))
+            continue
+        steps.append((step, m))
+    if LAST_MODEL not in (m.name, fb_name):
+        steps.append(("last_model", LAST_MODEL))
+    remaining = list(todo)
+    fb_result: dict[int, ElasticResult] = {}
+    cost = {k: results[k].time_s for k in todo}  # every attempt's time, charged to the structure
+    for step, model in steps:
+        if not remaining:
+            break
+        group = [structures[k] for k in remaining]
+        label = _RETRY_LABELS.get(step, "other model")
+        try:
+            if step in ("fallback", "last_model"):
+                new = elastic_many(group, model, fallback=None, retry=False, **kw)
+            else:
+                opts = dict(relax=kw.get("relax", True), relax_ions=kw.get("relax_ions", True), symprec=kw.get("symprec", SYMPREC),
+                            magnitudes=kw.get("magnitudes", DEFAULT_MAGNITUDES))
+                if step == "tight_relax":
+                    opts.update(relax_fmax=RETRY_RELAX_FMAX, relax_steps=RETRY_RELAX_STEPS)
+                elif step == "input_cell":
+                    opts.update(relax_cell=False)
+                elif step == "small_strains":
+                    opts.update(magnitudes=RETRY_MAGNITUDES)
+                new = _results(elastic_tensors(group, m, **opts), m.name, kw.get("calibrate"))
+        except Exception as exc:  # noqa: BLE001 - a failed retry (e.g. a model not installed) must not lose the answer
+            msg = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+            for k in remaining:
+                tried[k].append({"attempt": label, "model": getattr(model, "name", str(model)), "born_stable": False,
+                                 "min_eigenvalue_GPa": None, "error": msg})
+            continue
+        still = []
+        for k, r in zip(remaining, new, strict=True):
+            tried[k].append(_attempt(label, r))
+            cost[k] += r.time_s
+            if r.verdict == "unstable":
+                still.append(k)
+                if step == "fallback":
+                    fb_result[k] = r
+                continue
+            tries = "; ".join(_describe_attempt(t, "smallest eigenvalue ") for t in tried[k][:-1])
+            p_txt = f", p_ductile = {r.p_ductile:.3f}" if r.p_ductile is not None else ""
+            worked = f"{label} ({r.model}) gives a positive-definite tensor (smallest eigenvalue {_eig(r)})"
+            time_s = cost[k]
+            if step == "tight_relax":
+                results[k] = r.model_copy(update={
+                    "verdict_reason": f"{r.verdict_reason}; not positive definite at first ({tries}); {worked}",
+                    "retries": tried[k], "source": first[k].source, "time_s": time_s})
+            else:
+                members = [_member_summary(first[k]), _member_summary(r)]
+                why = (f"not positive definite: {tries}; {worked}, whose B/G = {r.pugh_ratio:.2f}{p_txt} alone would be "
+                       f"{r.verdict}; reported uncertain")
+                update = {"verdict": "uncertain", "verdict_reason": why, "members": members, "retries": tried[k],
+                          "source": first[k].source, "time_s": time_s}
+                if r.model != first[k].model:
+                    update["fallback_from"] = first[k].model
+                results[k] = r.model_copy(update=update)
+        remaining = still
+    for k in remaining:
+        tries = "; ".join(_describe_attempt(t) for t in tried[k][1:])
+        members = [_member_summary(first[k])] + ([_member_summary(fb_result[k])] if k in fb_result else [])
+        results[k] = first[k].model_copy(update={
+            "verdict_reason": f"{first[k].verdict_reason} (smallest eigenvalue {_eig(first[k])}); also not positive definite "
+                              f"with: {tries}" + (f"; {fb_name} agrees (not positive definite either)" if fb_name else ""),
+            "retries": tried[k], "members": members, "time_s": cost[k]})
+
+
 def _members(model: str | Model) -> list[str | Model]:
     """The models behind ``model``: ``committee`` (:data:`dsei.models.COMMITTEE`), ``committee:A,B[,...]`` (any
     two or more models, e.g. ``committee:sevennet-l3i5,chgnet,sevennet``), or the one model named."""
@@ -502,6 +669,7 @@ def elastic_many(
     magnitudes: Sequence[float] = DEFAULT_MAGNITUDES,
     symprec: float = SYMPREC,
     fallback: str | Model | None = FALLBACK_MODEL,
+    retry: bool = True,
 ) -> list[ElasticResult]:
     """Elastic results of many structures, every forward pass shared between them (one list per model).
 
@@ -510,7 +678,8 @@ def elastic_many(
     better). ``relax``: relax the reference cell first; ``relax_ions``: relax ions in strained cells
     (relaxed-ion tensor; False = clamped-ion). ``fallback``: the model that gives a second opinion on
     structures whose tensor is not positive definite (:data:`FALLBACK_MODEL`; None = off; never for a
-    committee, which reports such members itself).
+    committee, which reports such members itself). ``retry``: before reporting ``unstable``, try
+    :data:`RETRIES` in order (the fallback among them), then :data:`LAST_MODEL` (False: only the fallback).
     """
     structures = list(structures)
     if not structures:
@@ -520,21 +689,21 @@ def elastic_many(
     for mem in names:
         m = mem if isinstance(mem, Model) else load_model(mem)
         raws = elastic_tensors(structures, m, relax=relax, relax_ions=relax_ions, magnitudes=magnitudes, symprec=symprec)
-        use_cal = cal.default_on(m.name) if calibrate is None else bool(calibrate)
-        results = []
-        for raw in raws:
-            c, applied = cal.apply(raw.C_GPa, m.name, raw.formula, raw.volume_A3_per_atom) if use_cal else (raw.C_GPa, False)
-            results.append(_result_from_tensor(raw, c, applied, m.name))
-        per_member.append((raws, results))
+        per_member.append((raws, _results(raws, m.name, calibrate)))
     if len(names) == 1:
         results = per_member[0][1]
-        fb_name = fallback.name if isinstance(fallback, Model) else fallback
         unstable = [k for k, r in enumerate(results) if r.verdict == "unstable"]
-        if fallback is not None and fb_name != results[0].model and unstable:
+        if unstable and retry:
+            m = names[0] if isinstance(names[0], Model) else load_model(names[0])
             kw = dict(calibrate=calibrate, relax=relax, relax_ions=relax_ions, magnitudes=magnitudes, symprec=symprec)
-            second = elastic_many([structures[k] for k in unstable], fallback, fallback=None, **kw)
-            for k, r in zip(unstable, second, strict=True):
-                results[k] = _with_fallback(results[k], r)
+            _retry_unstable(structures, results, unstable, m, fallback, kw)
+        elif unstable and fallback is not None:
+            fb_name = fallback.name if isinstance(fallback, Model) else canonical_name(fallback)
+            if fb_name != results[0].model:
+                kw = dict(calibrate=calibrate, relax=relax, relax_ions=relax_ions, magnitudes=magnitudes, symprec=symprec)
+                second = elastic_many([structures[k] for k in unstable], fallback, fallback=None, retry=False, **kw)
+                for k, r in zip(unstable, second, strict=True):
+                    results[k] = _with_fallback(results[k], r)
         return results
     label = "committee" if str(model).strip().lower() == "committee" else "committee:" + ",".join(map(str, names))
     out = []

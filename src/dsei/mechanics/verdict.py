@@ -10,6 +10,11 @@ Rule (in this order):
    (:data:`dsei.mechanics.elastic.FALLBACK_MODEL`).
 3. ``ductile`` if B/G ≥ 1.75, else ``brittle`` (S. F. Pugh, Philos. Mag. 45, 823 (1954)).
 
+For a calibrated tensor of a model with a shipped confidence model (the default, SevenNet-l3i5), rule 2's band
+is replaced by a calibrated probability: :func:`verdict_from_probability` with ``p_ductile`` from
+:mod:`dsei.mechanics.confidence` (docs/mechanics.md, "Confidence"). The fixed bands below remain for the other
+models, uncalibrated tensors and committees.
+
 The band is asymmetric because the models' errors are (measured with ``benchmarks/elastic_accuracy.py`` on
 200 dev-set compounds, SevenNet-0, docs/mechanics.md): universal MLIPs underestimate G, so B/G comes out too
 high. Predicted "ductile" with 1.75 ≤ B/G < 2.25 was right for only 8 of 21 compounds (38 %, worse than a
@@ -82,3 +87,16 @@ def verdict(
     if pugh >= PUGH_THRESHOLD:
         return "ductile", f"B/G = {pugh:.2f} ≥ {PUGH_THRESHOLD}"
     return "brittle", f"B/G = {pugh:.2f} < {PUGH_THRESHOLD}"
+
+
+def verdict_from_probability(pugh: float | None, born_stable: bool, p_ductile: float | None, p_star: float) -> tuple[str, str]:
+    """(verdict, reason) from a calibrated probability that DFT's B/G ≥ 1.75 (:mod:`dsei.mechanics.confidence`):
+    ``ductile`` if p_ductile ≥ p*, ``brittle`` if p_ductile ≤ 1 − p*, else ``uncertain``; ``unstable`` as in
+    :func:`verdict`. Used for calibrated tensors of models with a shipped confidence model (the default)."""
+    if not born_stable or pugh is None or not math.isfinite(pugh) or p_ductile is None:
+        return "unstable", "elastic tensor is not positive definite (Born criterion fails)"
+    if p_ductile >= p_star:
+        return "ductile", f"B/G = {pugh:.2f}, p_ductile = {p_ductile:.3f} ≥ {p_star}"
+    if p_ductile <= 1.0 - p_star:
+        return "brittle", f"B/G = {pugh:.2f}, p_ductile = {p_ductile:.3f} ≤ {1.0 - p_star:.2f}"
+    return "uncertain", f"B/G = {pugh:.2f}, p_ductile = {p_ductile:.3f} is between {1.0 - p_star:.2f} and {p_star}"

@@ -1,0 +1,147 @@
+"""A calibrated probability that DFT's Pugh ratio is on the ductile side: ``p_ductile``.
+
+The calibrated prediction ln(B/G)_pred (:mod:`dsei.mechanics.calibration`) still misses DFT (PBE) by a residual
+
+    r = ln(B/G)_DFT − ln(B/G)_pred,
+
+which we model as normal, N(μ(x), σ(x)²), with ln σ and μ linear in a few features x of the compound
+(:data:`FEATURES`; a fit names the ones it uses, none for a constant model), fitted by maximum likelihood to the
+residuals of *cross-validated* calibrations (each compound predicted by trees that never saw it;
+``benchmarks/elastic_confidence.py``). Then
+
+    p_ductile = P[(B/G)_DFT ≥ 1.75] = Φ((ln(B/G)_pred + μ(x) − ln 1.75) / σ(x)).
+
+Shipped for SevenNet-l3i5: the constant model (μ = 0.025, σ = 0.307), which scored as well as σ depending on
+``all_metal`` and the shear correction, or μ and σ on the prediction's distance from 1.75 (nested-CV Brier
+0.171 vs 0.171–0.175 on 253 dev compounds; docs/mechanics.md, "Confidence").
+
+The verdict follows from it (:func:`dsei.mechanics.verdict.verdict_from_probability`): ``ductile`` where
+p_ductile ≥ p*, ``brittle`` where p_ductile ≤ 1 − p*, else ``uncertain``. p* is read on the cross-validated
+risk–coverage table: the issue's target (≥ 97 % right at ≥ 80 % coverage) is out of reach with the current model
+(97 % needs p* ≈ 0.95, 12 % coverage), and the shipped p* = 0.7 is the highest that keeps the paper's six
+verdicts (87 % right at 45 % coverage; ``data/confidence.json``, docs/mechanics.md, "Confidence").
+
+A probability model of a regression residual is the textbook construction (e.g. heteroscedastic Gaussian
+regression; Nix & Weigend, Proc. IEEE ICNN 1994, 55); it is written out here because it is four numbers and a
+normal CDF (math.erf), and the fit (scipy.optimize) lives next to it so that the benchmark and the package use
+one definition. The parameters live in ``data/confidence.json`` with how they were fitted; a model without an
+entry there keeps the fixed ``uncertain`` band of :mod:`dsei.mechanics.verdict`.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+from importlib import resources
+
+import numpy as np
+
+from dsei.mechanics.descriptors import PUGH_THRESHOLD
+
+#: Features of σ(x), in order: ``all_metal`` (1 if every element is a metal; from
+#: :func:`dsei.mechanics.calibration.features`) and ``ln_a_G`` (the log of the shear scale the calibration applied).
+SIGMA_FEATURES = ("all_metal", "ln_a_G")
+#: Features μ and σ may depend on (a fit names its own, ``mu_features`` and ``sigma_features``): the two above and
+#: ``ln_distance`` = ln((B/G)_pred / 1.75), the prediction's own distance from the threshold (computed here, so that
+#: the residual may regress towards the threshold and be wider on one side than the other).
+FEATURES = ("all_metal", "ln_a_G", "ln_distance")
+
+
+def _with_distance(x: dict[str, float], pugh_ratio: float) -> dict[str, float]:
+    return {**x, "ln_distance": math.log(pugh_ratio / PUGH_THRESHOLD)}
+
+
+def _phi(z: float) -> float:
+    """Standard normal CDF."""
+    return 0.5 * (1.0 + math.erf(z / math.sqrt(2.0)))
+
+
+def _linear(params: dict, x: dict[str, float], part: str) -> float:
+    """Σ coef·x over ``mu_features``/``mu_coef`` (part "mu") or ``sigma_features``/``log_sigma_coef`` ("sigma")."""
+    names = params.get(f"{part}_features", [])
+    coefs = params.get("mu_coef" if part == "mu" else "log_sigma_coef", [])
+    return sum(float(c) * float(x[n]) for n, c in zip(names, coefs, strict=True))
+
+
+def mu(params: dict, x: dict[str, float]) -> float:
+    """μ(x), the mean residual of ln(B/G) (``x`` with ``ln_distance`` where the fit uses it)."""
+    return float(params["mu"]) + _linear(params, x, "mu")
+
+
+def sigma(params: dict, x: dict[str, float]) -> float:
+    """σ(x) of the residual of ln(B/G) for a compound with features ``x`` (see the module doc)."""
+    return math.exp(float(params["log_sigma_intercept"]) + _linear(params, x, "sigma"))
+
+
+def p_ductile(params: dict, pugh_ratio: float, x: dict[str, float]) -> float:
+    """P[(B/G)_DFT ≥ 1.75] for a calibrated prediction ``pugh_ratio`` and features ``x`` (:data:`FEATURES`
+    but ``ln_distance``, which is computed from ``pugh_ratio``)."""
+    x = _with_distance(x, pugh_ratio)
+    z = (math.log(pugh_ratio) + mu(params, x) - math.log(PUGH_THRESHOLD)) / sigma(params, x)
+    return _phi(z)
+
+
+def pugh_band(params: dict, x: dict[str, float], p_star: float) -> tuple[float, float]:
+    """The B/G interval where this compound's verdict would be ``uncertain``: p_ductile = 1 − p* at its lower
+    end and p* at its upper end (per compound, since μ and σ may depend on it). Found by bisection in ln B/G,
+    p_ductile being increasing in B/G for any sane fit (checked on a grid; an error otherwise)."""
+    grid = np.linspace(math.log(0.2), math.log(20.0), 80)
+    ps = np.array([p_ductile(params, math.exp(g), x) for g in grid])
+    if np.any(np.diff(ps) < -1e-12):
+        raise ValueError("p_ductile is not increasing in B/G for these parameters")
+
+    def solve(target: float) -> float:
+        lo, hi = grid[0], grid[-1]
+        if p_ductile(params, math.exp(lo), x) > target:
+            return math.exp(lo)
+        if p_ductile(params, math.exp(hi), x) < target:
+            return math.exp(hi)
+        for _ in range(60):
+            mid = 0.5 * (lo + hi)
+            lo, hi = (mid, hi) if p_ductile(params, math.exp(mid), x) < target else (lo, mid)
+        return math.exp(0.5 * (lo + hi))
+
+    return solve(1.0 - p_star), solve(p_star)
+
+
+def fit(residuals: np.ndarray, x: np.ndarray, names=SIGMA_FEATURES, mu_names=()) -> dict:
+    """Maximum-likelihood fit of r ~ N(μ₀ + x_μ·m, exp(s₀ + x_σ·s)²). ``x``: one row per residual, columns
+    ``names`` (σ's features) followed by ``mu_names`` (μ's; may repeat σ's)."""
+    from scipy.optimize import minimize
+
+    r = np.asarray(residuals, dtype=float)
+    x = np.atleast_2d(np.asarray(x, dtype=float)).reshape(len(r), len(names) + len(mu_names))
+    xs, xm = x[:, : len(names)], x[:, len(names) :]
+    ns = len(names)
+
+    def nll(theta):
+        m0, s0, s, m = theta[0], theta[1], theta[2 : 2 + ns], theta[2 + ns :]
+        ls = s0 + xs @ s
+        return float(np.sum(ls + 0.5 * ((r - m0 - xm @ m) / np.exp(ls)) ** 2))
+
+    theta0 = np.concatenate([[np.mean(r), np.log(np.std(r) + 1e-6)], np.zeros(ns + len(mu_names))])
+    res = minimize(nll, theta0, method="Nelder-Mead", options={"maxiter": 40000, "maxfev": 40000, "xatol": 1e-7, "fatol": 1e-9})
+    res = minimize(nll, res.x, method="BFGS")  # polish
+    m0, s0, s, m = res.x[0], res.x[1], res.x[2 : 2 + ns], res.x[2 + ns :]
+    return {
+        "kind": "normal",
+        "mu": float(m0),
+        "mu_features": list(mu_names),
+        "mu_coef": [float(v) for v in m],
+        "log_sigma_intercept": float(s0),
+        "sigma_features": list(names),
+        "log_sigma_coef": [float(v) for v in s],
+    }
+
+
+@functools.lru_cache(maxsize=1)
+def load_confidence() -> dict:
+    """The shipped ``data/confidence.json`` as a dict (``{"models": {name: {...}}, ...}``)."""
+    text = resources.files("dsei.mechanics").joinpath("data/confidence.json").read_text()
+    return json.loads(text)
+
+
+def parameters(model: str) -> dict | None:
+    """The shipped confidence parameters of ``model`` (with ``p_star``), or None where it has none."""
+    return load_confidence().get("models", {}).get(model)
