@@ -40,7 +40,6 @@ SHAPE = (3072, 4096)
 def make_images(folder: Path) -> dict[str, Path]:
     import tifffile
     from scipy import ndimage as ndi
-
     from tests.microscopy.synthetic import layered
 
     xs = folder / "cross_section_4096x3072.tif"
