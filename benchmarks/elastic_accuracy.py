@@ -298,14 +298,16 @@ def fitter_ridge(cs, vols, formulas, refs):
 
 #: The gradient-boosted-tree calibration's settings (scikit-learn GradientBoostingRegressor). Chosen among four
 #: tried on SevenNet-l3i5 (depth 2 or 3, squared or Huber loss): both depth-3 settings gave +2 to +2.6 points of
-#: agreement over the ridge, the depth-2 ones +0.1 to +1 (docs/benchmarks.md, "Gradient-boosted calibration").
+#: agreement over the ridge, the depth-2 ones +0.1 to +1 (measured on the 1,000 dev compounds;
+#: docs/benchmarks.md, "Accuracy against DFT").
 GBT_SETTINGS = {"n_estimators": 200, "max_depth": 3, "learning_rate": 0.03, "subsample": 0.8, "min_samples_leaf": 5, "random_state": 0}
 
 
-#: Threshold weighting of the trees' training compounds (session 8): w = exp(−|ln((B/G)_DFT / 1.75)| / width) + floor.
+#: Threshold weighting of the trees' training compounds: w = exp(−|ln((B/G)_DFT / 1.75)| / width) + floor.
 #: The verdict only asks on which side of 1.75 B/G lies, and an unweighted squared loss spends the trees on
 #: compounds far from it (B/G 0.5 or 6). The one setting declared before measuring; a scan of 12 (width 0.1–0.5,
-#: floor 0.05–0.5) on SevenNet-l3i5 gave 76.1–77.0 % against 75.1 % unweighted (docs/benchmarks.md).
+#: floor 0.05–0.5) on SevenNet-l3i5 gave 76.1–77.0 % against 75.1 % unweighted (ten features;
+#: docs/benchmarks.md, "Accuracy against DFT").
 THRESHOLD_WEIGHT = {"width_ln": 0.2, "floor": 0.2}
 
 
@@ -315,7 +317,7 @@ def threshold_weights(pugh_dft: np.ndarray, width_ln: float, floor: float) -> np
 
 def gbt_params(cs, vols, formulas, refs, weighted: bool = False) -> tuple[dict, object] | None:
     """Fit the gradient-boosted-tree calibration (the ridge's target; features dsei.mechanics.calibration.FEATURES,
-    the ridge's ten and, since session 10, the composition descriptors; ``weighted``: training
+    the ridge's ten and the composition descriptors; ``weighted``: training
     compounds weighted by :data:`THRESHOLD_WEIGHT`): (its export as the plain lists
     dsei.mechanics.calibration.gbt_value evaluates, no scikit-learn needed at run time; the fitted scikit-learn
     ensemble, to check the export against)."""

@@ -3,13 +3,14 @@
     OMP_NUM_THREADS=1 python benchmarks/elastic_magnitudes.py [--model sevennet-l3i5]
 
 The calibration (``dsei.mechanics.calibration``, gradient-boosted trees for the default model; measured here
-unweighted, as shipped in session 7 — session 8 ships them threshold-weighted) predicts
+unweighted and with the ten base features; the shipped trees are threshold-weighted and add composition
+descriptors) predicts
 ŷ_P = ln[(B/G)_MLIP / (B/G)_DFT] and puts all of it into G (a_K = 1, a_G = e^ŷ_P). Here, on the cached
 ``benchmarks/elastic_accuracy.py`` tensors of all 1,000 dev compounds, the same features and tree settings also
 predict ŷ_K = ln(K_MLIP/K_DFT) and ŷ_G = ln(G_MLIP/G_DFT), and four ways to scale (a_K, a_G) are scored under the
 benchmark's 5-fold CV × 5 seeds (``elastic_accuracy.cv_metrics``):
 
-- ``ratio``   (1, e^ŷ_P)                — the calibration as shipped in session 7
+- ``ratio``   (1, e^ŷ_P)                — the calibration's form (unweighted trees here)
 - ``ratio+K`` (e^−ŷ_K, e^(ŷ_P−ŷ_K))      — same B/G, K moved to DFT's scale
 - ``K,G``     (e^−ŷ_K, e^−ŷ_G)          — each modulus on its own
 - ``ratio,G`` (e^(−ŷ_P−ŷ_G), e^−ŷ_G)    — same B/G, G from its own tree (also with the G tree weighted by G_DFT,

@@ -153,7 +153,7 @@ BUILDERS = {
     ),
 }
 
-#: Added in session 5 for the reduction-potential benchmark (more phases per metal, In³⁺ and Cu²⁺, K): formula →
+#: Phases of the reduction-potential benchmark beyond the library (more phases per metal, In³⁺ and Cu²⁺, K): formula →
 #: (prototype as recorded in the JSON, builder). Lattice parameters: Wyckoff, *Crystal Structures*; bixbyite
 #: In2O3: Marezio, Acta Cryst. 20, 723 (1966); anti-bixbyite Mg3N2: Partin et al., J. Solid State Chem. 132, 56
 #: (1997) (the same internal coordinates seed Ca3N2 and Zn3N2); tenorite CuO: Åsbrink & Norrby, Acta Cryst. B26,
@@ -204,7 +204,7 @@ NEW_PHASES = {
     "InTe": ("MP mp-20320 (TlSe type I4/mcm)", lambda: mp_dev("mp-20320")),
     "InCl3": ("MP mp-25469 (AlCl3 type C2/m) with Al→In", lambda: mp_dev("mp-25469", {"Al": "In"})),
     "InBr3": ("MP mp-25469 (AlCl3 type C2/m) with Al→In, Cl→Br", lambda: mp_dev("mp-25469", {"Al": "In", "Cl": "Br"})),
-    # session 7: the elemental references Li3Sb and Li3P (library alloy / native phases) need for `dsei stability`.
+    # The elemental references Li3Sb and Li3P (library alloy / native phases) need for `dsei stability`.
     # A7 antimony: Barrett, Cucka & Haefner, Acta Cryst. 16, 451 (1963) (Sb–Sb 2.908 Å, 6.69 g/cm³); black
     # phosphorus (A17): Brown & Rundqvist, Acta Cryst. 19, 684 (1965) (P–P 2.224/2.244 Å, 2.71 g/cm³).
     "Sb": ("A7 (α-As type) R-3m, a=4.3084, c=11.274 Å, z=0.23349 (exp.)",
@@ -216,18 +216,18 @@ NEW_PHASES = {
 
 
 def agno3_search_start() -> Structure:
-    """AgNO3 for the all-solid conversion route (Li2S + 2 AgNO3 → Ag2S + 2 LiNO3), session 8.
+    """AgNO3 for the all-solid conversion route (Li2S + 2 AgNO3 → Ag2S + 2 LiNO3).
 
     The room-temperature phase is orthorhombic Pbca (Z = 8; Meyer, Rimsky & Chevalier, Acta Cryst. B34, 1457
     (1978)), whose atomic coordinates could not be obtained here (docs/library.md). Its energy is taken instead
     from the lowest structure a small search finds: the calcite-type nitrate cell (the LiNO3/NaNO3 structure
     type, dsei.structures.prototypes.calcite_nitrate) with Ag, scaled to AgNO3's measured density (4.35 g/cm³,
     CRC Handbook), every atom displaced by a seeded Gaussian of 0.12 Å so that the relaxation (P1: no symmetry
-    to keep) can leave the calcite cell if the model finds it unstable. Measured (session 8), below the relaxed
+    to keep) can leave the calcite cell if the model finds it unstable. Measured, below the relaxed
     calcite cell: r2SCAN fidelity 7.3 meV/atom (R3c-like, nitrates tilted; other seeds and 20-atom supercells
     reach the same energy within 0.05 meV/atom), CHGNet 5.7 (C2/c-like), SevenNet-l3i5 2.9 (R3c-like),
     SevenNet-0 0.0 (back to calcite). A stand-in: if the true phase is lower, the all-solid reaction energies
-    made with it are too downhill by twice (Li2S) or once (LiF) the difference per AgNO3 (docs/benchmarks.md).
+    made with it are too downhill by twice (Li2S) or once (LiF) the difference per AgNO3 (docs/benchmarks.md, "Additive driving forces").
     """
     import numpy as np
 

@@ -11,7 +11,7 @@
 # Versions are the ones the GPU check of docs/benchmarks.md ("Models on a GPU") ran with. Unused weights
 # (SevenNet-0 22May2024, CHGNet 0.2.0), sevenn's LAMMPS/D3 sources, ASE's tests and GUI and plotly's
 # bundled JavaScript are left out so that the carried tree stays under the 64 MiB a call may take (with the
-# repository and the two dev-set files: ~65 of 67 MB, 2026-11-26).
+# repository and the two dev-set files: ~65 of 67 MB).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p .git/info

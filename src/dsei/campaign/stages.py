@@ -213,9 +213,10 @@ class RelaxStage(Stage):
     name: ClassVar[str] = "relax"
     requires: ClassVar[tuple[str, ...]] = ("validate",)
     cost: ClassVar[int] = 10
-    # One candidate per job by default: batched relaxation (:meth:`run_many`) measured no faster on CPU
-    # (a batch waits for its slowest member; 8 dev-set binaries: 0.93x), but results stream one by one.
-    # On a GPU set ``[relax] chunk = 8``.
+    # One candidate per job by default, although batched relaxation (:meth:`run_many`, ``[relax] chunk = 8``)
+    # measured faster on the CPU (42 library candidates, SevenNet-0: 1.41x on two torch threads, 1.07x on one;
+    # docs/benchmarks.md, "Executors"): a kill loses a whole unfinished chunk, and batch partners move results by
+    # float noise, so executors that batch differently (pool, Dask) would no longer give identical results.
     chunk: ClassVar[int] = 1
     option_schema: ClassVar[dict[str, Opt] | None] = {"fmax": Opt(float, _gt(0)), "steps": Opt(int, _ge(1))}
 

@@ -13,7 +13,7 @@ by ridge regression (``kind: "ridge"``) or gradient-boosted regression trees (``
 Ann. Stat. 29, 1189 (2001); for the default model, where it cross-validated better: docs/mechanics.md,
 "Calibration") on :data:`FEATURES` — bonding character from the composition (electronegativity
 spread, all-metal flag, transition-metal fraction, mean period), the relaxed volume per atom, and the model's
-own tensor (ln K, ln G, ln B/G, Cauchy pressure / K, ln(1 + A^U)), and since session 10 for the trees ten
+own tensor (ln K, ln G, ln B/G, Cauchy pressure / K, ln(1 + A^U)), and for the trees also ten
 composition descriptors (:data:`COMPOSITION_FEATURES`) — and put the whole correction into the
 shear part of the tensor, leaving the bulk part (whose error is unbiased and which a correction made worse
 under cross-validation) untouched:
@@ -47,12 +47,12 @@ import numpy as np
 _H = np.array([1.0, 1.0, 1.0, 0.0, 0.0, 0.0]) / np.sqrt(3.0)
 _P = np.outer(_H, _H)
 
-#: The calibration's features until session 10 (the shipped ridges, SevenNet-0's and CHGNet's, use exactly these).
+#: The calibration's base features (the shipped ridges, SevenNet-0's and CHGNet's, use exactly these).
 BASE_FEATURES = ("dchi", "all_metal", "tm_fraction", "mean_period", "ln_volume", "ln_pugh", "cauchy_over_K", "ln_G", "ln_K", "ln_anisotropy")
 
-#: Composition descriptors added in session 10 (elemental properties averaged over the formula, in the spirit
+#: Composition descriptors used by the trees (elemental properties averaged over the formula, in the spirit
 #: of Magpie: L. Ward et al., npj Comput. Mater. 2, 16028 (2016)). They let the trees tell apart the bonding
-#: classes whose shear the models soften by different amounts (docs/benchmarks.md, "Composition features").
+#: classes whose shear the models soften by different amounts (docs/benchmarks.md, "Accuracy against DFT").
 COMPOSITION_FEATURES = (
     "vec", "mean_group", "group_spread", "radius_mismatch", "mean_chi", "ln_mass", "min_fraction", "ln_melting",
     "p_fraction", "f_fraction",

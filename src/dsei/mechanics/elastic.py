@@ -65,18 +65,16 @@ RELAX_FMAX = 0.01
 #: Second opinion for a structure whose tensor is not positive definite with the requested model: that
 #: structure is computed again with this model, and if its tensor is positive definite the result reports
 #: its moduli with the verdict ``uncertain`` (the models disagree on stability, as committee members would)
-#: and ``fallback_from`` naming the first model. Measured (docs/benchmarks.md, "Mechanics"): SevenNet-l3i5
-#: finds 38 of the 800 dev compounds held out from its calibration unstable although DFT finds all stable;
-#: CHGNet is stable for 23 of them and its B/G is on DFT's side of 1.75 for 18 (78 %, as often as the default
-#: model's own verdicts), so Pugh agreement 75.0 -> 77.2 % (with the gradient-boosted calibration shipped
-#: since: 75.4 -> 77.8 % under 5-fold CV on all 1,000; 76.4 -> 78.8 % with the threshold-weighted trees of
-#: session 8; 77.8 -> 80.2 % with the composition features of session 10). Where both are unstable the verdict stays
-#: ``unstable``. ``fallback=None`` turns it off.
+#: and ``fallback_from`` naming the first model. Measured (docs/benchmarks.md, "Accuracy against DFT"):
+#: SevenNet-l3i5 finds 38 of 800 held-out dev compounds unstable although DFT finds all stable; CHGNet is stable
+#: for 23 of them and its B/G is on DFT's side of 1.75 for 18 (78 %, as often as the default model's own
+#: verdicts). With the shipped calibration the fallback raises Pugh agreement from 77.8 to 80.2 % under 5-fold
+#: CV on all 1,000. Where both are unstable the verdict stays ``unstable``. ``fallback=None`` turns it off.
 FALLBACK_MODEL = "chgnet"
 #: A last opinion, after every retry with the requested model (:data:`RETRIES`): SevenNet-MF-0 at r2SCAN
 #: fidelity, trained on other data than both SevenNet-l3i5 and CHGNet. B2 LiAg, unstable with those two at every
 #: protocol, is positive definite with it (tested). Its elastic tensors are not calibrated (62 % Pugh agreement
-#: on 200 dev compounds, docs/benchmarks.md), so such a result is always ``uncertain``.
+#: on 100 dev compounds, docs/benchmarks.md, "Accuracy against DFT"), so such a result is always ``uncertain``.
 LAST_MODEL = "sevennet-mf-r2scan"
 
 
@@ -566,7 +564,7 @@ def _retry_unstable(structures, results: list[ElasticResult], todo: list[int], m
     A positive-definite tensor from the tighter relaxation is the model's own answer at its converged minimum:
     its verdict stands (from p_ductile where the model has one). From any other attempt (another model, a cell
     that is not the model's equilibrium, other strains) the moduli are reported with the verdict ``uncertain``,
-    as for the fallback since session 6, and the reason gives the verdict that result alone would have."""
+    as for the fallback, and the reason gives the verdict that result alone would have."""
     tried: dict[int, list[dict]] = {k: [_attempt("standard", results[k])] for k in todo}
     first = {k: results[k] for k in todo}
     fb_name = None if fallback is None else (fallback.name if isinstance(fallback, Model) else canonical_name(fallback))

@@ -9,7 +9,7 @@ give for free (:func:`force_constants`; all structures in one batched evaluation
 relaxed-ion tensor C_relaxed = C_clamped − Λᵀ Φ⁻¹ Λ / V (Wu, Vanderbilt & Hamann, Phys. Rev. B 72, 035105
 (2005)) applied to the model's own non-linear clamped stresses. ``method="newton"`` instead moves the ions
 and re-evaluates (up to 3 steps, until |F| < fmax); measured on 50 dev compounds the two agree within 1 GPa
-on every constant for 45 and within 2 GPa for 48, with ``linear`` 30 % cheaper in all (docs/benchmarks.md, "Mechanics").
+on every constant for 45 and within 2 GPa for 48, with ``linear`` 30 % cheaper in all (docs/benchmarks.md, "Speed against matcalc").
 
 Modes of negative or near-zero curvature (an internal instability of the model's reference structure)
 are kept clamped rather than followed into another structure. ``method="bfgs"`` instead relaxes every

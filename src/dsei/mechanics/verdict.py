@@ -27,11 +27,10 @@ Set with SevenNet-0's ridge under 5-fold CV on the same 200 compounds: a calibra
 above 1.75 was right for about half, beyond it for over 80 %, while a calibrated "brittle" was right for about
 two thirds whatever its distance below 1.75, so a wider band below would discard verdicts without making the
 rest more reliable. Rechecked for the default since (SevenNet-l3i5, 5-fold CV on all 1,000 dev compounds, 948
-stable results): with the gradient-boosted calibration a predicted side is right for 62 % (brittle) and 53–65 %
-(ductile) inside the band, for 79–100 % outside it; with the threshold-weighted trees shipped since session 8,
-63 % and 55–74 % inside, 80–96 % outside (but 6 of the 10 predicted brittle 0.5–1.0 below 1.75). The band
-stands (``benchmarks/elastic_accuracy.py``, "verdict reliability"; docs/benchmarks.md, "Gradient-boosted
-calibration"; docs/mechanics.md, "Verdict").
+stable results): with the shipped trees a predicted side is right for 68 % (brittle, within 0.1 below 1.75) and
+65–71 % (ductile, within 0.25 above) inside the band, for 81–97 % outside it (but 10 of the 15 predicted brittle
+0.5–1.0 below 1.75). The band stands (``benchmarks/elastic_accuracy.py``, "verdict reliability";
+docs/benchmarks.md, "Accuracy against DFT"; docs/mechanics.md, "Verdict").
 """
 
 from __future__ import annotations

@@ -47,20 +47,19 @@ DEFAULT_MODEL = "sevennet"
 COMMITTEE = ("chgnet", "sevennet")
 #: Migration barriers (``dsei barrier``, NEB and MD): SevenNet-MF-0 at its r2SCAN fidelity, the setting closest
 #: to the published DFT vacancy barriers of LiF, Li2O, Li2S and α-Li3N (mean |error| 0.04 eV against 0.07 eV
-#: for SevenNet-0; LiF 0.66 vs 0.54 eV, DFT 0.73) — docs/benchmarks.md, "Transport".
+#: for SevenNet-0; LiF 0.66 vs 0.54 eV, DFT 0.73) — docs/benchmarks.md, "Barriers vs DFT".
 DEFAULT_BARRIER_MODEL = "sevennet-mf-r2scan"
-#: Elastic tensors (``dsei elastic``): SevenNet-l3i5 — on 200 dev compounds, calibrated under 5-fold CV, Pugh
-#: agreement 70.5 % vs 67.1 %, MAE K 9.0 vs 11.9 GPa, MAE G 12.7 vs 15.3 GPa, 14 vs 21 unstable, against
-#: SevenNet-0, at ~2.5-3x the cost per structure; on the other 800 dev compounds (held out from the calibration
-#: fit) 75.0 %, MAE K 8.7, G 11.2 GPa; with the threshold-weighted gradient-boosted calibration now shipped and
-#: CHGNet's second opinion on unstable tensors (``dsei.mechanics.elastic.FALLBACK_MODEL``), 80.2 % under 5-fold
-#: CV on all 1,000, MAE K 9.3, G 11.2 GPa (session 10, composition features in the trees); SevenNet-MF-0 (r2SCAN) was less accurate than SevenNet-0
-#: against the PBE elastic data (docs/benchmarks.md, "Mechanics").
+#: Elastic tensors (``dsei elastic``): SevenNet-l3i5 — with the shipped shear calibration and CHGNet's second
+#: opinion on unstable tensors (``dsei.mechanics.elastic.FALLBACK_MODEL``), Pugh agreement 80.2 % under 5-fold
+#: CV on all 1,000 dev compounds, MAE K 9.3, G 11.2 GPa; with the same ridge calibration on 200 of them it beat
+#: SevenNet-0 on every measure (70.5 vs 67.1 %, 14 vs 21 unstable) at ~2.4x the cost per structure, and
+#: SevenNet-MF-0 (r2SCAN) was less accurate than SevenNet-0 against the PBE elastic data
+#: (docs/benchmarks.md, "Mechanics: accuracy and speed").
 DEFAULT_ELASTIC_MODEL = "sevennet-l3i5"
 #: Thermochemistry (``dsei stability``, ``convert``, ``design``): SevenNet-MF-0 at its r2SCAN fidelity, with the
 #: fitted elemental references — reduction potentials of 76 binaries vs Li/Li+ from experimental ΔfH°, each
 #: predicted by a fit without it: MAE 0.057 V (SevenNet-0 0.074, SevenNet-l3i5 0.074, CHGNet 0.081), and 0.065 V
-#: with no correction at all (SevenNet-0 0.139) — docs/benchmarks.md, "Chemistry".
+#: with no correction at all (SevenNet-0 0.139) — docs/benchmarks.md, "Reduction potentials vs Li/Li+".
 DEFAULT_CHEMISTRY_MODEL = "sevennet-mf-r2scan"
 
 #: The default model of each property, as ``dsei models`` reports it; ``dsei screen`` runs each stage on its

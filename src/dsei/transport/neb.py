@@ -12,8 +12,8 @@ Steps (Henkelman, Uberuaga, Jónsson, J. Chem. Phys. 113, 9901 (2000); IDPP: Smi
    evaluated in **one** ``model.evaluate`` call and handed to ASE as ``SinglePointCalculator`` results
    (:class:`BatchedNEB`). ASE's spring and climbing-image projections are untouched.
 
-The optimiser default was chosen by measurement (``benchmarks/neb_speed.py``, docs/benchmarks.md): see
-:data:`DEFAULT_OPTIMIZER`. Convergence is reported honestly: ``converged`` is true only if the largest
+The band optimiser is ODE12r with a FIRE fallback, chosen by measurement (docs/benchmarks.md, "NEB speed and
+optimiser"): see :data:`DEFAULT_OPTIMIZER`. Convergence is reported honestly: ``converged`` is true only if the largest
 per-atom NEB force on every moving image — the climbing image included — is below ``fmax``.
 
 The forward barrier is the highest image energy minus the start energy, with the end points in the profile:
@@ -41,9 +41,11 @@ from dsei.models.base import Evaluation
 from dsei.results import Result
 
 OPTIMIZERS = ("FIRE", "BFGS", "LBFGS", "MDMin", "ODE12r")
-#: Fastest optimiser that converged on every benchmark hop (benchmarks/neb_speed.py --optimizers, see
-#: docs/benchmarks.md): FIRE. ASE BFGS keeps a dense (3N·images)² Hessian whose update costs seconds per step
-#: on 127-atom cells; LBFGS took more force calls on the band's climbing image.
+#: Band optimiser: ODE12r (ASE's ``NEBOptimizer``), the one that needed the fewest batched force calls in the
+#: measured comparison (Li2O 23-atom vacancy hop, SevenNet-0: ODE12r 6, MDMin 7, BFGS and LBFGS 11, FIRE 21,
+#: same barrier; docs/benchmarks.md, "NEB speed and optimiser"). ODE12r can give up when its adaptive step
+#: collapses (LiF 53 atoms), so :func:`neb` continues with ``fallback_optimizer`` (FIRE by default). ASE BFGS
+#: keeps a dense (3N·images)² Hessian, too costly for large bands.
 DEFAULT_OPTIMIZER = "ODE12r"
 
 
