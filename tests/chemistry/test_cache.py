@@ -221,6 +221,13 @@ def test_legacy_json_caches_are_kept(tmp_path, monkeypatch, fake_relax):
     finally:
         energies._model_phases.cache_clear()
     assert _stored(cache) == {"user:LiF:abc": -4.25, "library:zz-1": -2.5}
+    # an older dsei run adds to its JSON file afterwards: the next process imports the new entry too
+    old["user:LiF:def"] = {**old["user:LiF:abc"], "energy_per_atom_eV": -4.0}
+    legacy = cache / f"chemistry_energies_{MODEL}.json"
+    legacy.write_text(json.dumps(old))
+    os.utime(legacy, ns=(legacy.stat().st_atime_ns, legacy.stat().st_mtime_ns + 10**9))
+    monkeypatch.setattr(energies, "_imported", set())  # as in a new process
+    assert energies.relax_and_cache(s, MODEL, "user:LiF:def") == -4.0 and fake_relax == []
 
     import dsei.mechanics
 

@@ -201,21 +201,23 @@ _imported: set[tuple[str, str]] = set()
 
 
 def _user_energies(model: str) -> tuple[Cache, str]:
-    """The cache and this model's signature, after importing a legacy JSON cache of ``model`` once: its entries
-    were relaxed with these same settings (fmax 0.01 eV/Å, 500 steps, BFGS, symmetry kept), so they are kept as
-    they are; the JSON file is left in place (an older dsei still reads it)."""
+    """The cache and this model's signature, after importing a legacy JSON cache of ``model``: its entries were
+    relaxed with these same settings (fmax 0.01 eV/Å, 500 steps, BFGS, symmetry kept), so they are kept as they
+    are (a value already in the cache wins). The JSON file is left in place (an older dsei still reads and
+    writes it); it is imported again only when it has changed since (size and mtime)."""
     cache, sig = chemistry_cache(), energy_signature(model)
     legacy = _legacy_json(model)
     marker = f"imported:{legacy.name}"
     done = (str(cache.path), marker)
     if done not in _imported:
-        if legacy.exists() and cache.meta(marker) is None:
+        stamp = f"{legacy.stat().st_size}:{legacy.stat().st_mtime_ns}" if legacy.exists() else None
+        if stamp is not None and cache.meta(marker) != stamp:
             old = {
                 k: v
                 for k, v in _read_json(legacy).items()
                 if isinstance(v, dict) and "energy_per_atom_eV" in v and k.startswith(("library:", "user:"))
             }
-            cache.put_many(ENERGY_NAMESPACE, sig, old, meta={marker: str(len(old))}, replace=False)
+            cache.put_many(ENERGY_NAMESPACE, sig, old, meta={marker: stamp}, replace=False)
         _imported.add(done)
     return cache, sig
 
