@@ -187,7 +187,11 @@ def test_stability_of_a_file(tmp_path, monkeypatch, lif):
     lif.to(filename=str(path))
     r = stability(str(path), anode="Li")
     assert r.formula == "LiF" and r.stable_at_0V and r.source == str(path)
-    assert (tmp_path / "cache" / f"chemistry_energies_{DEFAULT_CHEMISTRY_MODEL}.json").exists()
+    from dsei.cache import Cache
+    from dsei.chemistry.energies import CACHE_FILE, ENERGY_NAMESPACE, energy_signature
+
+    cached = Cache(tmp_path / "cache" / CACHE_FILE).items(ENERGY_NAMESPACE, energy_signature(DEFAULT_CHEMISTRY_MODEL))
+    assert [rec["formula"] for rec in cached.values()] == ["LiF"]
 
 
 def test_library_structure_uses_its_shipped_energy(tmp_path, monkeypatch):

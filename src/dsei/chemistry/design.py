@@ -25,8 +25,9 @@ import statistics
 
 from pymatgen.core import Composition
 
+from dsei.cache import defaults_of, signature
 from dsei.chemistry.conversion import convert, parse_additive
-from dsei.chemistry.energies import ANION_ELEMENTS, EnergySet, cache_dir
+from dsei.chemistry.energies import ANION_ELEMENTS, EnergySet, cache_dir, chemistry_cache
 from dsei.chemistry.stability import analyze, energy_set
 from dsei.errors import InputError
 from dsei.models import DEFAULT_BARRIER_MODEL, DEFAULT_CHEMISTRY_MODEL, DEFAULT_ELASTIC_MODEL
@@ -60,26 +61,53 @@ def _is_metallic(formula: str) -> bool:
 
 
 # ------------------------------------------------------------------------------------------ mechanics
-def _mech_cache_file():
-    return cache_dir() / "chemistry_mechanics.json"
+# Cached in the chemistry cache (:func:`dsei.chemistry.energies.chemistry_cache`, SQLite, one transaction per
+# value: :mod:`dsei.cache`), keyed on (method signature, formula).
+MECHANICS_NAMESPACE = "chemistry.mechanics"
+BARRIER_NAMESPACE = "chemistry.barrier"
 
 
-def _cache_get(key: str):
+def mechanics_signature(model: str) -> str:
+    """Cache signature of a layer's mechanics: the elastic model and
+    :func:`dsei.mechanics.elastic.method_signature` (strains, tolerances, calibration, retries)."""
+    from dsei.mechanics.elastic import method_signature
+    from dsei.models.registry import canonical_name
+
+    return signature("elastic", canonical_name(model), method_signature())
+
+
+def barrier_signature(method: str, model: str) -> str:
+    """Cache signature of a layer's barrier: the method, the model (NEB/MD only: BVSE uses none) and the defaults
+    of :func:`dsei.transport.barrier` and of the method's own function."""
+    from dsei.models.registry import canonical_name
+    from dsei.transport.barrier import barrier as barrier_fn
+    from dsei.transport.bvse import ENCUT_EV
+    from dsei.transport.bvse import bvse as bvse_fn
+
+    # method, model and ion are passed by barrier_of (and in the key); the other defaults are used as they are
+    parts: tuple = ("barrier", method, defaults_of(barrier_fn, exclude=("method", "model", "ion", "source", "progress")))
+    if method == "bvse":
+        parts += (defaults_of(bvse_fn), ENCUT_EV)
+    else:
+        parts += (canonical_name(model),)
+        if method == "neb":
+            from dsei.transport.neb import neb
+
+            parts += (defaults_of(neb),)
+    return signature(*parts)
+
+
+def _legacy_mechanics(key: str):
+    """The value of a mechanics key in the whole-file JSON cache of dsei before the SQLite cache
+    (``chemistry_mechanics.json``, keys ``<model>:<elastic method signature>:<formula>``), or None. Barriers there
+    carry no method signature and are recomputed."""
+    path = cache_dir() / "chemistry_mechanics.json"
+    if not path.exists():
+        return None
     try:
-        return json.loads(_mech_cache_file().read_text()).get(key)
+        return json.loads(path.read_text()).get(key)
     except (OSError, ValueError):
         return None
-
-
-def _cache_put(key: str, rec) -> None:
-    path = _mech_cache_file()
-    try:
-        cache = json.loads(path.read_text())
-    except (OSError, ValueError):
-        cache = {}
-    cache[key] = rec
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(cache, indent=1) + "\n")
 
 
 def mechanics_of(formula: str, model: str) -> dict:
@@ -87,18 +115,20 @@ def mechanics_of(formula: str, model: str) -> dict:
     structure of a phase the library lacks (:func:`dsei.structures.library.structure_for_formula`); cached per
     model."""
     try:
+        from dsei.mechanics import elastic
         from dsei.mechanics.elastic import method_signature
 
-        key = f"{model}:{method_signature()}:{formula}"
-    except Exception:  # noqa: BLE001 - mechanics missing: reported below
-        key = f"{model}:{formula}"
-    cached = _cache_get(key)
-    if cached is not None:
-        return cached
-    try:
-        from dsei.mechanics import elastic
+        sig = mechanics_signature(model)
     except Exception as exc:  # noqa: BLE001 - module missing or broken
         return {"pugh_ratio": None, "note": f"mechanics module not available ({type(exc).__name__})"}
+    cache = chemistry_cache()
+    cached = cache.get(MECHANICS_NAMESPACE, sig, formula)
+    if cached is None:  # a value of the former JSON cache with today's elastic method: kept, copied over
+        cached = _legacy_mechanics(f"{model}:{method_signature()}:{formula}")
+        if cached is not None:
+            cache.put(MECHANICS_NAMESPACE, sig, formula, cached)
+    if cached is not None:
+        return cached
     from dsei.structures.library import structure_for_formula
 
     struct = structure_for_formula(formula)
@@ -118,7 +148,7 @@ def mechanics_of(formula: str, model: str) -> dict:
         "structure_source": struct.properties.get("source"),
         "model": r.model,
     }
-    _cache_put(key, rec)
+    cache.put(MECHANICS_NAMESPACE, sig, formula, rec)
     return rec
 
 
@@ -133,14 +163,17 @@ def barrier_of(
     model, vacancy or interstitial as the host allows: minutes per phase). Metals get no barrier."""
     if _is_metallic(formula):
         return None, "metal: no ionic migration barrier"
-    key = f"barrier:{method}:{model if method != 'bvse' else ''}:{ion}:{formula}"
-    cached = _cache_get(key)
-    if cached is not None:
-        return cached["barrier_eV"], cached.get("note")
     try:
         from dsei.transport import barrier
+
+        sig = barrier_signature(method, model)
     except Exception as exc:  # noqa: BLE001 - module missing or broken
         return None, f"transport module not available ({type(exc).__name__})"
+    key = f"{ion}:{formula}"
+    cache = chemistry_cache()
+    cached = cache.get(BARRIER_NAMESPACE, sig, key)
+    if cached is not None:
+        return cached["barrier_eV"], cached.get("note")
     from dsei.structures.library import structure_for_formula
 
     struct = structure_for_formula(formula)
@@ -154,7 +187,7 @@ def barrier_of(
     note = f"{method.upper()}, {r.mechanism}" + (
         f", {r.dimension} percolation" if r.dimension else ", no percolation"
     )
-    _cache_put(key, {"barrier_eV": val, "note": note})
+    cache.put(BARRIER_NAMESPACE, sig, key, {"barrier_eV": val, "note": note})
     return val, note
 
 

@@ -6,8 +6,10 @@ Where the energies come from, per model (eV/atom, relaxed, lowest polymorph per 
 1. the structure library (``energy_per_atom_eV`` of every entry — all polymorphs; the lowest wins);
 2. ``chemistry/data/extra_energies.json`` — binaries that are not in the library (rock-salt NaCl, …),
    relaxed with the same settings and shipped so nobody recomputes them;
-3. a per-user cache (``$DSEI_CACHE`` or ``~/.cache/dsei``, ``chemistry_energies_<model>.json``) of
-   phases relaxed on demand (a library entry that lacks this model's energy, or a user's file).
+3. a per-user cache (``$DSEI_CACHE`` or ``~/.cache/dsei``, ``chemistry.sqlite``, see :mod:`dsei.cache`) of
+   phases relaxed on demand (a library entry that lacks this model's energy, or a user's file), keyed on
+   :func:`energy_signature` (model and relaxation settings) and the library id or the structure's fingerprint.
+   A ``chemistry_energies_<model>.json`` written by an older dsei is imported into it once.
 
 Three correction levels (``correction=``):
 
@@ -32,8 +34,8 @@ MP2020-compatible, as MP's are), with the same downstream code.
 
 from __future__ import annotations
 
+import hashlib
 import json
-import os
 import warnings
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -43,6 +45,7 @@ from pathlib import Path
 from pymatgen.core import Composition, Structure
 from pymatgen.entries.computed_entries import ComputedEntry
 
+from dsei.cache import Cache, cache_dir, signature
 from dsei.errors import InputError
 from dsei.models import DEFAULT_CHEMISTRY_MODEL
 
@@ -86,11 +89,6 @@ def mp2020_applies(model: str) -> bool:
 
 def data_dir() -> Path:
     return Path(str(resources.files("dsei.chemistry") / "data"))
-
-
-def cache_dir() -> Path:
-    root = Path(os.environ.get("DSEI_CACHE", Path.home() / ".cache" / "dsei"))
-    return root
 
 
 def has_anion(comp: Composition) -> bool:
@@ -169,8 +167,59 @@ def _extra_phases() -> dict:
     return _read_json(_extra_file()).get("phases", {})
 
 
-def _user_cache_file(model: str) -> Path:
+# ------------------------------------------------------------------------------ the per-user cache
+#: relaxation of a phase relaxed on demand (:func:`dsei.relax.relax` with these settings, all passed explicitly,
+#: so that :func:`energy_signature` names every one of them)
+RELAX_FMAX_EV_A = 0.01
+RELAX_STEPS = 500
+RELAX_SETTINGS = {"optimizer": "BFGS", "fix_symmetry": True, "relax_cell": True, "symprec": 1e-3}
+#: cache file (in :func:`dsei.cache.cache_dir`) and namespace of the energies relaxed on demand
+CACHE_FILE = "chemistry.sqlite"
+ENERGY_NAMESPACE = "chemistry.energy"
+
+
+def chemistry_cache() -> Cache:
+    """The chemistry cache (``$DSEI_CACHE/chemistry.sqlite``), shared with :mod:`dsei.chemistry.design`."""
+    return Cache(cache_dir() / CACHE_FILE)
+
+
+def energy_signature(model: str) -> str:
+    """Cache signature of an energy relaxed on demand: the model (canonical name) and every setting of the
+    relaxation, so a change of either is recomputed, never silently reused. A content hash: the same in every
+    process."""
+    from dsei.models.registry import canonical_name
+
+    return signature("relaxed-energy", canonical_name(model), RELAX_FMAX_EV_A, RELAX_STEPS, sorted(RELAX_SETTINGS.items()))
+
+
+def _legacy_json(model: str) -> Path:
+    """The whole-file JSON cache of dsei before the SQLite cache."""
     return cache_dir() / f"chemistry_energies_{model}.json"
+
+
+_imported: set[tuple[str, str]] = set()
+
+
+def _user_energies(model: str) -> tuple[Cache, str]:
+    """The cache and this model's signature, after importing a legacy JSON cache of ``model``: its entries were
+    relaxed with these same settings (fmax 0.01 eV/Å, 500 steps, BFGS, symmetry kept), so they are kept as they
+    are (a value already in the cache wins). The JSON file is left in place (an older dsei still reads and
+    writes it); it is imported again only when it has changed since (size and mtime)."""
+    cache, sig = chemistry_cache(), energy_signature(model)
+    legacy = _legacy_json(model)
+    marker = f"imported:{legacy.name}"
+    done = (str(cache.path), marker)
+    if done not in _imported:
+        stamp = f"{legacy.stat().st_size}:{legacy.stat().st_mtime_ns}" if legacy.exists() else None
+        if stamp is not None and cache.meta(marker) != stamp:
+            old = {
+                k: v
+                for k, v in _read_json(legacy).items()
+                if isinstance(v, dict) and "energy_per_atom_eV" in v and k.startswith(("library:", "user:"))
+            }
+            cache.put_many(ENERGY_NAMESPACE, sig, old, meta={marker: stamp}, replace=False)
+        _imported.add(done)
+    return cache, sig
 
 
 def _read_json(path: Path) -> dict:
@@ -207,7 +256,8 @@ def _model_phases(model: str) -> dict[str, Phase]:
             _add(
                 phases, formula, float(e), f"extra:{formula} ({rec.get('prototype', '')})", f"extra:{formula}"
             )
-    for rec in _read_json(_user_cache_file(model)).values():
+    cache, sig = _user_energies(model)
+    for rec in cache.items(ENERGY_NAMESPACE, sig).values():
         if rec.get("library_id"):
             _add(
                 phases,
@@ -220,24 +270,25 @@ def _model_phases(model: str) -> dict[str, Phase]:
 
 
 def relax_and_cache(structure: Structure, model: str, key: str, library_id: str | None = None) -> float:
-    """Relax ``structure`` with ``model`` (dsei.relax, BFGS, fmax 0.01 eV/Å) unless cached; eV/atom."""
-    path = _user_cache_file(model)
-    cache = _read_json(path)
-    if key in cache:
-        return float(cache[key]["energy_per_atom_eV"])
+    """Relax ``structure`` with ``model`` (dsei.relax, BFGS, fmax 0.01 eV/Å) unless cached; eV/atom.
+
+    ``key``: ``library:<id>`` or ``user:<formula>:<fingerprint>``; the cache adds :func:`energy_signature`. The
+    result is committed in its own transaction the moment it is known (:mod:`dsei.cache`)."""
+    cache, sig = _user_energies(model)
+    hit = cache.get(ENERGY_NAMESPACE, sig, key)
+    if hit is not None:
+        return float(hit["energy_per_atom_eV"])
     from dsei.models import load_model
     from dsei.relax import relax
 
-    r = relax(structure, load_model(model), fmax=0.01, steps=500)
-    cache = _read_json(path)  # re-read: another process may have written meanwhile
-    cache[key] = {
+    r = relax(structure, load_model(model), fmax=RELAX_FMAX_EV_A, steps=RELAX_STEPS, **RELAX_SETTINGS)
+    rec = {
         "formula": structure.composition.reduced_formula,
         "energy_per_atom_eV": r.result.energy_per_atom_eV,
         "converged": r.result.converged,
         "library_id": library_id,
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(cache, indent=1) + "\n")
+    cache.put(ENERGY_NAMESPACE, sig, key, rec)
     _model_phases.cache_clear()
     return float(r.result.energy_per_atom_eV)
 
@@ -381,7 +432,8 @@ class EnergySet:
         try:
             fp = fingerprint(structure)
         except Exception:  # noqa: BLE001 - fingerprint is a cache key only
-            fp = str(abs(hash(structure.to(fmt="poscar"))))
+            # a content hash of the structure: the same in every process (``hash()`` of a str is salted per process)
+            fp = "sha256:" + hashlib.sha256(structure.to(fmt="poscar").encode()).hexdigest()[:16]
         red = structure.composition.reduced_formula
         e_raw = library_energy(structure, self.model, fp)
         if e_raw is None:
