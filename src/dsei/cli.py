@@ -209,6 +209,7 @@ _SUBCOMMAND_MODULES = (
     "dsei.chemistry.cli",
     "dsei.campaign.cli",
     "dsei.cells.cli",
+    "dsei.discovery.cli",
 )
 
 
