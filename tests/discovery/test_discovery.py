@@ -108,6 +108,12 @@ def test_discover_surrogate_only_cli_and_resume(run_cli, tmp_path):
     with ResultStore(tmp_path / "results.sqlite") as st:
         assert st.count("surrogate", "ok") == 30  # reused, not recomputed
     assert [r["candidate_id"] for r in res.rows] == [r["candidate_id"] for r in rows]
+    import json
+
+    code, out, err = run_cli(*args, "--json", "-")
+    payload = json.loads(out)
+    assert code == 0 and payload["schema_version"] and len(payload["results"]) == 30
+    assert payload["enumeration"]["candidates"] == 30
 
 
 @pytest.mark.slow
@@ -123,3 +129,29 @@ def test_discover_top1_mlip(run_cli, tmp_path):
     assert r["hull_source"] == "mlip" and r["e_above_hull_eV_per_atom"] != ""
     assert float(r["K_vrh_GPa"]) > 0 and r["verdict"] in {"ductile", "brittle", "uncertain"}
     assert sum(1 for r in rows if r["relaxed"] == "True") == 1
+    from dsei.campaign.store import ResultStore
+
+    with ResultStore(tmp_path / "results.sqlite") as st:
+        before = {s: st.count(s) for s in ("relax", "elastic")}
+    code, out, err = run_cli("discover", "--cations", "Ag", "--anions", "F", "--max-candidates", "4", "--top", "1",
+                             "--relax-fraction", "0.01", "--out", str(tmp_path), "--set", "relax.steps=150")
+    assert code == 0, err
+    with ResultStore(tmp_path / "results.sqlite") as st:  # resumed: the round's plan is reused, nothing recomputed
+        assert {s: st.count(s) for s in ("relax", "elastic")} == before
+
+
+def test_hull_and_anode_from_shipped_energies():
+    """LiF on the hull and stable against Li; AgF reduced by Li at ~4 V (dsei stability: 4.28 V with r2SCAN);
+    a candidate 0.2 eV/atom above the library's LiF sits 0.2 eV/atom above the hull."""
+    from dsei.discovery.funnel import hull_and_anode
+    from dsei.structures.library import get_library
+
+    lib = get_library()
+    lif, agf = lib.get("LiF-mp-1138"), lib.get("AgF-rocksalt")
+    e_lif, e_agf = lif.energy_per_atom_eV["sevennet"], agf.energy_per_atom_eV["sevennet"]
+    out = hull_and_anode({"lif": ("LiF", e_lif, lib.structure(lif.id)), "agf": ("AgF", e_agf, lib.structure(agf.id)),
+                          "lif_hi": ("LiF", e_lif + 0.2, lib.structure(lif.id))}, "Li", "sevennet")
+    assert abs(out["lif"]["e_above_hull_eV_per_atom"]) < 1e-6 and out["lif"]["anode_stable"]
+    assert out["lif_hi"]["e_above_hull_eV_per_atom"] == pytest.approx(0.2, abs=1e-6)
+    assert not out["agf"]["anode_stable"] and 3.5 < out["agf"]["reduction_potential_V"] < 5.0
+    assert "LiF" in out["agf"]["products_with_anode"]

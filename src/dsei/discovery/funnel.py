@@ -252,6 +252,8 @@ def discover(
     pstages = default_stages(None, {**options, "bvse": {"ion": anode, **options.get("bvse", {})},
                                     "neb": {"ion": anode, "max_candidates": top, **options.get("neb", {})}}, pipe_stage_names) if pipe_stage_names else []
     by_name = {s.name: s for s in pstages}
+    signature = hashlib.sha256(json.dumps([anode, sorted(cations), sorted(anions), max_candidates, relax_fraction, top, kappa,
+                                           sorted(exclude_formulas), max_e_hull, _surrogate_id(sur), sorted(stages)]).encode()).hexdigest()[:16]
     relax_model = by_name["relax"].model if "relax" in by_name else None
     try:
         with make_executor(workers, dask) as executor:
@@ -268,29 +270,40 @@ def discover(
                     rounds_info.append(info)
                     break
                 ranked = sorted((c for c in cands if c.candidate_id in preds), key=lambda c: -_ucb(preds[c.candidate_id], kappa))
-                done_relax = {c.candidate_id for c in ranked if _has(store, pipe, c, "relax")}
-                n_relax = max(top, math.ceil(relax_fraction * len(cands)))
-                fresh = [c for c in ranked if c.candidate_id not in done_relax][:n_relax]
-                relax_set = [c for c in ranked if c.candidate_id in done_relax] + fresh
-                info["relax_requested"] = len(fresh)
+                # the round's picks are written down before any work, so a run killed mid-round and started again
+                # relaxes/verifies exactly the same candidates (not the next best on top of them)
+                plan = _read_plan(out, rnd, signature) or {"signature": signature}
+                earlier = [_read_plan(out, r, signature) for r in range(1, rnd)]
+                prev_relax = {i for p in earlier for i in p.get("relax", [])}
+                if "relax" not in plan:
+                    n_relax = max(top, math.ceil(relax_fraction * len(cands)))
+                    plan["relax"] = [c.candidate_id for c in ranked if c.candidate_id not in prev_relax][:n_relax]
+                    _write_plan(out, rnd, plan)
+                chosen = set(plan["relax"]) | prev_relax
+                relax_set = [c for c in ranked if c.candidate_id in chosen]
+                info["relax_requested"] = len(plan["relax"])
                 t0 = time.perf_counter()
                 sub = [by_name[n] for n in ("validate", "relax", "bvse") if n in by_name]
                 Pipeline(sub, store, executor).run(relax_set, progress=progress)
                 info["relax_s"] = time.perf_counter() - t0
                 hull = _hull_for(store, pipe, relax_set, anode, relax_model, exclude_formulas)
                 if "elastic" in by_name:
-                    eligible = [c for c in ranked if c in relax_set and _relaxed_ok(store, pipe, c)
-                                and hull.get(c.candidate_id, {}).get("e_above_hull_eV_per_atom", math.inf) <= max_e_hull]
-                    done_el = [c for c in eligible if _has(store, pipe, c, "elastic")]
-                    new_el = [c for c in eligible if not _has(store, pipe, c, "elastic")][:top]
-                    info["elastic_requested"] = len(new_el)
+                    prev_el = {i for p in earlier for i in p.get("elastic", [])}
+                    if "elastic" not in plan:
+                        eligible = [c for c in relax_set if _relaxed_ok(store, pipe, c)
+                                    and hull.get(c.candidate_id, {}).get("e_above_hull_eV_per_atom", math.inf) <= max_e_hull]
+                        plan["elastic"] = [c.candidate_id for c in eligible if c.candidate_id not in prev_el][:top]
+                        _write_plan(out, rnd, plan)
+                    el_ids = set(plan["elastic"]) | prev_el
+                    el_set = [c for c in ranked if c.candidate_id in el_ids]
+                    info["elastic_requested"] = len(plan["elastic"])
                     t0 = time.perf_counter()
                     el_stages = [by_name[n] for n in ("validate", "relax", "elastic")]
-                    Pipeline(el_stages, store, executor).run(done_el + new_el, progress=progress)
+                    Pipeline(el_stages, store, executor).run(el_set, progress=progress)
                     info["elastic_s"] = time.perf_counter() - t0
                     if "neb" in by_name:
                         t0 = time.perf_counter()
-                        Pipeline([by_name[n] for n in ("validate", "relax", "bvse", "elastic", "neb")], store, executor).run(done_el + new_el, progress=progress)
+                        Pipeline([by_name[n] for n in ("validate", "relax", "bvse", "elastic", "neb")], store, executor).run(el_set, progress=progress)
                         info["neb_s"] = time.perf_counter() - t0
                 rounds_info.append(info)
                 if rnd < rounds and retrain and "elastic" in by_name:
@@ -315,10 +328,21 @@ def discover(
     return DiscoverResult(out, rows, enumeration, rounds_info, failures, files, time.perf_counter() - t_start)
 
 
-def _has(store, pipe, c: Candidate, stage: str) -> bool:
-    st = next(s for s in pipe.stages if s.name == stage)
-    rec = store.get(pipe.key(c, st))
-    return rec is not None
+def _read_plan(out: Path, rnd: int, signature: str) -> dict:
+    """The picks of round ``rnd`` written by an earlier (killed) run with the same parameters, else {}."""
+    p = out / f"round{rnd}_plan.json"
+    try:
+        plan = json.loads(p.read_text()) if p.exists() else {}
+    except ValueError:
+        return {}
+    return plan if plan.get("signature") == signature else {}
+
+
+def _write_plan(out: Path, rnd: int, plan: dict) -> None:
+    p = out / f"round{rnd}_plan.json"
+    tmp = p.with_suffix(".tmp")
+    tmp.write_text(json.dumps(plan))
+    tmp.replace(p)  # atomic: a kill leaves the old plan or the new one, never half a file
 
 
 def _relaxed_ok(store, pipe, c: Candidate) -> bool:
