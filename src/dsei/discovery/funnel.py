@@ -213,7 +213,6 @@ def discover(
     from dsei.campaign.pipeline import Pipeline, default_stages
     from dsei.discovery.enumerate import enumerate_candidates
     from dsei.discovery.surrogate import load_surrogate
-    from dsei.structures.validate import DEFAULT_MAX_SITES  # noqa: F401 - the validate stage's cap applies
 
     t_start = time.perf_counter()
     say = log or (lambda msg: None)
@@ -221,7 +220,7 @@ def discover(
     unknown = [s for s in stages if s not in DISCOVER_STAGES]
     if unknown:
         raise InputError("--stages", f"unknown stage(s) {', '.join(unknown)} (known: {', '.join(DISCOVER_STAGES)})")
-    if "elastic" in stages and "relax" not in stages or "bvse" in stages and "relax" not in stages:
+    if ("elastic" in stages or "bvse" in stages) and "relax" not in stages:
         raise InputError("--stages", "bvse and elastic need relax")
     if "neb" in stages and not {"elastic", "bvse"} <= set(stages):
         raise InputError("--stages", "neb needs elastic and bvse")
