@@ -226,6 +226,7 @@ _SUBCOMMAND_MODULES = (
     "dsei.campaign.cli",
     "dsei.cells.cli",
     "dsei.microscopy.cli",
+    "dsei.discovery.cli",
 )
 
 
