@@ -12,7 +12,7 @@ from dsei._version import __version__
 _LAZY = {
     "relax": "dsei.relax",
     "relax_file": "dsei.api",
-    "prepare": "dsei.api",
+    "prepare": "dsei.structures.validate",
     "load_model": "dsei.models",
     "get_calculator": "dsei.models",
     "evaluate": "dsei.models",

@@ -122,9 +122,8 @@ def relax_cmd(
         raise InputError("--fmax/--steps", "fmax must be > 0 and steps ≥ 1")
     import warnings
 
-    from dsei.api import prepare
     from dsei.models import check_model
-    from dsei.structures.validate import NotBulkWarning
+    from dsei.structures.validate import NotBulkWarning, prepare
 
     info = check_model(model)  # the model is resolved (not loaded) before any work
     if not info.available:

@@ -61,7 +61,7 @@ class StabilityResult(Result):
 def _user_structure(phase: str | Path | Structure) -> Structure | None:
     """A structure file, MP id or Structure read and validated (a bulk crystal) — before any model loads; None
     for a formula or library ID."""
-    from dsei.api import prepare
+    from dsei.structures.validate import prepare
 
     if isinstance(phase, Structure):
         return prepare(phase, None)

@@ -721,8 +721,7 @@ def elastic(
 ) -> ElasticResult:
     """Elastic tensor, descriptors and ductility verdict of one structure (file, library ID/formula,
     MP id, pymatgen Structure or ASE Atoms). See :func:`elastic_many` for the options."""
-    from dsei.api import prepare
-    from dsei.structures.validate import DEFAULT_MAX_SITES
+    from dsei.structures.validate import DEFAULT_MAX_SITES, prepare
 
     if isinstance(structure, Atoms):
         structure = AseAtomsAdaptor.get_structure(structure)

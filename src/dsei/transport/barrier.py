@@ -145,7 +145,7 @@ def barrier(
     At most ``max_hops`` symmetry-distinct hops (shortest first) are computed; the rest are listed with
     ``status="not_computed"``.
     """
-    from dsei.api import prepare
+    from dsei.structures.validate import prepare
     from dsei.transport.sites import choose_mechanism, ion_element
 
     if method not in METHODS:

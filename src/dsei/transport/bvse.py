@@ -111,7 +111,7 @@ def bvse(structure: Structure, ion: str = "Li", resolution_A: float = RESOLUTION
 
 
 def bvse_file(spec: str | Path | Structure, ion: str = "Li", **kwargs) -> BVSEResult:
-    from dsei.api import prepare
+    from dsei.structures.validate import prepare
 
     struct = prepare(spec)
     return bvse(struct, ion, source=(struct.properties or {}).get("source"), **kwargs)
