@@ -4,7 +4,7 @@ Pipeline (one model; all structures of a call share every forward pass):
 
 1. symmetrise the input (``ase.spacegroup.symmetrize.refine_symmetry``), reduce it to spglib's primitive
    cell and relax cell + positions with the space group fixed (batched BFGS over all structures,
-   ``FrechetCellFilter`` + ``FixSymmetry``, :mod:`dsei.mechanics.batch_relax`);
+   ``FrechetCellFilter`` + ``FixSymmetry``, :mod:`dsei.optimize`);
 2. rotate the relaxed cell into spglib's standardised orientation, so that C is reported in its textbook
    form (C11 = C22 = C33 ... for cubic), and build the basis of Laue-class-allowed tensors from the point
    group (:mod:`dsei.mechanics.fit`);
@@ -44,7 +44,6 @@ from pymatgen.io.ase import AseAtomsAdaptor
 from dsei.errors import InputError
 from dsei.mechanics import calibration as cal
 from dsei.mechanics import confidence as conf
-from dsei.mechanics.batch_relax import batched_relax
 from dsei.mechanics.descriptors import MODULI_FIELDS, PUGH_THRESHOLD, describe
 from dsei.mechanics.fit import cartesian_rotations, design_matrix, fit_tensor, invariant_basis
 from dsei.mechanics.ions import relax_ions as _relax_ions
@@ -58,6 +57,7 @@ from dsei.mechanics.verdict import (
 )
 from dsei.models import COMMITTEE, DEFAULT_ELASTIC_MODEL, Model, load_model
 from dsei.models.registry import canonical_name
+from dsei.optimize import batched_relax
 from dsei.results import Result
 
 #: Force threshold (eV/Å) for the reference relaxation (cell + ions) and for the ions of strained cells.
