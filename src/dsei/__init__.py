@@ -25,7 +25,7 @@ _LAZY = {
     "barrier": "dsei.transport",
     "bvse": "dsei.transport",
     "cycle": "dsei.cells",
-    "stability": "dsei.chemistry", "convert": "dsei.chemistry", "design": "dsei.chemistry",
+    "stability": "dsei.chemistry", "convert": "dsei.chemistry", "design": "dsei.campaign.design",
 }
 
 
