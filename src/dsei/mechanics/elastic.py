@@ -177,6 +177,13 @@ class ElasticResult(Result):
     retries: list[dict] = Field(default_factory=list)
     time_s: float = 0.0
 
+    def elastic_tensor(self):
+        """``C_GPa`` as a pymatgen :class:`~pymatgen.analysis.elasticity.ElasticTensor` (GPa, full 3x3x3x3
+        tensor from the Voigt matrix), for pymatgen's own analyses (``k_vrh``, directional moduli, ...)."""
+        from pymatgen.analysis.elasticity import ElasticTensor
+
+        return ElasticTensor.from_voigt(np.asarray(self.C_GPa, dtype=float))
+
 
 @dataclass
 class RawTensor:
