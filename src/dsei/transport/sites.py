@@ -68,7 +68,7 @@ def ion_element(ion: str) -> str:
     """``"Li"``, ``"Li+"``, ``"Li1+"`` → ``"Li"``; InputError for anything else."""
     m = re.fullmatch(r"([A-Z][a-z]?)(\d*[+-]?)", str(ion).strip())
     if not m or not Element.is_valid_symbol(m.group(1)):
-        raise InputError("--ion", f"not an ion: {ion!r} (e.g. Li, Na, Li+)")
+        raise InputError("ion", f"not an ion: {ion!r} (e.g. Li, Na, Li+)")
     return m.group(1)
 
 
@@ -92,10 +92,10 @@ def choose_mechanism(structure: Structure, ion: str, mechanism: str = "auto") ->
     present = el in {e.symbol for e in structure.composition.elements}
     mech = str(mechanism).strip().lower()
     if mech not in MECHANISMS:
-        raise InputError("--mechanism", f"unknown mechanism {mechanism!r} (choose from {', '.join(MECHANISMS)})")
+        raise InputError("mechanism", f"unknown mechanism {mechanism!r} (choose from {', '.join(MECHANISMS)})")
     if mech == "vacancy" and not present:
         raise InputError(
-            _source(structure), f"{el} is not in {formula}: no vacancy mechanism; use --mechanism interstitial"
+            _source(structure), f"{el} is not in {formula}: no vacancy mechanism; use the interstitial mechanism"
         )
     if mech == "vacancy":
         return "vacancy", f"requested: {el} vacancies hop between the {el} sites of {formula}"
