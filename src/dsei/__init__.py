@@ -12,7 +12,7 @@ from dsei._version import __version__
 _LAZY = {
     "relax": "dsei.relax",
     "relax_file": "dsei.api",
-    "prepare": "dsei.api",
+    "prepare": "dsei.structures.validate",
     "load_model": "dsei.models",
     "get_calculator": "dsei.models",
     "evaluate": "dsei.models",
@@ -25,7 +25,7 @@ _LAZY = {
     "barrier": "dsei.transport",
     "bvse": "dsei.transport",
     "cycle": "dsei.cells",
-    "stability": "dsei.chemistry", "convert": "dsei.chemistry", "design": "dsei.chemistry",
+    "stability": "dsei.chemistry", "convert": "dsei.chemistry", "design": "dsei.campaign.design",
 }
 
 

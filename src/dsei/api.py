@@ -1,5 +1,8 @@
 """Python API behind the CLI: one function per command, taking files or structures.
 
+This is the thin public layer on top of the science packages: nothing under ``dsei`` imports it (see
+``docs/architecture.md``). :func:`prepare` lives in :mod:`dsei.structures.validate` and is re-exported here.
+
 ``dsei.relax_file(path, model=...)`` is what ``dsei relax`` runs; later modules add their own here
 (``elastic``, ``barrier``, ``stability``, ``convert``, ``design``, ``screen``, ``cycle``).
 """
@@ -12,19 +15,9 @@ from pymatgen.core import Structure
 
 from dsei.models import DEFAULT_MODEL, Model, load_model
 from dsei.relax import Relaxed, relax
-from dsei.structures.io import load_structure
-from dsei.structures.validate import DEFAULT_MAX_SITES, validate_structure
+from dsei.structures.validate import DEFAULT_MAX_SITES, prepare
 
-
-def prepare(
-    spec: str | Path | Structure, model: str | Model | None = None, max_sites: int | None = DEFAULT_MAX_SITES, bulk: str = "refuse"
-) -> Structure:
-    """Read (file, MP id or library ID/formula) and validate a structure before any model runs
-    (:func:`dsei.structures.validate_structure`: every check that needs no model first, so a bad file is
-    refused before any weights load). ``bulk="warn"`` lets a slab or molecule through with a warning."""
-    struct = spec if isinstance(spec, Structure) else load_structure(spec)
-    source = (struct.properties or {}).get("source") or (None if isinstance(spec, Structure) else str(spec))
-    return validate_structure(struct, source=source, model=model, max_sites=max_sites, bulk=bulk)
+__all__ = ["prepare", "relax_file"]
 
 
 def relax_file(

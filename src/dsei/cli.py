@@ -122,9 +122,8 @@ def relax_cmd(
         raise InputError("--fmax/--steps", "fmax must be > 0 and steps ≥ 1")
     import warnings
 
-    from dsei.api import prepare
     from dsei.models import check_model
-    from dsei.structures.validate import NotBulkWarning
+    from dsei.structures.validate import NotBulkWarning, prepare
 
     info = check_model(model)  # the model is resolved (not loaded) before any work
     if not info.available:
@@ -246,6 +245,23 @@ def _register_subcommands() -> None:
 _register_subcommands()
 
 
+def _as_option(source: str, argv: list[str]) -> str:
+    """``"ion"`` → ``"--ion"`` when the command in ``argv`` has that option; any other source unchanged."""
+    import re
+
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", source):
+        return source
+    try:
+        cmd = typer.main.get_command(app)
+    except Exception:  # noqa: BLE001 - a message is never worth a second error
+        return source
+    for word in argv:  # walk down the (sub)command names
+        cmd = getattr(cmd, "commands", {}).get(word, cmd)
+    flag = "--" + source.replace("_", "-")
+    options = {o for p in getattr(cmd, "params", []) for o in getattr(p, "opts", [])}
+    return flag if flag in options else source
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``dsei`` console script."""
     try:  # typer >= 0.20 vendors click as typer._click; older typer uses click itself
@@ -275,6 +291,8 @@ def main(argv: list[str] | None = None) -> int:
     except DseiError as exc:
         if _STATE["debug"]:
             traceback.print_exc()
+        if isinstance(exc, InputError):  # library errors name arguments ("ion"); the user typed options ("--ion")
+            exc = InputError(_as_option(exc.source, argv), exc.problem)
         print(f"{getattr(exc, 'prefix', 'error')}: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:

@@ -160,9 +160,9 @@ def relax_many(
 ) -> list[Relaxed]:
     """:func:`relax` for many structures at once: each keeps its own ASE optimizer, filter and symmetry
     constraint, but every step evaluates all unconverged structures in one batched forward pass
-    (:func:`dsei.mechanics.batch_relax.batched_relax`). Same convergence criterion and result fields as
+    (:func:`dsei.optimize.batched_relax`). Same convergence criterion and result fields as
     :func:`relax` (cell and positions relaxed)."""
-    from dsei.mechanics.batch_relax import batched_relax
+    from dsei.optimize import batched_relax
 
     m = model if isinstance(model, Model) else load_model(model)
     opt_name = optimizer.upper()

@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from dsei.chemistry import convert, design, stability
+from dsei.campaign.design import design
+from dsei.chemistry import convert, stability
 from dsei.chemistry.corrections import fit, load_fit, reduction_benchmark
 from dsei.models import DEFAULT_CHEMISTRY_MODEL
 
@@ -228,7 +229,7 @@ def test_library_structure_uses_its_shipped_energy(tmp_path, monkeypatch):
 def test_design_computes_mechanics_of_a_phase_outside_the_library(tmp_path, monkeypatch):
     """ZnCl2 (LiCl + Zn²⁺) has chemistry energies but no library entry: its layer still gets an elastic tensor
     and a BVSE barrier, from the chemistry set's α-ZnCl2 structure, with the default elastic model."""
-    from dsei.chemistry.design import barrier_of, mechanics_of
+    from dsei.campaign.design import barrier_of, mechanics_of
     from dsei.models import DEFAULT_ELASTIC_MODEL
 
     monkeypatch.setenv("DSEI_CACHE", str(tmp_path / "cache"))

@@ -40,6 +40,13 @@ def test_cubic_tensor_has_cubic_symmetry(lif):
     assert np.allclose(c, c.T)
     assert r.born_stable and r.K_vrh_GPa > 30 and r.G_vrh_GPa > 20  # LiF: DFT K 70, G 49 GPa
     assert r.fit_rms_GPa < 0.5
+    # the same tensor as a pymatgen ElasticTensor: cubic, and pymatgen's K_VRH/G_VRH are the result's
+    et = r.elastic_tensor()
+    assert et.shape == (3, 3, 3, 3) and np.allclose(et.voigt, c)
+    assert et.voigt[0, 0] == pytest.approx(et.voigt[1, 1], abs=1e-3) == pytest.approx(et.voigt[2, 2], abs=1e-3)
+    # (C_GPa is stored rounded to 1e-4 GPa; the moduli are computed before rounding)
+    assert float(et.k_vrh) == pytest.approx(r.K_vrh_GPa, abs=1e-3)
+    assert float(et.g_vrh) == pytest.approx(r.G_vrh_GPa, abs=1e-3)
 
 
 def test_rotated_cell_gives_the_same_tensor(lif):

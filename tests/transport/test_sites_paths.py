@@ -72,7 +72,7 @@ def test_li_free_host_has_no_vacancy_mechanism():
     from dsei.api import prepare
 
     ag2s = prepare("Ag2S")
-    with pytest.raises(InputError, match="Li is not in Ag2S: no vacancy mechanism; use --mechanism interstitial") as e:
+    with pytest.raises(InputError, match="Li is not in Ag2S: no vacancy mechanism; use the interstitial mechanism") as e:
         choose_mechanism(ag2s, "Li", "vacancy")
     assert "\n" not in str(e.value)
     assert choose_mechanism(ag2s, "Li")[0] == "interstitial"

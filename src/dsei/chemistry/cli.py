@@ -108,8 +108,11 @@ def register(app: typer.Typer) -> None:
 
         # one additive or several: the same ranked conversion (most favourable first), products' mechanics on request
         adds = DEFAULT_ADDITIVES if additive is None else [a.strip() for a in _split_salts(additive) if a.strip()]
+        annotate = None
+        if mechanics:  # the products' mechanics come from the design layer above chemistry (docs/architecture.md)
+            from dsei.campaign.design import with_product_mechanics as annotate
         results = rank_additives(
-            native, adds, anode=anode, model=model, correction=correction, entries=entries, mechanics=mechanics
+            native, adds, anode=anode, model=model, correction=correction, entries=entries, annotate=annotate
         )
         if json_out:
             write_json(results[0] if len(results) == 1 else results, json_out, command="convert")
@@ -167,7 +170,7 @@ def register(app: typer.Typer) -> None:
         json_out: JsonOpt = None,
     ) -> None:
         """The layered interphase from the anode outward, with each layer's Pugh ratio and barrier."""
-        from dsei.chemistry.design import design
+        from dsei.campaign.design import design
         from dsei.errors import InputError
         from dsei.results import write_json
 

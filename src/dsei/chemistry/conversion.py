@@ -98,8 +98,8 @@ class ConversionResult(Result):
     solid_state_energy_eV_per_fu: float | None = None
     experimental_driving_force_eV_per_fu: float | None = None
     experimental_solid_state_energy_eV_per_fu: float | None = None
-    #: with ``mechanics=True``: the product's Pugh ratio B/G and ductility verdict (default elastic model,
-    #: :func:`dsei.chemistry.design.mechanics_of`), so a ranking shows which favourable products are ductile
+    #: with ``dsei convert --mechanics``: the product's Pugh ratio B/G and ductility verdict (default elastic
+    #: model, :func:`dsei.campaign.design.with_product_mechanics`), so a ranking shows which favourable products are ductile
     product_pugh_ratio: float | None = None
     product_verdict: str | None = None
     sign_convention: str = "energies are products minus reactants; negative = favourable (downhill)"
@@ -287,17 +287,6 @@ def convert(
     return ConversionResult(**out)
 
 
-def with_product_mechanics(result: ConversionResult, mechanics_model: str | None = None) -> ConversionResult:
-    """``result`` with its product's Pugh ratio and verdict filled in (computed once per model, then cached)."""
-    if result.product is None:
-        return result
-    from dsei.chemistry.design import mechanics_of
-    from dsei.models import DEFAULT_ELASTIC_MODEL
-
-    m = mechanics_of(result.product, mechanics_model or DEFAULT_ELASTIC_MODEL)
-    return result.model_copy(update={"product_pugh_ratio": m.get("pugh_ratio"), "product_verdict": m.get("verdict")})
-
-
 def rank_additives(
     native: str,
     additives=DEFAULT_ADDITIVES,
@@ -305,16 +294,18 @@ def rank_additives(
     model: str = DEFAULT_CHEMISTRY_MODEL,
     correction: str = "fitted",
     entries=None,
-    mechanics: bool = False,
+    annotate=None,
 ) -> list[ConversionResult]:
     """``convert`` for every additive, most favourable (most negative ΔG per Li) first; unknown last.
-    ``mechanics``: also each product's Pugh ratio and verdict (:func:`with_product_mechanics`)."""
+    ``annotate``: a function applied to each result before ranking, e.g.
+    :func:`dsei.campaign.design.with_product_mechanics` (each product's Pugh ratio and verdict, what
+    ``dsei convert --mechanics`` passes)."""
     res = [
         convert(native, ad, anode=anode, model=model, correction=correction, entries=entries)
         for ad in additives
     ]
-    if mechanics:
-        res = [with_product_mechanics(r) for r in res]
+    if annotate is not None:
+        res = [annotate(r) for r in res]
     return sorted(
         res,
         key=lambda r: (

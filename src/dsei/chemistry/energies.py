@@ -355,7 +355,7 @@ class EnergySet:
         entries: str | Path | list | None = None,
     ):
         if correction not in CORRECTIONS:
-            raise InputError("--correction", f"must be one of {', '.join(CORRECTIONS)}, not {correction!r}")
+            raise InputError("correction", f"must be one of {', '.join(CORRECTIONS)}, not {correction!r}")
         self.model = model
         self.correction = correction
         self.user_entries: list[ComputedEntry] | None = None
@@ -563,10 +563,10 @@ def mp_entries(elements: list[str]) -> list[ComputedEntry]:
         from mp_api.client import MPRester
     except ImportError:
         raise InputError(
-            "--entries mp", "mp-api is not installed (pip install mp-api) — or pass a JSON file of entries"
+            "entries", "'mp' needs mp-api, which is not installed (pip install mp-api) — or pass a JSON file of entries"
         ) from None
     try:
         with MPRester() as mpr:
             return list(mpr.get_entries_in_chemsys(elements))
     except Exception as exc:  # noqa: BLE001 - network / key
-        raise InputError("--entries mp", f"Materials Project query failed ({exc})") from None
+        raise InputError("entries", f"'mp': Materials Project query failed ({exc})") from None

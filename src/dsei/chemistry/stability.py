@@ -61,7 +61,7 @@ class StabilityResult(Result):
 def _user_structure(phase: str | Path | Structure) -> Structure | None:
     """A structure file, MP id or Structure read and validated (a bulk crystal) — before any model loads; None
     for a formula or library ID."""
-    from dsei.api import prepare
+    from dsei.structures.validate import prepare
 
     if isinstance(phase, Structure):
         return prepare(phase, None)
@@ -123,7 +123,7 @@ def energy_set(
 ) -> EnergySet:
     if entries is not None and str(entries).lower() == "mp":
         if elements is None:
-            raise InputError("--entries mp", "needs a chemical system")
+            raise InputError("entries", "'mp' needs a chemical system")
         return EnergySet(model, correction, entries=mp_entries(sorted(elements)))
     return EnergySet(model, correction, entries=entries)
 
@@ -234,12 +234,12 @@ def stability(
 ) -> StabilityResult:
     """Reduction of ``phase`` (library formula, structure file or Structure) by the metal ``anode``."""
     if anode not in ANODES:
-        raise InputError("--anode", f"must be one of {', '.join(ANODES)}, not {anode!r}")
+        raise InputError("anode", f"must be one of {', '.join(ANODES)}, not {anode!r}")
     struct = _user_structure(phase)  # a bad or non-bulk file is refused before any energy is computed
     es = energy_set(model, correction, entries, _elements_hint(phase, anode))
     formula, source, e_fu = _formula_or_structure(phase, es, struct)
     if not es.has(anode):
-        raise InputError("--anode", f"no energy for metal {anode} ({es.description})")
+        raise InputError("anode", f"no energy for metal {anode} ({es.description})")
     d = analyze(formula, anode, es, energy_fu=e_fu)
     return StabilityResult(
         **d, model=es.model, correction=es.description, potential_reference=f"{anode}/{anode}+", source=source

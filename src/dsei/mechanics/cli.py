@@ -38,11 +38,11 @@ def register(app: typer.Typer) -> None:
         """Elastic tensor, moduli, Pugh's ratio and the ductility verdict (ductile/brittle/uncertain/unstable)."""
         from rich.table import Table
 
-        from dsei.api import prepare
         from dsei.errors import CalculationError, DseiError, InputError
         from dsei.mechanics.elastic import FALLBACK_MODEL, _members, elastic_many
         from dsei.models import check_model
         from dsei.results import write_json
+        from dsei.structures.validate import prepare
 
         names = _members(model)
         for n in names:

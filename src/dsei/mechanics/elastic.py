@@ -4,7 +4,7 @@ Pipeline (one model; all structures of a call share every forward pass):
 
 1. symmetrise the input (``ase.spacegroup.symmetrize.refine_symmetry``), reduce it to spglib's primitive
    cell and relax cell + positions with the space group fixed (batched BFGS over all structures,
-   ``FrechetCellFilter`` + ``FixSymmetry``, :mod:`dsei.mechanics.batch_relax`);
+   ``FrechetCellFilter`` + ``FixSymmetry``, :mod:`dsei.optimize`);
 2. rotate the relaxed cell into spglib's standardised orientation, so that C is reported in its textbook
    form (C11 = C22 = C33 ... for cubic), and build the basis of Laue-class-allowed tensors from the point
    group (:mod:`dsei.mechanics.fit`);
@@ -44,7 +44,6 @@ from pymatgen.io.ase import AseAtomsAdaptor
 from dsei.errors import InputError
 from dsei.mechanics import calibration as cal
 from dsei.mechanics import confidence as conf
-from dsei.mechanics.batch_relax import batched_relax
 from dsei.mechanics.descriptors import MODULI_FIELDS, PUGH_THRESHOLD, describe
 from dsei.mechanics.fit import cartesian_rotations, design_matrix, fit_tensor, invariant_basis
 from dsei.mechanics.ions import relax_ions as _relax_ions
@@ -58,6 +57,7 @@ from dsei.mechanics.verdict import (
 )
 from dsei.models import COMMITTEE, DEFAULT_ELASTIC_MODEL, Model, load_model
 from dsei.models.registry import canonical_name
+from dsei.optimize import batched_relax
 from dsei.results import Result
 
 #: Force threshold (eV/Å) for the reference relaxation (cell + ions) and for the ions of strained cells.
@@ -174,6 +174,13 @@ class ElasticResult(Result):
     #: ``{"attempt", "model", "born_stable", "min_eigenvalue_GPa"}``; empty when the first tensor was stable.
     retries: list[dict] = Field(default_factory=list)
     time_s: float = 0.0
+
+    def elastic_tensor(self):
+        """``C_GPa`` as a pymatgen :class:`~pymatgen.analysis.elasticity.ElasticTensor` (GPa, full 3x3x3x3
+        tensor from the Voigt matrix), for pymatgen's own analyses (``k_vrh``, directional moduli, ...)."""
+        from pymatgen.analysis.elasticity import ElasticTensor
+
+        return ElasticTensor.from_voigt(np.asarray(self.C_GPa, dtype=float))
 
 
 @dataclass
@@ -719,8 +726,7 @@ def elastic(
 ) -> ElasticResult:
     """Elastic tensor, descriptors and ductility verdict of one structure (file, library ID/formula,
     MP id, pymatgen Structure or ASE Atoms). See :func:`elastic_many` for the options."""
-    from dsei.api import prepare
-    from dsei.structures.validate import DEFAULT_MAX_SITES
+    from dsei.structures.validate import DEFAULT_MAX_SITES, prepare
 
     if isinstance(structure, Atoms):
         structure = AseAtomsAdaptor.get_structure(structure)

@@ -13,7 +13,7 @@ on every constant for 45 and within 2 GPa for 48, with ``linear`` 30 % cheaper i
 
 Modes of negative or near-zero curvature (an internal instability of the model's reference structure)
 are kept clamped rather than followed into another structure. ``method="bfgs"`` instead relaxes every
-strained cell to |F| < fmax with batched BFGS (:func:`dsei.mechanics.batch_relax.batched_relax`).
+strained cell to |F| < fmax with batched BFGS (:func:`dsei.optimize.batched_relax`).
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 from ase import Atoms
 
-from dsei.mechanics.batch_relax import batched_relax
 from dsei.models.base import Evaluation, Model
+from dsei.optimize import batched_relax
 
 #: Finite-difference displacement for the Hessian (Å).
 HESSIAN_STEP_A = 0.01

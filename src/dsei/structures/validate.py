@@ -381,6 +381,18 @@ def validate_structure(
     return struct
 
 
+def prepare(spec, model=None, max_sites: int | None = DEFAULT_MAX_SITES, bulk: str = "refuse") -> Structure:
+    """Read (file, MP id or library ID/formula) and validate a structure before any model runs
+    (:func:`validate_structure`: every check that needs no model first, so a bad file is refused before any
+    weights load). ``spec`` is a path, an id or a :class:`~pymatgen.core.Structure`; ``model`` a model name, a
+    :class:`dsei.models.Model` or ``None``. ``bulk="warn"`` lets a slab or molecule through with a warning."""
+    from dsei.structures.io import load_structure
+
+    struct = spec if isinstance(spec, Structure) else load_structure(spec)
+    source = (struct.properties or {}).get("source") or (None if isinstance(spec, Structure) else str(spec))
+    return validate_structure(struct, source=source, model=model, max_sites=max_sites, bulk=bulk)
+
+
 def _reduced(struct: Structure) -> Structure:
     """The LLL-reduced cell (same crystal, most compact lattice vectors) for neighbour searches: a very skewed
     input cell would otherwise need many periodic images. Falls back to the input where reduction fails."""

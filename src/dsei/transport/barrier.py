@@ -145,15 +145,15 @@ def barrier(
     At most ``max_hops`` symmetry-distinct hops (shortest first) are computed; the rest are listed with
     ``status="not_computed"``.
     """
-    from dsei.api import prepare
+    from dsei.structures.validate import prepare
     from dsei.transport.sites import choose_mechanism, ion_element
 
     if method not in METHODS:
-        raise InputError("--method", f"unknown method {method!r} (choose {', '.join(METHODS)})")
+        raise InputError("method", f"unknown method {method!r} (choose {', '.join(METHODS)})")
     if mechanism not in MECHANISMS:
-        raise InputError("--mechanism", f"unknown mechanism {mechanism!r} (choose {', '.join(MECHANISMS)})")
+        raise InputError("mechanism", f"unknown mechanism {mechanism!r} (choose {', '.join(MECHANISMS)})")
     if compensate not in (None, "none", "schottky"):
-        raise InputError("--compensate", f"unknown compensation {compensate!r} (choose none or schottky)")
+        raise InputError("compensate", f"unknown compensation {compensate!r} (choose none or schottky)")
     compensate = None if compensate == "none" else compensate
     element = ion_element(ion)
     struct = structure if isinstance(structure, Structure) else prepare(structure)

@@ -52,7 +52,7 @@ class BVSEResult(Result):
 def _ion_label(ion: str) -> tuple[str, str]:
     m = re.fullmatch(r"([A-Z][a-z]?)(\d*)([+-]?)", ion.strip())
     if not m:
-        raise InputError("--ion", f"not an ion: {ion!r} (e.g. Li, Na, Li1+)")
+        raise InputError("ion", f"not an ion: {ion!r} (e.g. Li, Na, Li1+)")
     el, charge, sign = m.groups()
     charge = charge or "1"
     sign = sign or "+"
@@ -111,7 +111,7 @@ def bvse(structure: Structure, ion: str = "Li", resolution_A: float = RESOLUTION
 
 
 def bvse_file(spec: str | Path | Structure, ion: str = "Li", **kwargs) -> BVSEResult:
-    from dsei.api import prepare
+    from dsei.structures.validate import prepare
 
     struct = prepare(spec)
     return bvse(struct, ion, source=(struct.properties or {}).get("source"), **kwargs)

@@ -35,10 +35,10 @@ def register(app: typer.Typer) -> None:
         """Migration barrier of an ion: sites, symmetry-distinct hops, climbing-image NEB, 1D/2D/3D percolation."""
         from rich.table import Table
 
-        from dsei.api import prepare
         from dsei.errors import InputError
         from dsei.models import check_model
         from dsei.results import write_json
+        from dsei.structures.validate import prepare
         from dsei.transport.barrier import METHODS, barrier, plot_profiles
 
         if method not in METHODS:

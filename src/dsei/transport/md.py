@@ -563,7 +563,7 @@ def md_diffusion(
 
 def md_diffusion_file(spec: str | Path | Structure, ion: str = "Li", **kwargs) -> MDResult:
     """Read and validate ``spec`` (file, MP id or library ID/formula), then :func:`md_diffusion`."""
-    from dsei.api import prepare
+    from dsei.structures.validate import prepare
 
     struct = prepare(spec, kwargs.get("model", DEFAULT_BARRIER_MODEL))
     kwargs.setdefault("source", (struct.properties or {}).get("source"))

@@ -4,7 +4,7 @@ Steps (Henkelman, Uberuaga, Jónsson, J. Chem. Phys. 113, 9901 (2000); IDPP: Smi
 140, 214106 (2014)):
 
 1. The two end points are relaxed first (positions only, fixed cell; ASE BFGS) **together**: one batched
-   :meth:`dsei.models.Model.evaluate` call per optimiser step for both (:func:`dsei.mechanics.batch_relax.batched_relax`).
+   :meth:`dsei.models.Model.evaluate` call per optimiser step for both (:func:`dsei.optimize.batched_relax`).
 2. The band is interpolated with IDPP (ASE ``NEB.interpolate(method="idpp", mic=True)``), which keeps atoms
    apart where a straight line would make them collide.
 3. ASE's ``NEB`` (improved tangent, climbing image) computes the projected NEB forces; what dsei changes is
@@ -183,7 +183,7 @@ def _reaction_coordinate(images: list[Atoms]) -> list[float]:
 
 
 def _relax_endpoints(a: Atoms, b: Atoms, model: Model, fmax: float, steps: int, relax: bool):
-    from dsei.mechanics.batch_relax import batched_relax
+    from dsei.optimize import batched_relax
 
     if relax:
         info = batched_relax([a, b], model, fmax=fmax, steps=steps, optimizer="BFGS", relax_cell=False)

@@ -143,7 +143,7 @@ def site_network(
     :func:`~dsei.transport.sites.interstitial_sites`) in ``structure``; see the module docstring."""
     el = ion_element(ion)
     if mechanism not in ("vacancy", "interstitial"):
-        raise InputError("--mechanism", f"site_network needs 'vacancy' or 'interstitial', not {mechanism!r}")
+        raise InputError("mechanism", f"site_network needs 'vacancy' or 'interstitial', not {mechanism!r}")
     if not sites:
         raise InputError("sites", f"no {el} sites to connect")
     host = _host(structure)

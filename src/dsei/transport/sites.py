@@ -68,7 +68,7 @@ def ion_element(ion: str) -> str:
     """``"Li"``, ``"Li+"``, ``"Li1+"`` → ``"Li"``; InputError for anything else."""
     m = re.fullmatch(r"([A-Z][a-z]?)(\d*[+-]?)", str(ion).strip())
     if not m or not Element.is_valid_symbol(m.group(1)):
-        raise InputError("--ion", f"not an ion: {ion!r} (e.g. Li, Na, Li+)")
+        raise InputError("ion", f"not an ion: {ion!r} (e.g. Li, Na, Li+)")
     return m.group(1)
 
 
@@ -92,10 +92,10 @@ def choose_mechanism(structure: Structure, ion: str, mechanism: str = "auto") ->
     present = el in {e.symbol for e in structure.composition.elements}
     mech = str(mechanism).strip().lower()
     if mech not in MECHANISMS:
-        raise InputError("--mechanism", f"unknown mechanism {mechanism!r} (choose from {', '.join(MECHANISMS)})")
+        raise InputError("mechanism", f"unknown mechanism {mechanism!r} (choose from {', '.join(MECHANISMS)})")
     if mech == "vacancy" and not present:
         raise InputError(
-            _source(structure), f"{el} is not in {formula}: no vacancy mechanism; use --mechanism interstitial"
+            _source(structure), f"{el} is not in {formula}: no vacancy mechanism; use the interstitial mechanism"
         )
     if mech == "vacancy":
         return "vacancy", f"requested: {el} vacancies hop between the {el} sites of {formula}"
@@ -216,59 +216,6 @@ def _voronoi_candidates(host: Structure, el: str) -> list[np.ndarray]:
     return [np.mod(np.asarray(d.site.frac_coords, dtype=float), 1.0) for d in found]
 
 
-def _relax_batch(
-    model,
-    structures: list,
-    fmax: float,
-    max_steps: int,
-    prune_eV: float | None = None,
-    prune_after: int = PRUNE_AFTER_STEPS,
-):
-    """Relax positions (fixed cell) of all structures in lockstep with ASE's BFGS: each step is one batched
-    ``model.evaluate`` over the structures not yet converged. After ``prune_after`` steps, structures more than
-    ``prune_eV`` above the lowest energy so far stop relaxing (they cannot come back into the window).
-    Returns (atoms, energies, converged, steps, pruned)."""
-    from ase.calculators.singlepoint import SinglePointCalculator
-    from ase.optimize import BFGS
-
-    from dsei.models.base import to_atoms
-
-    atoms = [to_atoms(s) for s in structures]
-    opts = [BFGS(a, logfile=None) for a in atoms]
-    energies = [float("nan")] * len(atoms)
-    converged = [False] * len(atoms)
-    steps = [0] * len(atoms)
-    pruned = [False] * len(atoms)
-    active = list(range(len(atoms)))
-    for it in range(max_steps + 1):
-        if not active:
-            break
-        if prune_eV is not None and it == prune_after:
-            e_low = np.nanmin(energies)
-            for i in active:
-                pruned[i] = energies[i] > e_low + prune_eV
-            active = [i for i in active if not pruned[i]]
-        evals = model.evaluate([atoms[i] for i in active])
-        still = []
-        for i, ev in zip(active, evals, strict=True):
-            if not np.all(np.isfinite(ev.forces_eV_per_A)) or not np.isfinite(ev.energy_eV):
-                raise CalculationError(
-                    f"{atoms[i].get_chemical_formula()}: non-finite forces while relaxing an interstitial"
-                )
-            energies[i] = ev.energy_eV
-            if np.max(np.linalg.norm(ev.forces_eV_per_A, axis=1)) < fmax:
-                converged[i] = True
-                continue
-            if steps[i] >= max_steps:
-                continue
-            atoms[i].calc = SinglePointCalculator(atoms[i], energy=ev.energy_eV, forces=ev.forces_eV_per_A)
-            opts[i].step()
-            steps[i] += 1
-            still.append(i)
-        active = still
-    return atoms, energies, converged, steps, pruned
-
-
 @dataclass
 class InterstitialSearch:
     """What :func:`interstitial_search` did: the kept sites plus every candidate's fate."""
@@ -301,6 +248,9 @@ def interstitial_search(
 
     ``candidates``: fractional positions to relax instead of the Voronoi voids (relaxed as given, no
     symmetry reduction or cap)."""
+    from dsei.models.base import to_atoms
+    from dsei.optimize import batched_relax
+
     t0 = time.perf_counter()
     el = ion_element(ion)
     host = _host(structure)
@@ -336,9 +286,16 @@ def interstitial_search(
         s = sc.copy()
         s.append(el, p @ matrix, coords_are_cartesian=True)
         inserted.append(s)
-    atoms, energies, converged, steps, pruned = _relax_batch(
-        model, inserted, fmax, max_steps, prune_eV=energy_window_eV + PRUNE_MARGIN_EV
+    atoms = [to_atoms(s) for s in inserted]
+    infos = batched_relax(  # positions only, in lockstep: one batched model call per BFGS step
+        atoms, model, fmax=fmax, steps=max_steps, optimizer="BFGS",
+        prune_eV=energy_window_eV + PRUNE_MARGIN_EV, prune_after=PRUNE_AFTER_STEPS,
+        finite_check="relaxing an interstitial",
     )
+    energies = [i.evaluation.energy_eV for i in infos]
+    converged = [i.converged for i in infos]
+    steps = [i.steps for i in infos]
+    pruned = [i.pruned for i in infos]
 
     # map back: ion position minus the (tiny) net drift of the host atoms, in the host cell's frac coords
     records = []

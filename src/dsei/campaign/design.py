@@ -372,3 +372,12 @@ def _gradient(layers: list[dict], origin: dict[str, str]) -> dict:
     out["outer_not_ductile"] = {f: v for f, v in verdicts.items() if v is not None and v != "ductile"}
     out["outer_all_ductile"] = (not out["outer_not_ductile"]) if outer and None not in verdicts.values() else None
     return out
+
+
+def with_product_mechanics(result, mechanics_model: str | None = None):
+    """``result`` (a :class:`~dsei.chemistry.conversion.ConversionResult`) with its product's Pugh ratio and
+    verdict filled in (computed once per model, then cached); ``dsei convert --mechanics``."""
+    if result.product is None:
+        return result
+    m = mechanics_of(result.product, mechanics_model or DEFAULT_ELASTIC_MODEL)
+    return result.model_copy(update={"product_pugh_ratio": m.get("pugh_ratio"), "product_verdict": m.get("verdict")})
