@@ -23,8 +23,8 @@ from pymatgen.core import Lattice, Structure
 
 import dsei
 from dsei.cache import Cache
+from dsei.campaign.design import barrier_signature, mechanics_of, mechanics_signature
 from dsei.chemistry import energies
-from dsei.chemistry.design import barrier_signature, mechanics_of, mechanics_signature
 from dsei.errors import InputError
 
 MODEL = "chgnet"

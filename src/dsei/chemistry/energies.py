@@ -179,7 +179,7 @@ ENERGY_NAMESPACE = "chemistry.energy"
 
 
 def chemistry_cache() -> Cache:
-    """The chemistry cache (``$DSEI_CACHE/chemistry.sqlite``), shared with :mod:`dsei.chemistry.design`."""
+    """The chemistry cache (``$DSEI_CACHE/chemistry.sqlite``), shared with :mod:`dsei.campaign.design`."""
     return Cache(cache_dir() / CACHE_FILE)
 
 
