@@ -25,7 +25,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("dsei.mechanics", "dsei.transport", "dsei.chemistry", "dsei.cells", "dsei.microscopy"),
     ("dsei.campaign", "dsei.discovery"),
     ("dsei.api", "dsei"),  # dsei/__init__.py is the lazy public face, like dsei.api
-    ("dsei.cli",),
+    ("dsei.cli", "dsei._cli_common"),  # _cli_common: the options and consoles every cli.py shares
 ]
 CLI_LAYER = len(LAYERS) - 1
 

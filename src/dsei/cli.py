@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from dsei._cli_common import JsonOpt, ModelOpt, console, err_console, out_console  # noqa: F401 - re-exported
 from dsei.errors import DseiError, InputError
 
 app = typer.Typer(
@@ -33,17 +33,7 @@ app = typer.Typer(
 library_app = typer.Typer(help="The built-in phase library.", no_args_is_help=True)
 app.add_typer(library_app, name="library")
 
-console = Console()
-err_console = Console(stderr=True)
 _STATE = {"debug": False}
-
-JsonOpt = Annotated[str | None, typer.Option("--json", help="Write results as JSON to PATH ('-' for stdout).", metavar="PATH")]
-ModelOpt = Annotated[str, typer.Option("--model", "-m", help="Model name (see `dsei models`).")]
-
-
-def out_console(json_path: str | None) -> Console:
-    """Where human-readable output goes: stderr when JSON goes to stdout, so stdout stays parseable."""
-    return err_console if json_path == "-" else console
 
 
 @app.callback(invoke_without_command=True)

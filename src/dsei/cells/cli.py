@@ -23,7 +23,7 @@ def _parse_pairs(text: str | None, option: str) -> dict[str, str] | None:
 
 def register(app: typer.Typer) -> None:
     """Attach the ``cycle`` command to the ``dsei`` app."""
-    from dsei.cli import JsonOpt, out_console
+    from dsei._cli_common import JsonOpt, out_console
 
     @app.command("cycle")
     def cycle_cmd(

@@ -32,7 +32,7 @@ def _fmt(v: float | None, spec: str = "+.3f") -> str:
 
 
 def register(app: typer.Typer) -> None:
-    from dsei.cli import JsonOpt, ModelOpt, out_console
+    from dsei._cli_common import JsonOpt, ModelOpt, out_console
 
     @app.command("stability")
     def stability_cmd(

@@ -7,7 +7,7 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
-    from dsei.cli import JsonOpt, console, err_console, out_console
+    from dsei._cli_common import JsonOpt, console, err_console, out_console
 
     @app.command("discover")
     def discover_cmd(

@@ -7,7 +7,7 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
-    from dsei.cli import JsonOpt, err_console, out_console
+    from dsei._cli_common import JsonOpt, err_console, out_console
     from dsei.mechanics.elastic import DEFAULT_ELASTIC_MODEL
 
     @app.command("elastic")

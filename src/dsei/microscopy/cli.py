@@ -8,7 +8,7 @@ import typer
 
 def register(app: typer.Typer) -> None:
     """Attach the ``sem`` command to the ``dsei`` app."""
-    from dsei.cli import JsonOpt, err_console, out_console
+    from dsei._cli_common import JsonOpt, err_console, out_console
 
     @app.command("sem")
     def sem_cmd(

@@ -7,7 +7,7 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
-    from dsei.cli import JsonOpt, err_console, out_console
+    from dsei._cli_common import JsonOpt, err_console, out_console
     from dsei.models.registry import DEFAULT_BARRIER_MODEL
 
     @app.command("barrier")
