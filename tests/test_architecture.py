@@ -19,7 +19,7 @@ SRC = Path(dsei.__file__).resolve().parent
 
 #: lowest layer first; a module belongs to the layer of its longest matching prefix (see docs/architecture.md)
 LAYERS: list[tuple[str, ...]] = [
-    ("dsei._version", "dsei.errors", "dsei.results", "dsei.cache", "dsei.report"),  # report: HTML/CSV rendering, imports no dsei
+    ("dsei._version", "dsei._lazy", "dsei.errors", "dsei.results", "dsei.cache", "dsei.report"),  # report: HTML/CSV rendering, imports no dsei
     ("dsei.structures", "dsei.models"),
     ("dsei.relax", "dsei.optimize"),
     ("dsei.mechanics", "dsei.transport", "dsei.chemistry", "dsei.cells", "dsei.microscopy"),

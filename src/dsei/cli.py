@@ -5,8 +5,9 @@ Conventions for every command:
 - bad input exits with status 2 and one line on stderr starting ``error:``;
 - no Python traceback unless ``--debug`` (given before the subcommand: ``dsei --debug relax ...``).
 
-Subcommand groups live next to their science (``dsei/<module>/cli.py``) and are attached in
-:func:`_register_subcommands`, so this file stays small.
+Subcommands live next to their science (``dsei/<module>/cli.py``, each a module-level ``app`` of commands)
+and are attached in :func:`_register_subcommands`, so this file stays small. Shared options and consoles:
+:mod:`dsei._cli_common`.
 """
 
 from __future__ import annotations
@@ -220,16 +221,13 @@ _SUBCOMMAND_MODULES = (
 
 
 def _register_subcommands() -> None:
-    """Each module's ``cli.register(app)`` adds its commands; modules not yet present are skipped."""
+    """Attach the commands each package's ``cli.py`` defines at module level on its own ``app``.
+
+    The cli modules import only typer, rich and :mod:`dsei._cli_common` at module level (their science is
+    imported inside each command), so building the whole command line loads no model, torch or pymatgen.
+    """
     for name in _SUBCOMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            # the module (or its package) is not part of this install yet: skip it; anything else is a bug
-            if exc.name and (name == exc.name or name.startswith(exc.name + ".")):
-                continue
-            raise
-        module.register(app)
+        app.registered_commands.extend(importlib.import_module(name).app.registered_commands)
 
 
 _register_subcommands()
