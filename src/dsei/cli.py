@@ -16,6 +16,7 @@ import importlib
 import os
 import sys
 import traceback
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -35,6 +36,24 @@ library_app = typer.Typer(help="The built-in phase library.", no_args_is_help=Tr
 app.add_typer(library_app, name="library")
 
 _STATE = {"debug": False}
+
+
+class Optimizer(StrEnum):
+    """``--optimizer`` (case-insensitive), as :data:`dsei.relax.OPTIMIZERS`."""
+
+    FIRE = "FIRE"
+    BFGS = "BFGS"
+    LBFGS = "LBFGS"
+
+
+class Role(StrEnum):
+    """``--role`` of ``dsei library list``, as :data:`dsei.structures.library.ROLES`."""
+
+    native = "native"
+    conversion = "conversion"
+    alloy = "alloy"
+    metal = "metal"
+    salt = "salt"
 
 
 @app.callback(invoke_without_command=True)
@@ -99,7 +118,7 @@ def relax_cmd(
     json_out: JsonOpt = None,
     fmax: Annotated[float, typer.Option(help="Force convergence threshold, eV/Å.")] = 0.01,
     steps: Annotated[int, typer.Option(help="Maximum optimizer steps.")] = 500,
-    optimizer: Annotated[str, typer.Option(help="BFGS, FIRE or LBFGS.")] = "BFGS",
+    optimizer: Annotated[Optimizer, typer.Option(help="BFGS, FIRE or LBFGS.", case_sensitive=False, metavar="BFGS|FIRE|LBFGS")] = Optimizer.BFGS,
     fix_symmetry: Annotated[bool, typer.Option("--fix-symmetry/--no-fix-symmetry", help="Keep the input space group.")] = True,
     max_sites: Annotated[int, typer.Option(help="Refuse structures with more sites than this.")] = 200,
 ) -> None:
@@ -107,8 +126,7 @@ def relax_cmd(
     from dsei.api import relax_file
     from dsei.results import write_json
 
-    if optimizer.upper() not in ("FIRE", "BFGS", "LBFGS"):
-        raise InputError("--optimizer", f"must be FIRE, BFGS or LBFGS, not {optimizer!r}")
+    optimizer = Optimizer(optimizer).value  # the choice itself is checked by typer (exit 2)
     if fmax <= 0 or steps < 1:
         raise InputError("--fmax/--steps", "fmax must be > 0 and steps ≥ 1")
     import warnings
@@ -168,14 +186,15 @@ def write_structure(struct, path: Path) -> None:
 @library_app.command("list")
 def library_list(
     json_out: JsonOpt = None,
-    role: Annotated[str | None, typer.Option(help="Only this role: native, conversion, alloy, metal, salt.")] = None,
+    role: Annotated[Role | None, typer.Option(help="Only this role: native, conversion, alloy, metal, salt.")] = None,
 ) -> None:
     """List the built-in phases: ID, formula, role, space group, ground state, provenance."""
     from dsei.results import SCHEMA_VERSION, write_json
     from dsei.structures.library import ROLES, get_library
 
+    role = None if role is None else Role(role).value
     lib = get_library()
-    if role is not None and role not in ROLES:
+    if role is not None and role not in ROLES:  # the enum and ROLES must agree (tests/test_cli_imports.py)
         raise InputError("--role", f"must be one of {', '.join(ROLES)}")
     entries = [e for e in lib if role is None or e.role == role]
     if json_out:

@@ -1,5 +1,6 @@
 """``dsei cycle``: analyse a cycler file (Li|Li symmetric or full cell), JSON and PNG out."""
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -26,17 +27,35 @@ def _parse_pairs(text: str | None, option: str) -> dict[str, str] | None:
 app = typer.Typer()
 
 
+class Cell(StrEnum):
+    """``--cell``, as :data:`dsei.cells.api.CELLS`."""
+
+    symmetric = "symmetric"
+    full = "full"
+
+
+class Format(StrEnum):
+    """``--format``, as :data:`dsei.cells.readers.FORMATS`."""
+
+    biologic_mpr = "biologic-mpr"
+    biologic_mpt = "biologic-mpt"
+    neware = "neware"
+    land = "land"
+    arbin = "arbin"
+    generic = "generic"
+
+
 @app.command("cycle")
 def cycle_cmd(
     file: Annotated[Path, typer.Argument(metavar="FILE", help="Cycler file: BioLogic .mpr/.mpt, Neware/LAND/Arbin CSV or XLSX, or a generic CSV/Parquet.")],
-    cell: Annotated[str, typer.Option("--cell", help="symmetric (Li|SE|Li) or full.", metavar="symmetric|full")] = "symmetric",
+    cell: Annotated[Cell, typer.Option("--cell", help="symmetric (Li|SE|Li) or full.", metavar="symmetric|full")] = Cell.symmetric,
     area: Annotated[float | None, typer.Option("--area", help="Electrode area, cm2.", metavar="CM2")] = None,
     current_density: Annotated[float | None, typer.Option("--current-density", help="Nominal current density, mA cm-2 (area inferred from it when --area is not given).", metavar="MA_CM2")] = None,
     areal_capacity: Annotated[float | None, typer.Option("--areal-capacity", help="Nominal areal capacity per half-cycle, mAh cm-2.", metavar="MAH_CM2")] = None,
     mass: Annotated[float | None, typer.Option("--mass", help="Active mass of a full cell's cathode, mg (capacities in mAh g-1).", metavar="MG")] = None,
     json_out: JsonOpt = None,
     plot: Annotated[Path | None, typer.Option("--plot", help="Write a publication-style PNG.", metavar="OUT.png")] = None,
-    fmt: Annotated[str | None, typer.Option("--format", help="Force the reader: biologic-mpr, biologic-mpt, neware, land, arbin, generic.")] = None,
+    fmt: Annotated[Format | None, typer.Option("--format", help="Force the reader: biologic-mpr, biologic-mpt, neware, land, arbin, generic.")] = None,
     columns: Annotated[str | None, typer.Option("--columns", help="Generic CSV columns: 'time=t/s,voltage=E/V,current=I/mA' (roles: time, voltage, current, current_density, cycle, step).")] = None,
     units: Annotated[str | None, typer.Option("--units", help="Units of generic columns when their names carry none: 'time=min,current=A'.")] = None,
     soft_short_fraction: Annotated[float, typer.Option(help="Soft short: plateau below this fraction of the preceding baseline.")] = 0.3,
@@ -52,6 +71,7 @@ def cycle_cmd(
     from dsei.errors import InputError
     from dsei.results import write_json
 
+    cell, fmt = Cell(cell).value, None if fmt is None else Format(fmt).value
     if not 0 < soft_short_fraction < 1:
         raise InputError("--soft-short-fraction", "must be between 0 and 1")
     if hard_short_mv < 0 or (divergence_mv is not None and divergence_mv <= 0):

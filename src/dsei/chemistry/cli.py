@@ -1,5 +1,6 @@
 """``dsei stability``, ``dsei convert`` and ``dsei design`` (thin layers over dsei.chemistry)."""
 
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -8,8 +9,25 @@ from rich.table import Table
 from dsei._cli_common import JsonOpt, ModelOpt, out_console
 from dsei.models.registry import DEFAULT_CHEMISTRY_MODEL
 
+
+class Correction(StrEnum):
+    """``--correction``, as :data:`dsei.chemistry.energies.CORRECTIONS`."""
+
+    fitted = "fitted"
+    mp2020 = "mp2020"
+    none = "none"
+
+
+class BarrierMethod(StrEnum):
+    """``dsei design --barrier``."""
+
+    bvse = "bvse"
+    neb = "neb"
+    none = "none"
+
+
 CorrOpt = Annotated[
-    str,
+    Correction,
     typer.Option(
         "--correction",
         help="Energy level: fitted (default; MP2020 where needed + fitted element references), mp2020, none.",
@@ -42,7 +60,7 @@ def stability_cmd(
     ],
     anode: AnodeOpt = "Li",
     model: ModelOpt = DEFAULT_CHEMISTRY_MODEL,
-    correction: CorrOpt = "fitted",
+    correction: CorrOpt = Correction.fitted,
     entries: EntriesOpt = None,
     json_out: JsonOpt = None,
 ) -> None:
@@ -55,7 +73,7 @@ def stability_cmd(
     info = check_model(model) if entries is None else None  # resolved (not loaded) before any work
     if info is not None and not info.available:
         raise InputError("--model", info.reason)
-    r = stability(phase, anode=anode, model=model, correction=correction, entries=entries)
+    r = stability(phase, anode=anode, model=model, correction=Correction(correction).value, entries=entries)
     if json_out:
         write_json(r, json_out)
     con = out_console(json_out)
@@ -92,7 +110,7 @@ def convert_cmd(
     ] = None,
     anode: AnodeOpt = "Li",
     model: ModelOpt = DEFAULT_CHEMISTRY_MODEL,
-    correction: CorrOpt = "fitted",
+    correction: CorrOpt = Correction.fitted,
     entries: EntriesOpt = None,
     mechanics: Annotated[
         bool,
@@ -113,7 +131,7 @@ def convert_cmd(
     if mechanics:  # the products' mechanics come from the design layer above chemistry (docs/architecture.md)
         from dsei.campaign.design import with_product_mechanics as annotate
     results = rank_additives(
-        native, adds, anode=anode, model=model, correction=correction, entries=entries, annotate=annotate
+        native, adds, anode=anode, model=model, correction=Correction(correction).value, entries=entries, annotate=annotate
     )
     if json_out:
         write_json(results[0] if len(results) == 1 else results, json_out, command="convert")
@@ -155,19 +173,19 @@ def design_cmd(
     additive: Annotated[str, typer.Option("--additive", help="Additive salt or ion (e.g. AgNO3).")],
     anode: AnodeOpt = "Li",
     model: ModelOpt = DEFAULT_CHEMISTRY_MODEL,
-    correction: CorrOpt = "fitted",
+    correction: CorrOpt = Correction.fitted,
     entries: EntriesOpt = None,
     mechanics: Annotated[
         bool,
         typer.Option("--mechanics/--no-mechanics", help="Compute each layer's elastic moduli (cached)."),
     ] = True,
     barrier: Annotated[
-        str,
+        BarrierMethod,
         typer.Option(
             "--barrier",
             help="Each phase's migration barrier: bvse (seconds), neb (minutes per phase, the transport default model) or none.",
         ),
-    ] = "bvse",
+    ] = BarrierMethod.bvse,
     json_out: JsonOpt = None,
 ) -> None:
     """The layered interphase from the anode outward, with each layer's Pugh ratio and barrier."""
@@ -175,6 +193,7 @@ def design_cmd(
     from dsei.errors import InputError
     from dsei.results import write_json
 
+    barrier = BarrierMethod(barrier).value
     if barrier not in ("bvse", "neb", "none"):
         raise InputError("--barrier", f"unknown method {barrier!r} (choose bvse, neb or none)")
     r = design(
@@ -182,7 +201,7 @@ def design_cmd(
         additive,
         anode=anode,
         model=model,
-        correction=correction,
+        correction=Correction(correction).value,
         entries=entries,
         mechanics=mechanics,
         barrier_method=None if barrier == "none" else barrier,

@@ -1,5 +1,6 @@
 """``dsei sem``: measure SEM images (cross-sections and top views); JSON, CSV, overlay PNG and HTML out."""
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -10,16 +11,30 @@ from dsei._cli_common import JsonOpt, err_console, out_console
 app = typer.Typer()
 
 
+class Mode(StrEnum):
+    """``--mode``, as :data:`dsei.microscopy.api.MODES`."""
+
+    cross_section = "cross-section"
+    top_view = "top-view"
+
+
+class Objects(StrEnum):
+    """``--objects`` of a top view."""
+
+    bright = "bright"
+    dark = "dark"
+
+
 @app.command("sem")
 def sem_cmd(
     paths: Annotated[list[Path], typer.Argument(metavar="IMAGE|FOLDER...", help="SEM images (TIFF from FEI/Thermo, Zeiss, TESCAN, JEOL, Hitachi; PNG/JPEG/BMP with --pixel-size) or folders of them.")],
-    mode: Annotated[str, typer.Option("--mode", help="cross-section (layer thickness, roughness) or top-view (particles, dendrites).", metavar="cross-section|top-view")] = "top-view",
+    mode: Annotated[Mode, typer.Option("--mode", help="cross-section (layer thickness, roughness) or top-view (particles, dendrites).", metavar="cross-section|top-view")] = Mode.top_view,
     pixel_size: Annotated[str | None, typer.Option("--pixel-size", help="Pixel size with its unit, e.g. 2.6um or 500nm (overrides the metadata).", metavar="SIZE")] = None,
     layers: Annotated[int | None, typer.Option("--layers", help="Cross-section: number of layers (default: every boundary that stands out of the noise).", metavar="N")] = None,
     tilt_correction: Annotated[float | None, typer.Option("--tilt-correction", help="Cross-section: stage tilt (degrees) of a FIB cross-section face (e.g. 52); vertical lengths are divided by sin(tilt).", metavar="DEG")] = None,
     region: Annotated[str | None, typer.Option("--region", help="Analyse only x0,y0,x1,y1 (pixels).", metavar="x0,y0,x1,y1")] = None,
     data_bar: Annotated[str, typer.Option("--data-bar", help="auto (metadata, else detected), none, or the bar's height in rows.", metavar="auto|none|ROWS")] = "auto",
-    objects: Annotated[str, typer.Option("--objects", help="Top view: the objects are bright or dark.", metavar="bright|dark")] = "bright",
+    objects: Annotated[Objects, typer.Option("--objects", help="Top view: the objects are bright or dark.", metavar="bright|dark")] = Objects.bright,
     threshold: Annotated[str, typer.Option("--threshold", help="Top view: auto, isodata, otsu, or a grey level in 0..1.", metavar="auto|isodata|otsu|LEVEL")] = "auto",
     flatten: Annotated[bool, typer.Option("--flatten/--no-flatten", help="Top view: divide out uneven illumination first.")] = False,
     min_area_px: Annotated[int, typer.Option("--min-area-px", help="Top view: ignore objects smaller than this (pixels).")] = 12,
@@ -41,7 +56,8 @@ def sem_cmd(
     from dsei.microscopy.outputs import write_csv, write_html
     from dsei.results import write_json
 
-    if mode not in MODES:
+    mode, objects = Mode(mode).value, Objects(objects).value
+    if mode not in MODES:  # the enum and MODES must agree (tests/test_cli_imports.py)
         raise InputError("--mode", f"must be cross-section or top-view, not {mode!r}")
     parse_pixel_size(pixel_size)  # a bad --pixel-size is an error before any file is read
     if data_bar not in ("auto", "none") and not data_bar.isdigit():

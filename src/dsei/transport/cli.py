@@ -1,6 +1,7 @@
 """``dsei barrier FILE --ion Li [--mechanism vacancy|interstitial|auto] [--method bvse|neb|md] [--model NAME]
 [--json OUT] [--plot OUT.png]``."""
 
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -11,14 +12,37 @@ from dsei.models.registry import DEFAULT_BARRIER_MODEL
 app = typer.Typer()
 
 
+class Mechanism(StrEnum):
+    """``--mechanism``, as :data:`dsei.transport.barrier.MECHANISMS`."""
+
+    auto = "auto"
+    vacancy = "vacancy"
+    interstitial = "interstitial"
+
+
+class Method(StrEnum):
+    """``--method``, as :data:`dsei.transport.barrier.METHODS`."""
+
+    neb = "neb"
+    bvse = "bvse"
+    md = "md"
+
+
+class Compensate(StrEnum):
+    """``--compensate``: how a vacancy cell is made."""
+
+    none = "none"
+    schottky = "schottky"
+
+
 @app.command("barrier")
 def barrier_cmd(
     file: Annotated[str, typer.Argument(metavar="FILE", help="Structure file (CIF, POSCAR, extxyz, JSON), MP id or library formula.")],
     ion: Annotated[str, typer.Option("--ion", help="Mobile ion (Li, Na, K, Ag...).")] = "Li",
     mechanism: Annotated[
-        str, typer.Option("--mechanism", help="vacancy, interstitial or auto (vacancy if the host contains the ion).")
-    ] = "auto",
-    method: Annotated[str, typer.Option("--method", help="neb (default), bvse (seconds, ranking) or md (slow).")] = "neb",
+        Mechanism, typer.Option("--mechanism", help="vacancy, interstitial or auto (vacancy if the host contains the ion).")
+    ] = Mechanism.auto,
+    method: Annotated[Method, typer.Option("--method", help="neb (default), bvse (seconds, ranking) or md (slow).")] = Method.neb,
     model: Annotated[
         str, typer.Option("--model", "-m", help="Model name (see `dsei models`); default: the transport default.")
     ] = DEFAULT_BARRIER_MODEL,
@@ -28,8 +52,8 @@ def barrier_cmd(
     images: Annotated[int, typer.Option("--images", help="NEB images between the end points.")] = 5,
     fmax: Annotated[float, typer.Option("--fmax", help="NEB force convergence (eV/Å).")] = 0.05,
     compensate: Annotated[
-        str, typer.Option("--compensate", help="Vacancy cells: none (neutral Li removed) or schottky (charge-neutral defect).")
-    ] = "none",
+        Compensate, typer.Option("--compensate", help="Vacancy cells: none (neutral Li removed) or schottky (charge-neutral defect).")
+    ] = Compensate.none,
     max_hops: Annotated[int, typer.Option("--max-hops", help="Compute at most this many distinct hops (shortest first).")] = 12,
     cutoff: Annotated[float | None, typer.Option("--cutoff", help="Longest hop considered (Å; default: automatic).")] = None,
 ) -> None:
@@ -42,7 +66,8 @@ def barrier_cmd(
     from dsei.structures.validate import prepare
     from dsei.transport.barrier import METHODS, barrier, plot_profiles
 
-    if method not in METHODS:
+    mechanism, method, compensate = Mechanism(mechanism).value, Method(method).value, Compensate(compensate).value
+    if method not in METHODS:  # the enum and METHODS must agree (tests/test_cli_imports.py)
         raise InputError("--method", f"unknown method {method!r} (choose {', '.join(METHODS)})")
     if method != "bvse":
         info = check_model(model)
