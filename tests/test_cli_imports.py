@@ -119,3 +119,88 @@ def test_optimizer_stays_case_insensitive():
     r = CliRunner().invoke(app, ["relax", "LiF", "--optimizer", "fire", "--fmax", "0"])
     assert "--optimizer" not in (r.output or "") and r.exit_code != 0
     assert Optimizer("FIRE").value == "FIRE"
+
+
+# ------------------------------------------------------------------------------------------- progress bars
+def test_progress_bar_is_off_unless_a_person_watches(monkeypatch):
+    from dsei import _cli_common
+
+    monkeypatch.setattr(_cli_common.sys.stderr, "isatty", lambda: True, raising=False)
+    assert _cli_common.progress_enabled("out.json") and not _cli_common.progress_enabled("-")
+    monkeypatch.setattr(_cli_common.sys.stderr, "isatty", lambda: False, raising=False)
+    assert not _cli_common.progress_enabled(None)
+
+
+def test_progress_bar_draws_on_a_terminal(monkeypatch):
+    import io
+
+    from rich.console import Console
+
+    from dsei import _cli_common
+
+    buf = io.StringIO()
+    monkeypatch.setattr(_cli_common, "err_console", Console(file=buf, force_terminal=True, width=100))
+    monkeypatch.setattr(_cli_common, "progress_enabled", lambda json_path=None: True)
+    with _cli_common.progress_bar("elastic", 3) as advance:
+        for name in ("LiF", "Li2O", "Li2S"):
+            advance(description=name)
+    drawn = buf.getvalue()
+    assert "elastic" in drawn and "3/3" in drawn and "Li2S" in drawn
+    with _cli_common.progress_bar("md", None, enabled=False) as advance:  # off: a no-op
+        advance(5, description="x", total=10, completed=5)
+    assert buf.getvalue() == drawn
+
+
+def test_md_progress_counts_every_step_to_the_end():
+    """``dsei barrier --method md``'s bar: a real (SevenNet-0) MD of a 4-atom Li3N cell, 2 temperatures."""
+    import torch
+
+    from dsei.structures.library import get_library
+    from dsei.transport.md import md_diffusion
+
+    torch.set_num_threads(1)
+    calls = []
+    li3n = get_library().structure(get_library().find("Li3N").id)
+    r = md_diffusion(li3n, "Li", model="sevennet", temperatures_K=(300.0, 600.0), time_ps=0.04, equilibration_ps=0.004,
+                     supercell=[1, 1, 1], vacancies=1, sample_fs=4.0, progress=lambda d, t, temp: calls.append((d, t, temp)))
+    assert len(r.temperatures) == 2
+    per_t = 2 + 20  # 0.004 ps equilibration and 0.04 ps production at 2 fs (10 samples, every 2 steps)
+    assert calls[-1] == (2 * per_t, 2 * per_t, 600.0)
+    assert [d for d, _, _ in calls] == sorted(d for d, _, _ in calls) and {t for _, t, _ in calls} == {2 * per_t}
+    assert {temp for _, _, temp in calls} == {300.0, 600.0}
+
+
+def test_elastic_on_many_files_draws_a_bar_and_keeps_stdout(monkeypatch, tmp_path, capsys):
+    """On a terminal, ``dsei elastic A B`` shows the bar (stderr) and the same table and JSON as without it."""
+    import io
+
+    from rich.console import Console
+
+    from dsei import _cli_common
+    from dsei.cli import main
+
+    plain = tmp_path / "plain.json"
+    assert main(["elastic", "LiF", "NaCl", "--model", "sevennet", "--no-retry", "--json", str(plain)]) == 0
+    table_plain = capsys.readouterr().out
+    buf = io.StringIO()
+    monkeypatch.setattr(_cli_common, "err_console", Console(file=buf, force_terminal=True, width=120))
+    monkeypatch.setattr(_cli_common, "progress_enabled", lambda json_path=None: json_path != "-")
+    barred = tmp_path / "barred.json"
+    assert main(["elastic", "LiF", "NaCl", "--model", "sevennet", "--no-retry", "--json", str(barred)]) == 0
+    assert capsys.readouterr().out == table_plain
+    assert "elastic" in buf.getvalue() and "2/2" in buf.getvalue()
+    def numbers(path):  # everything but the wall time
+        return [{k: v for k, v in r.items() if k != "time_s"} for r in json.loads(path.read_text())["results"]]
+
+    assert numbers(barred) == numbers(plain)
+
+
+def test_design_reports_each_phase_once_in_layer_order():
+    """``dsei design``'s bar: one call per phase, before its properties, in the order of the layers."""
+    from dsei.campaign.design import design
+
+    calls = []
+    d = design(["LiF", "Li2S"], "AgNO3", mechanics=False, progress=lambda done, total, f: calls.append((done, total, f)))
+    phases = [p["formula"] for lay in d.layers for p in lay["phase_properties"]]
+    assert [f for _, _, f in calls] == phases
+    assert [done for done, _, _ in calls] == list(range(len(phases))) and {t for _, t, _ in calls} == {len(phases)}

@@ -32,10 +32,11 @@ def progress_enabled(json_path: str | None = None) -> bool:
 
 
 @contextlib.contextmanager
-def progress_bar(label: str, total: int | None, json_path: str | None = None) -> Iterator:
-    """A rich progress bar on stderr, as ``advance(n=1, description=None, total=None)``; a no-op when off."""
-    if not progress_enabled(json_path):
-        yield lambda n=1, description=None, total=None: None
+def progress_bar(label: str, total: int | None, json_path: str | None = None, enabled: bool = True) -> Iterator:
+    """A rich progress bar on stderr, as ``advance(n=1, description=None, total=None, completed=None)``; a no-op
+    when off (stderr not a terminal, or ``--json -``). ``total=None``: a pulsing bar (work of unknown length)."""
+    if not (enabled and progress_enabled(json_path)):
+        yield lambda n=1, description=None, total=None, completed=None: None
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -45,10 +46,14 @@ def progress_bar(label: str, total: int | None, json_path: str | None = None) ->
     ) as prog:
         task = prog.add_task("", total=total)
 
-        def advance(n: int = 1, description: str | None = None, total: int | None = None) -> None:
-            kw = {} if description is None else {"description": description}
+        def advance(n: int = 1, description: str | None = None, total: int | None = None, completed: int | None = None) -> None:
+            kw: dict = {} if description is None else {"description": description}
             if total is not None:
                 kw["total"] = total
-            prog.update(task, advance=n, **kw)
+            if completed is not None:
+                kw["completed"] = completed
+            else:
+                kw["advance"] = n
+            prog.update(task, **kw)
 
         yield advance

@@ -6,7 +6,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from dsei._cli_common import JsonOpt, ModelOpt, out_console
+from dsei._cli_common import JsonOpt, ModelOpt, out_console, progress_bar
 from dsei.models.registry import DEFAULT_CHEMISTRY_MODEL
 
 
@@ -128,11 +128,20 @@ def convert_cmd(
     # one additive or several: the same ranked conversion (most favourable first), products' mechanics on request
     adds = DEFAULT_ADDITIVES if additive is None else [a.strip() for a in _split_salts(additive) if a.strip()]
     annotate = None
-    if mechanics:  # the products' mechanics come from the design layer above chemistry (docs/architecture.md)
-        from dsei.campaign.design import with_product_mechanics as annotate
-    results = rank_additives(
-        native, adds, anode=anode, model=model, correction=Correction(correction).value, entries=entries, annotate=annotate
-    )
+    # --mechanics: a bar of the additives whose products' elastic moduli are done (minutes each on a cold cache)
+    with progress_bar("mechanics", len(adds), json_out, enabled=mechanics) as advance:
+        if mechanics:  # the products' mechanics come from the design layer above chemistry (docs/architecture.md)
+            from dsei.campaign.design import with_product_mechanics
+
+            def annotate(result):
+                advance(0, description=result.additive)
+                out = with_product_mechanics(result)
+                advance()
+                return out
+
+        results = rank_additives(
+            native, adds, anode=anode, model=model, correction=Correction(correction).value, entries=entries, annotate=annotate
+        )
     if json_out:
         write_json(results[0] if len(results) == 1 else results, json_out, command="convert")
     con = out_console(json_out)
@@ -196,16 +205,26 @@ def design_cmd(
     barrier = BarrierMethod(barrier).value
     if barrier not in ("bvse", "neb", "none"):
         raise InputError("--barrier", f"unknown method {barrier!r} (choose bvse, neb or none)")
-    r = design(
-        native,
-        additive,
-        anode=anode,
-        model=model,
-        correction=Correction(correction).value,
-        entries=entries,
-        mechanics=mechanics,
-        barrier_method=None if barrier == "none" else barrier,
-    )
+    seen = {"total": None}
+
+    def progress(done, total, formula):
+        seen["total"] = total
+        advance(0, description=formula, total=total, completed=done)
+
+    with progress_bar("design", None, json_out) as advance:  # a bar of the phases whose properties are done
+        r = design(
+            native,
+            additive,
+            anode=anode,
+            model=model,
+            correction=Correction(correction).value,
+            entries=entries,
+            mechanics=mechanics,
+            barrier_method=None if barrier == "none" else barrier,
+            progress=progress,
+        )
+        if seen["total"] is not None:
+            advance(0, description="done", completed=seen["total"])
     if json_out:
         write_json(r, json_out)
     con = out_console(json_out)

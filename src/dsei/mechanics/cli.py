@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-from dsei._cli_common import JsonOpt, err_console, out_console
+from dsei._cli_common import JsonOpt, err_console, out_console, progress_bar
 from dsei.models.registry import DEFAULT_ELASTIC_MODEL
 
 app = typer.Typer()
@@ -54,31 +54,40 @@ def elastic_cmd(
     con = out_console(json_out)
     structs, failures = [], []
     first_error: DseiError | None = None
-    for f in files:
-        try:
-            structs.append((f, prepare(f, check, max_sites)))
-        except DseiError as exc:
-            if len(files) == 1:
+    # many files: a bar of the inputs read, then of the structures computed (one batch: the phase is described)
+    with progress_bar("elastic", len(files), json_out, enabled=len(files) > 1) as advance:
+        for f in files:
+            advance(0, description=f"reading {f}")
+            try:
+                structs.append((f, prepare(f, check, max_sites)))
+            except DseiError as exc:
+                if len(files) == 1:
+                    raise
+                failures.append(f)
+                first_error = first_error or exc
+                err_console.print(f"error: {exc}", markup=False, highlight=False)
+            advance()
+        results = []
+        if structs:
+            advance(0, description="computing", total=len(structs), completed=0)
+            kw = dict(calibrate=calibrate, relax=relax, relax_ions=not clamped, fallback=FALLBACK_MODEL if fallback else None, retry=retry)
+            try:
+                batch = elastic_many([s for _, s in structs], model, progress=lambda what: advance(0, description=what), **kw)
+                results = list(zip([f for f, _ in structs], batch, strict=True))
+                advance(0, description="done", completed=len(structs))
+            except DseiError:
                 raise
-            failures.append(f)
-            first_error = first_error or exc
-            err_console.print(f"error: {exc}", markup=False, highlight=False)
-    results = []
-    if structs:
-        kw = dict(calibrate=calibrate, relax=relax, relax_ions=not clamped, fallback=FALLBACK_MODEL if fallback else None, retry=retry)
-        try:
-            results = list(zip([f for f, _ in structs], elastic_many([s for _, s in structs], model, **kw), strict=True))
-        except DseiError:
-            raise
-        except Exception:  # noqa: BLE001 - isolate the failing structure: redo one at a time
-            results = []
-            for f, s in structs:
-                try:
-                    results.append((f, elastic_many([s], model, **kw)[0]))
-                except Exception as exc:  # noqa: BLE001 - report and go on with the others
-                    failures.append(f)
-                    msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-                    err_console.print(f"error: {f}: calculation failed ({type(exc).__name__}: {msg})", markup=False, highlight=False)
+            except Exception:  # noqa: BLE001 - isolate the failing structure: redo one at a time
+                results = []
+                advance(0, description="one at a time", completed=0)
+                for f, s in structs:
+                    try:
+                        results.append((f, elastic_many([s], model, **kw)[0]))
+                    except Exception as exc:  # noqa: BLE001 - report and go on with the others
+                        failures.append(f)
+                        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                        err_console.print(f"error: {f}: calculation failed ({type(exc).__name__}: {msg})", markup=False, highlight=False)
+                    advance()
     for f, r in results:
         if r.source is None:
             r.source = f

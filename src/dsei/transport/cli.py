@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from dsei._cli_common import JsonOpt, err_console, out_console
+from dsei._cli_common import JsonOpt, err_console, out_console, progress_bar
 from dsei.models.registry import DEFAULT_BARRIER_MODEL
 
 app = typer.Typer()
@@ -76,13 +76,19 @@ def barrier_cmd(
     con = out_console(json_out)
     struct = prepare(file, model if method != "bvse" else None)
 
-    def progress(rank, total, hop):
+    def hop_progress(rank, total, hop):
         err_console.print(f"hop {rank + 1}/{total}: {hop.label} {hop.distance_A:.2f} Å", highlight=False)
 
-    r = barrier(
-        struct, ion=ion, mechanism=mechanism, method=method, model=model, min_image_A=min_image, n_images=images,
-        fmax=fmax, compensate=compensate, max_hops=max_hops, cutoff_A=cutoff, source=file, progress=progress,
-    )
+    with progress_bar("md", None, json_out, enabled=method == "md") as advance:  # MD: a bar of the MD steps
+
+        def md_progress(done, total, temperature_K):
+            advance(0, description=f"{temperature_K:g} K", total=total, completed=done)
+
+        r = barrier(
+            struct, ion=ion, mechanism=mechanism, method=method, model=model, min_image_A=min_image, n_images=images,
+            fmax=fmax, compensate=compensate, max_hops=max_hops, cutoff_A=cutoff, source=file,
+            progress=md_progress if method == "md" else hop_progress,
+        )
     if json_out:
         write_json(r, json_out, command="barrier")
     if plot:
