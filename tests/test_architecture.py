@@ -19,13 +19,13 @@ SRC = Path(dsei.__file__).resolve().parent
 
 #: lowest layer first; a module belongs to the layer of its longest matching prefix (see docs/architecture.md)
 LAYERS: list[tuple[str, ...]] = [
-    ("dsei._version", "dsei.errors", "dsei.results", "dsei.cache", "dsei.report"),  # report: HTML/CSV rendering, imports no dsei
+    ("dsei._version", "dsei._lazy", "dsei.errors", "dsei.results", "dsei.cache", "dsei.report"),  # report: HTML/CSV rendering, imports no dsei
     ("dsei.structures", "dsei.models"),
     ("dsei.relax", "dsei.optimize"),
     ("dsei.mechanics", "dsei.transport", "dsei.chemistry", "dsei.cells", "dsei.microscopy"),
     ("dsei.campaign", "dsei.discovery"),
     ("dsei.api", "dsei"),  # dsei/__init__.py is the lazy public face, like dsei.api
-    ("dsei.cli",),
+    ("dsei.cli", "dsei._cli_common"),  # _cli_common: the options and consoles every cli.py shares
 ]
 CLI_LAYER = len(LAYERS) - 1
 

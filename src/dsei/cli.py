@@ -5,8 +5,9 @@ Conventions for every command:
 - bad input exits with status 2 and one line on stderr starting ``error:``;
 - no Python traceback unless ``--debug`` (given before the subcommand: ``dsei --debug relax ...``).
 
-Subcommand groups live next to their science (``dsei/<module>/cli.py``) and are attached in
-:func:`_register_subcommands`, so this file stays small.
+Subcommands live next to their science (``dsei/<module>/cli.py``, each a module-level ``app`` of commands)
+and are attached in :func:`_register_subcommands`, so this file stays small. Shared options and consoles:
+:mod:`dsei._cli_common`.
 """
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ import importlib
 import os
 import sys
 import traceback
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from dsei._cli_common import JsonOpt, ModelOpt, console, err_console, out_console  # noqa: F401 - re-exported
 from dsei.errors import DseiError, InputError
 
 app = typer.Typer(
@@ -33,17 +35,25 @@ app = typer.Typer(
 library_app = typer.Typer(help="The built-in phase library.", no_args_is_help=True)
 app.add_typer(library_app, name="library")
 
-console = Console()
-err_console = Console(stderr=True)
 _STATE = {"debug": False}
 
-JsonOpt = Annotated[str | None, typer.Option("--json", help="Write results as JSON to PATH ('-' for stdout).", metavar="PATH")]
-ModelOpt = Annotated[str, typer.Option("--model", "-m", help="Model name (see `dsei models`).")]
+
+class Optimizer(StrEnum):
+    """``--optimizer`` (case-insensitive), as :data:`dsei.relax.OPTIMIZERS`."""
+
+    FIRE = "FIRE"
+    BFGS = "BFGS"
+    LBFGS = "LBFGS"
 
 
-def out_console(json_path: str | None) -> Console:
-    """Where human-readable output goes: stderr when JSON goes to stdout, so stdout stays parseable."""
-    return err_console if json_path == "-" else console
+class Role(StrEnum):
+    """``--role`` of ``dsei library list``, as :data:`dsei.structures.library.ROLES`."""
+
+    native = "native"
+    conversion = "conversion"
+    alloy = "alloy"
+    metal = "metal"
+    salt = "salt"
 
 
 @app.callback(invoke_without_command=True)
@@ -108,7 +118,7 @@ def relax_cmd(
     json_out: JsonOpt = None,
     fmax: Annotated[float, typer.Option(help="Force convergence threshold, eV/Å.")] = 0.01,
     steps: Annotated[int, typer.Option(help="Maximum optimizer steps.")] = 500,
-    optimizer: Annotated[str, typer.Option(help="BFGS, FIRE or LBFGS.")] = "BFGS",
+    optimizer: Annotated[Optimizer, typer.Option(help="BFGS, FIRE or LBFGS.", case_sensitive=False, metavar="BFGS|FIRE|LBFGS")] = Optimizer.BFGS,
     fix_symmetry: Annotated[bool, typer.Option("--fix-symmetry/--no-fix-symmetry", help="Keep the input space group.")] = True,
     max_sites: Annotated[int, typer.Option(help="Refuse structures with more sites than this.")] = 200,
 ) -> None:
@@ -116,8 +126,7 @@ def relax_cmd(
     from dsei.api import relax_file
     from dsei.results import write_json
 
-    if optimizer.upper() not in ("FIRE", "BFGS", "LBFGS"):
-        raise InputError("--optimizer", f"must be FIRE, BFGS or LBFGS, not {optimizer!r}")
+    optimizer = Optimizer(optimizer).value  # the choice itself is checked by typer (exit 2)
     if fmax <= 0 or steps < 1:
         raise InputError("--fmax/--steps", "fmax must be > 0 and steps ≥ 1")
     import warnings
@@ -177,14 +186,15 @@ def write_structure(struct, path: Path) -> None:
 @library_app.command("list")
 def library_list(
     json_out: JsonOpt = None,
-    role: Annotated[str | None, typer.Option(help="Only this role: native, conversion, alloy, metal, salt.")] = None,
+    role: Annotated[Role | None, typer.Option(help="Only this role: native, conversion, alloy, metal, salt.")] = None,
 ) -> None:
     """List the built-in phases: ID, formula, role, space group, ground state, provenance."""
     from dsei.results import SCHEMA_VERSION, write_json
     from dsei.structures.library import ROLES, get_library
 
+    role = None if role is None else Role(role).value
     lib = get_library()
-    if role is not None and role not in ROLES:
+    if role is not None and role not in ROLES:  # the enum and ROLES must agree (tests/test_cli_imports.py)
         raise InputError("--role", f"must be one of {', '.join(ROLES)}")
     entries = [e for e in lib if role is None or e.role == role]
     if json_out:
@@ -230,16 +240,13 @@ _SUBCOMMAND_MODULES = (
 
 
 def _register_subcommands() -> None:
-    """Each module's ``cli.register(app)`` adds its commands; modules not yet present are skipped."""
+    """Attach the commands each package's ``cli.py`` defines at module level on its own ``app``.
+
+    The cli modules import only typer, rich and :mod:`dsei._cli_common` at module level (their science is
+    imported inside each command), so building the whole command line loads no model, torch or pymatgen.
+    """
     for name in _SUBCOMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            # the module (or its package) is not part of this install yet: skip it; anything else is a bug
-            if exc.name and (name == exc.name or name.startswith(exc.name + ".")):
-                continue
-            raise
-        module.register(app)
+        app.registered_commands.extend(importlib.import_module(name).app.registered_commands)
 
 
 _register_subcommands()

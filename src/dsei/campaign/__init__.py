@@ -1,8 +1,23 @@
 """Campaigns: stages, a resumable SQLite result store, executors (in-process, process pool, Dask)."""
 
-from dsei.campaign.pipeline import CampaignRun, Pipeline, default_stages, make_candidate
-from dsei.campaign.screen import ScreenResult, screen
-from dsei.campaign.stages import STAGES, Candidate, Stage, build_stage, register_stage
-from dsei.campaign.store import ResultStore
+from dsei._lazy import lazy_package
 
-__all__ = ["STAGES", "CampaignRun", "Candidate", "Pipeline", "ResultStore", "ScreenResult", "Stage", "build_stage", "default_stages", "make_candidate", "register_stage", "screen"]
+# lazy (PEP 562): ``dsei --help`` imports this package (its cli.py) and must not load pymatgen, ASE or torch
+_EXPORTS = {
+    "CampaignRun": "dsei.campaign.pipeline",
+    "Pipeline": "dsei.campaign.pipeline",
+    "default_stages": "dsei.campaign.pipeline",
+    "make_candidate": "dsei.campaign.pipeline",
+    "ScreenResult": "dsei.campaign.screen",
+    "screen": "dsei.campaign.screen",
+    "STAGES": "dsei.campaign.stages",
+    "Candidate": "dsei.campaign.stages",
+    "Stage": "dsei.campaign.stages",
+    "build_stage": "dsei.campaign.stages",
+    "register_stage": "dsei.campaign.stages",
+    "ResultStore": "dsei.campaign.store",
+}
+
+__all__ = sorted(_EXPORTS)
+
+lazy_package(__name__, _EXPORTS)

@@ -203,13 +203,15 @@ def design(
     mechanics_model: str | None = None,
     barrier_method: str | None = "bvse",
     barrier_model: str | None = None,
+    progress=None,
 ) -> DesignResult:
     """The layered interphase from the anode outward (see the module docstring for the rule).
 
     ``barrier_method``: how each phase's Li (anode-ion) migration barrier is obtained — ``"bvse"`` (default,
     seconds), ``"neb"`` (minutes per phase) or None (not computed); ``barrier_model`` the model of NEB barriers
     (default: the transport default, :data:`dsei.models.DEFAULT_BARRIER_MODEL`); ``mechanics_model`` the model of
-    each layer's elastic tensor (default: the elastic default, :data:`dsei.models.DEFAULT_ELASTIC_MODEL`)."""
+    each layer's elastic tensor (default: the elastic default, :data:`dsei.models.DEFAULT_ELASTIC_MODEL`).
+    ``progress``: called as ``progress(phases_done, phases_total, formula)`` before each phase's properties."""
     natives = [n.strip() for n in (native.split(",") if isinstance(native, str) else native) if n.strip()]
     if not natives:
         raise InputError("--native", "give at least one native phase (e.g. LiF,Li2S)")
@@ -255,9 +257,13 @@ def design(
     groups = [inner] + [[f] for f in outer] if inner else [[f] for f in outer]
     mech_model = mechanics_model or DEFAULT_ELASTIC_MODEL
     layers = []
+    n_phases, done = sum(len(g) for g in groups), 0
     for pos, phases in enumerate(groups, start=1):
         props = []
         for f in phases:
+            if progress:
+                progress(done, n_phases, f)
+            done += 1
             s = stab[f]
             rec = {
                 "formula": f,

@@ -6,19 +6,22 @@
 The gradient-SEI design (``dsei design``), which orchestrates chemistry, mechanics and transport, sits a
 layer above in :mod:`dsei.campaign.design` (see docs/architecture.md); ``dsei.design`` is its function.
 
-The functions are imported here eagerly (pymatgen only, no torch) so that ``dsei.chemistry.stability``
-names the function, not the submodule of the same name.
+The functions are imported on first use; ``dsei.chemistry.stability`` names the function, not the submodule
+of the same name (see :func:`dsei._lazy.lazy_package`).
 """
 
-from dsei.chemistry.conversion import ConversionResult, convert, rank_additives
-from dsei.chemistry.energies import EnergySet
-from dsei.chemistry.stability import StabilityResult, stability
+from dsei._lazy import lazy_package
 
-__all__ = [
-    "ConversionResult",
-    "EnergySet",
-    "StabilityResult",
-    "convert",
-    "rank_additives",
-    "stability",
-]
+# lazy (PEP 562): ``dsei --help`` imports this package (its cli.py) and must not load pymatgen, ASE or torch
+_EXPORTS = {
+    "ConversionResult": "dsei.chemistry.conversion",
+    "convert": "dsei.chemistry.conversion",
+    "rank_additives": "dsei.chemistry.conversion",
+    "EnergySet": "dsei.chemistry.energies",
+    "StabilityResult": "dsei.chemistry.stability",
+    "stability": "dsei.chemistry.stability",
+}
+
+__all__ = sorted(_EXPORTS)
+
+lazy_package(__name__, _EXPORTS)

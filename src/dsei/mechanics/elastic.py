@@ -297,6 +297,7 @@ def elastic_tensors(
     symprec: float = SYMPREC,
     ion_method: str = "linear",
     primitive: bool = True,
+    progress=None,
 ) -> list[RawTensor]:
     """Fitted, uncalibrated elastic tensors (GPa, standard orientation) of many structures, one model.
 
@@ -331,6 +332,8 @@ def elastic_tensors(
             a = _primitive(a, symprec)
         atoms_list.append(a)
     if relax and atoms_list:
+        if progress:
+            progress(f"relaxing {len(atoms_list)} reference cell(s)")
         rinfo = batched_relax(atoms_list, m, fmax=relax_fmax, steps=relax_steps, relax_cell=relax_cell, fix_symmetry=True, symprec=symprec)
     else:
         rinfo = [None] * len(atoms_list)
@@ -343,6 +346,8 @@ def elastic_tensors(
             c.set_cell(deformed_cell(p.atoms.cell[:], e), scale_atoms=True)
             cells.append(c)
             owner.append(k)
+    if progress:
+        progress(f"{len(cells)} strained cells" + (" (ions relaxed)" if relax_ions else ""))
     if relax_ions:
         cinfo = _relax_ions(cells, owner, [p.atoms for p in plans], m, fmax=ion_fmax, method=ion_method)
         stresses = [ci.evaluation.stress_eV_per_A3 / units.GPa for ci in cinfo]
@@ -675,6 +680,7 @@ def elastic_many(
     symprec: float = SYMPREC,
     fallback: str | Model | None = FALLBACK_MODEL,
     retry: bool = True,
+    progress=None,
 ) -> list[ElasticResult]:
     """Elastic results of many structures, every forward pass shared between them (one list per model).
 
@@ -685,6 +691,8 @@ def elastic_many(
     structures whose tensor is not positive definite (:data:`FALLBACK_MODEL`; None = off; never for a
     committee, which reports such members itself). ``retry``: before reporting ``unstable``, try
     :data:`RETRIES` in order (the fallback among them), then :data:`LAST_MODEL` (False: only the fallback).
+    ``progress``: called with a short description of each phase as it starts (reference relaxation, strained
+    cells, retries), for a progress display; it changes nothing computed.
     """
     structures = list(structures)
     if not structures:
@@ -693,7 +701,8 @@ def elastic_many(
     per_member: list[tuple[list[RawTensor], list[ElasticResult]]] = []
     for mem in names:
         m = mem if isinstance(mem, Model) else load_model(mem)
-        raws = elastic_tensors(structures, m, relax=relax, relax_ions=relax_ions, magnitudes=magnitudes, symprec=symprec)
+        tell = None if progress is None else (lambda what, name=m.name: progress(f"{name}: {what}"))
+        raws = elastic_tensors(structures, m, relax=relax, relax_ions=relax_ions, magnitudes=magnitudes, symprec=symprec, progress=tell)
         per_member.append((raws, _results(raws, m.name, calibrate)))
     if len(names) == 1:
         results = per_member[0][1]
@@ -701,6 +710,8 @@ def elastic_many(
         if unstable and retry:
             m = names[0] if isinstance(names[0], Model) else load_model(names[0])
             kw = dict(calibrate=calibrate, relax=relax, relax_ions=relax_ions, magnitudes=magnitudes, symprec=symprec)
+            if progress:
+                progress(f"retrying {len(unstable)} structure(s) whose tensor is not positive definite")
             _retry_unstable(structures, results, unstable, m, fallback, kw)
         elif unstable and fallback is not None:
             fb_name = fallback.name if isinstance(fallback, Model) else canonical_name(fallback)

@@ -8,32 +8,26 @@ Python API::
     a.result.cross_section["layers"][1]["thickness_mean_nm"]
 """
 
-from dsei.microscopy.api import (
-    SemAnalysis,
-    SemComparison,
-    SemResult,
-    analyse_image,
-    analyse_images,
-    compare,
-    compare_images,
-    image_files,
-)
-from dsei.microscopy.io import SemImage, parse_pixel_size, read_image
-from dsei.microscopy.outputs import write_csv, write_html, write_overlay
+from dsei._lazy import lazy_package
 
-__all__ = [
-    "SemAnalysis",
-    "SemComparison",
-    "SemImage",
-    "SemResult",
-    "analyse_image",
-    "analyse_images",
-    "compare",
-    "compare_images",
-    "image_files",
-    "parse_pixel_size",
-    "read_image",
-    "write_csv",
-    "write_html",
-    "write_overlay",
-]
+# lazy (PEP 562): ``dsei --help`` imports this package (its cli.py) and must not load pymatgen, ASE or torch
+_EXPORTS = {
+    "SemAnalysis": "dsei.microscopy.api",
+    "SemComparison": "dsei.microscopy.api",
+    "SemResult": "dsei.microscopy.api",
+    "analyse_image": "dsei.microscopy.api",
+    "analyse_images": "dsei.microscopy.api",
+    "compare": "dsei.microscopy.api",
+    "compare_images": "dsei.microscopy.api",
+    "image_files": "dsei.microscopy.api",
+    "SemImage": "dsei.microscopy.io",
+    "parse_pixel_size": "dsei.microscopy.io",
+    "read_image": "dsei.microscopy.io",
+    "write_csv": "dsei.microscopy.outputs",
+    "write_html": "dsei.microscopy.outputs",
+    "write_overlay": "dsei.microscopy.outputs",
+}
+
+__all__ = sorted(_EXPORTS)
+
+lazy_package(__name__, _EXPORTS)

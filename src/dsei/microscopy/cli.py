@@ -1,130 +1,146 @@
 """``dsei sem``: measure SEM images (cross-sections and top views); JSON, CSV, overlay PNG and HTML out."""
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from dsei._cli_common import JsonOpt, err_console, out_console
 
-def register(app: typer.Typer) -> None:
-    """Attach the ``sem`` command to the ``dsei`` app."""
-    from dsei.cli import JsonOpt, err_console, out_console
+app = typer.Typer()
 
-    @app.command("sem")
-    def sem_cmd(
-        paths: Annotated[list[Path], typer.Argument(metavar="IMAGE|FOLDER...", help="SEM images (TIFF from FEI/Thermo, Zeiss, TESCAN, JEOL, Hitachi; PNG/JPEG/BMP with --pixel-size) or folders of them.")],
-        mode: Annotated[str, typer.Option("--mode", help="cross-section (layer thickness, roughness) or top-view (particles, dendrites).", metavar="cross-section|top-view")] = "top-view",
-        pixel_size: Annotated[str | None, typer.Option("--pixel-size", help="Pixel size with its unit, e.g. 2.6um or 500nm (overrides the metadata).", metavar="SIZE")] = None,
-        layers: Annotated[int | None, typer.Option("--layers", help="Cross-section: number of layers (default: every boundary that stands out of the noise).", metavar="N")] = None,
-        tilt_correction: Annotated[float | None, typer.Option("--tilt-correction", help="Cross-section: stage tilt (degrees) of a FIB cross-section face (e.g. 52); vertical lengths are divided by sin(tilt).", metavar="DEG")] = None,
-        region: Annotated[str | None, typer.Option("--region", help="Analyse only x0,y0,x1,y1 (pixels).", metavar="x0,y0,x1,y1")] = None,
-        data_bar: Annotated[str, typer.Option("--data-bar", help="auto (metadata, else detected), none, or the bar's height in rows.", metavar="auto|none|ROWS")] = "auto",
-        objects: Annotated[str, typer.Option("--objects", help="Top view: the objects are bright or dark.", metavar="bright|dark")] = "bright",
-        threshold: Annotated[str, typer.Option("--threshold", help="Top view: auto, isodata, otsu, or a grey level in 0..1.", metavar="auto|isodata|otsu|LEVEL")] = "auto",
-        flatten: Annotated[bool, typer.Option("--flatten/--no-flatten", help="Top view: divide out uneven illumination first.")] = False,
-        min_area_px: Annotated[int, typer.Option("--min-area-px", help="Top view: ignore objects smaller than this (pixels).")] = 12,
-        max_pixels: Annotated[int, typer.Option("--max-pixels", help="Refuse images with more pixels than this (memory).")] = 64_000_000,
-        compare: Annotated[bool, typer.Option("--compare", help="Print (and write with --json) one table comparing all images.")] = False,
-        json_out: JsonOpt = None,
-        csv_out: Annotated[Path | None, typer.Option("--csv", help="Per-object (top view) or per-column (cross-section) measurements.", metavar="OUT.csv")] = None,
-        overlay: Annotated[Path | None, typer.Option("--overlay", help="Overlay PNG (one image) or a folder for one PNG per image.", metavar="OUT.png|DIR")] = None,
-        html_out: Annotated[Path | None, typer.Option("--html", help="HTML report (dsei screen style, self-contained).", metavar="OUT.html")] = None,
-    ) -> None:
-        """Measure SEM images: layer thickness and interface roughness (cross-section), or particle count, size, coverage, porosity, shape, dendrite indicator and index of dispersion (top view)."""
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-        from rich.table import Table
 
-        from dsei.errors import InputError
-        from dsei.microscopy.api import MODES, SemAnalysis, analyse_image, image_files
-        from dsei.microscopy.api import compare as compare_analyses
-        from dsei.microscopy.io import parse_pixel_size
-        from dsei.microscopy.outputs import write_csv, write_html
-        from dsei.results import write_json
+class Mode(StrEnum):
+    """``--mode``, as :data:`dsei.microscopy.api.MODES`."""
 
-        if mode not in MODES:
-            raise InputError("--mode", f"must be cross-section or top-view, not {mode!r}")
-        parse_pixel_size(pixel_size)  # a bad --pixel-size is an error before any file is read
-        if data_bar not in ("auto", "none") and not data_bar.isdigit():
-            raise InputError("--data-bar", f"must be auto, none or a number of rows, not {data_bar!r}")
-        thr: str | float = threshold
-        if threshold not in ("auto", "isodata", "otsu"):
-            try:
-                thr = float(threshold)
-            except ValueError:
-                raise InputError("--threshold", f"must be auto, isodata, otsu or a number, not {threshold!r}") from None
-        if max_pixels < 256:
-            raise InputError("--max-pixels", "must be at least 256")
-        files = image_files(paths)
-        single = len(files) == 1
-        if overlay is not None and not single and overlay.suffix.lower() == ".png":
-            raise InputError("--overlay", "several images: give a folder, not a .png file")
-        if overlay is not None and single and overlay.suffix.lower() not in (".png", ""):
-            raise InputError(overlay, "overlays are written as PNG: give a .png path or a folder")
-        kwargs = dict(mode=mode, pixel_size=pixel_size, layers=layers, region=region, data_bar=data_bar, max_pixels=max_pixels, objects=objects, flatten=flatten, min_area_px=min_area_px, threshold=thr, tilt_correction_deg=tilt_correction)
-        con = out_console(json_out)
-        analyses: list[SemAnalysis] = []
-        overlays: dict[str, str] = {}
-        if single:
-            analyses.append(analyse_image(files[0], **kwargs))  # an unusable single file is an error (exit 2)
-        else:
-            from dsei.errors import DseiError
-            from dsei.microscopy.api import SemResult
+    cross_section = "cross-section"
+    top_view = "top-view"
 
-            with Progress(TextColumn("[bold]sem[/]"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("{task.description}"), console=err_console, transient=False) as prog:
-                task = prog.add_task("", total=len(files))
-                for f in files:
-                    prog.update(task, description=f.name)
-                    try:
-                        a = analyse_image(f, **kwargs)
-                        _overlay(a, overlay, single, overlays)  # written as we go: a later failure loses nothing
-                        a.image, a.raw = None, None  # memory stays flat over a long folder: the arrays are no longer needed
-                        analyses.append(a)
-                    except DseiError as exc:  # one bad file never stops the rest
-                        analyses.append(SemAnalysis(SemResult(file=str(f), mode=mode, status="failed", reason=str(exc)), None))
-                        err_console.print(f"[yellow]warning:[/] {exc}")
-                    except Exception as exc:  # noqa: BLE001 - a bug on one image must not lose the others
-                        first = " ".join(str(exc).split())[:160]
-                        analyses.append(SemAnalysis(SemResult(file=str(f), mode=mode, status="failed", reason=f"internal error {type(exc).__name__}: {first}"), None))
-                        err_console.print(f"[yellow]warning:[/] {f}: internal error {type(exc).__name__}: {first}")
-                    prog.advance(task)
-        if single:
-            _overlay(analyses[0], overlay, single, overlays)
-        for a in analyses:
-            if csv_out is not None:
-                a.result.outputs["csv"] = str(csv_out)
+
+class Objects(StrEnum):
+    """``--objects`` of a top view."""
+
+    bright = "bright"
+    dark = "dark"
+
+
+@app.command("sem")
+def sem_cmd(
+    paths: Annotated[list[Path], typer.Argument(metavar="IMAGE|FOLDER...", help="SEM images (TIFF from FEI/Thermo, Zeiss, TESCAN, JEOL, Hitachi; PNG/JPEG/BMP with --pixel-size) or folders of them.")],
+    mode: Annotated[Mode, typer.Option("--mode", help="cross-section (layer thickness, roughness) or top-view (particles, dendrites).", metavar="cross-section|top-view")] = Mode.top_view,
+    pixel_size: Annotated[str | None, typer.Option("--pixel-size", help="Pixel size with its unit, e.g. 2.6um or 500nm (overrides the metadata).", metavar="SIZE")] = None,
+    layers: Annotated[int | None, typer.Option("--layers", help="Cross-section: number of layers (default: every boundary that stands out of the noise).", metavar="N")] = None,
+    tilt_correction: Annotated[float | None, typer.Option("--tilt-correction", help="Cross-section: stage tilt (degrees) of a FIB cross-section face (e.g. 52); vertical lengths are divided by sin(tilt).", metavar="DEG")] = None,
+    region: Annotated[str | None, typer.Option("--region", help="Analyse only x0,y0,x1,y1 (pixels).", metavar="x0,y0,x1,y1")] = None,
+    data_bar: Annotated[str, typer.Option("--data-bar", help="auto (metadata, else detected), none, or the bar's height in rows.", metavar="auto|none|ROWS")] = "auto",
+    objects: Annotated[Objects, typer.Option("--objects", help="Top view: the objects are bright or dark.", metavar="bright|dark")] = Objects.bright,
+    threshold: Annotated[str, typer.Option("--threshold", help="Top view: auto, isodata, otsu, or a grey level in 0..1.", metavar="auto|isodata|otsu|LEVEL")] = "auto",
+    flatten: Annotated[bool, typer.Option("--flatten/--no-flatten", help="Top view: divide out uneven illumination first.")] = False,
+    min_area_px: Annotated[int, typer.Option("--min-area-px", help="Top view: ignore objects smaller than this (pixels).")] = 12,
+    max_pixels: Annotated[int, typer.Option("--max-pixels", help="Refuse images with more pixels than this (memory).")] = 64_000_000,
+    compare: Annotated[bool, typer.Option("--compare", help="Print (and write with --json) one table comparing all images.")] = False,
+    json_out: JsonOpt = None,
+    csv_out: Annotated[Path | None, typer.Option("--csv", help="Per-object (top view) or per-column (cross-section) measurements.", metavar="OUT.csv")] = None,
+    overlay: Annotated[Path | None, typer.Option("--overlay", help="Overlay PNG (one image) or a folder for one PNG per image.", metavar="OUT.png|DIR")] = None,
+    html_out: Annotated[Path | None, typer.Option("--html", help="HTML report (dsei screen style, self-contained).", metavar="OUT.html")] = None,
+) -> None:
+    """Measure SEM images: layer thickness and interface roughness (cross-section), or particle count, size, coverage, porosity, shape, dendrite indicator and index of dispersion (top view)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+
+    from dsei.errors import InputError
+    from dsei.microscopy.api import MODES, SemAnalysis, analyse_image, image_files
+    from dsei.microscopy.api import compare as compare_analyses
+    from dsei.microscopy.io import parse_pixel_size
+    from dsei.microscopy.outputs import write_csv, write_html
+    from dsei.results import write_json
+
+    mode, objects = Mode(mode).value, Objects(objects).value
+    if mode not in MODES:  # the enum and MODES must agree (tests/test_cli_imports.py)
+        raise InputError("--mode", f"must be cross-section or top-view, not {mode!r}")
+    parse_pixel_size(pixel_size)  # a bad --pixel-size is an error before any file is read
+    if data_bar not in ("auto", "none") and not data_bar.isdigit():
+        raise InputError("--data-bar", f"must be auto, none or a number of rows, not {data_bar!r}")
+    thr: str | float = threshold
+    if threshold not in ("auto", "isodata", "otsu"):
+        try:
+            thr = float(threshold)
+        except ValueError:
+            raise InputError("--threshold", f"must be auto, isodata, otsu or a number, not {threshold!r}") from None
+    if max_pixels < 256:
+        raise InputError("--max-pixels", "must be at least 256")
+    files = image_files(paths)
+    single = len(files) == 1
+    if overlay is not None and not single and overlay.suffix.lower() == ".png":
+        raise InputError("--overlay", "several images: give a folder, not a .png file")
+    if overlay is not None and single and overlay.suffix.lower() not in (".png", ""):
+        raise InputError(overlay, "overlays are written as PNG: give a .png path or a folder")
+    kwargs = dict(mode=mode, pixel_size=pixel_size, layers=layers, region=region, data_bar=data_bar, max_pixels=max_pixels, objects=objects, flatten=flatten, min_area_px=min_area_px, threshold=thr, tilt_correction_deg=tilt_correction)
+    con = out_console(json_out)
+    analyses: list[SemAnalysis] = []
+    overlays: dict[str, str] = {}
+    if single:
+        analyses.append(analyse_image(files[0], **kwargs))  # an unusable single file is an error (exit 2)
+    else:
+        from dsei.errors import DseiError
+        from dsei.microscopy.api import SemResult
+
+        with Progress(TextColumn("[bold]sem[/]"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("{task.description}"), console=err_console, transient=False) as prog:
+            task = prog.add_task("", total=len(files))
+            for f in files:
+                prog.update(task, description=f.name)
+                try:
+                    a = analyse_image(f, **kwargs)
+                    _overlay(a, overlay, single, overlays)  # written as we go: a later failure loses nothing
+                    a.image, a.raw = None, None  # memory stays flat over a long folder: the arrays are no longer needed
+                    analyses.append(a)
+                except DseiError as exc:  # one bad file never stops the rest
+                    analyses.append(SemAnalysis(SemResult(file=str(f), mode=mode, status="failed", reason=str(exc)), None))
+                    err_console.print(f"[yellow]warning:[/] {exc}")
+                except Exception as exc:  # noqa: BLE001 - a bug on one image must not lose the others
+                    first = " ".join(str(exc).split())[:160]
+                    analyses.append(SemAnalysis(SemResult(file=str(f), mode=mode, status="failed", reason=f"internal error {type(exc).__name__}: {first}"), None))
+                    err_console.print(f"[yellow]warning:[/] {f}: internal error {type(exc).__name__}: {first}")
+                prog.advance(task)
+    if single:
+        _overlay(analyses[0], overlay, single, overlays)
+    for a in analyses:
         if csv_out is not None:
-            write_csv(analyses, csv_out)
-        if html_out is not None:
-            write_html(analyses, html_out, overlays)
-            for a in analyses:
-                a.result.outputs["html"] = str(html_out)
-        results = [a.result for a in analyses]
-        if json_out:
-            if compare:
-                write_json(compare_analyses(analyses), json_out)
-            elif single:
-                write_json(results[0], json_out)
-            else:
-                write_json(results, json_out, command="sem")
-        # ---- human-readable
-        if compare or not single:
-            cmp = compare_analyses(analyses)
-            keys: list[str] = []
-            for r in cmp.rows:
-                keys.extend(k for k in r if k not in keys and k != "file")
-            # one column per image, one row per quantity: readable in a terminal for any number of metrics
-            table = Table(title=f"dsei sem --mode {mode}: {len(results)} images")
-            table.add_column("quantity")
-            for r in cmp.rows:
-                table.add_column(str(r["file"]), overflow="fold")
-            for k in keys:
-                table.add_row(k, *[_cell(r.get(k)) for r in cmp.rows])
-            con.print(table)
+            a.result.outputs["csv"] = str(csv_out)
+    if csv_out is not None:
+        write_csv(analyses, csv_out)
+    if html_out is not None:
+        write_html(analyses, html_out, overlays)
+        for a in analyses:
+            a.result.outputs["html"] = str(html_out)
+    results = [a.result for a in analyses]
+    if json_out:
+        if compare:
+            write_json(compare_analyses(analyses), json_out)
+        elif single:
+            write_json(results[0], json_out)
         else:
-            _print_single(con, results[0])
-        failed = [r for r in results if r.status == "failed"]
-        if failed and len(failed) == len(results):
-            raise InputError(results[0].file if single else "IMAGE|FOLDER", "no image could be analysed")
+            write_json(results, json_out, command="sem")
+    # ---- human-readable
+    if compare or not single:
+        cmp = compare_analyses(analyses)
+        keys: list[str] = []
+        for r in cmp.rows:
+            keys.extend(k for k in r if k not in keys and k != "file")
+        # one column per image, one row per quantity: readable in a terminal for any number of metrics
+        table = Table(title=f"dsei sem --mode {mode}: {len(results)} images")
+        table.add_column("quantity")
+        for r in cmp.rows:
+            table.add_column(str(r["file"]), overflow="fold")
+        for k in keys:
+            table.add_row(k, *[_cell(r.get(k)) for r in cmp.rows])
+        con.print(table)
+    else:
+        _print_single(con, results[0])
+    failed = [r for r in results if r.status == "failed"]
+    if failed and len(failed) == len(results):
+        raise InputError(results[0].file if single else "IMAGE|FOLDER", "no image could be analysed")
 
 
 def _overlay(a, overlay: Path | None, single: bool, overlays: dict) -> None:

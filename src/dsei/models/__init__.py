@@ -1,7 +1,10 @@
 """MLIP registry and batched evaluation. See :mod:`dsei.models.registry` for the model names."""
 
-from dsei.models.base import Evaluation, Model
-from dsei.models.registry import (
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from dsei.models.registry import (  # the registry is light (stdlib only): the model packages load on first use
     COMMITTEE,
     DEFAULT_BARRIER_MODEL,
     DEFAULT_CHEMISTRY_MODEL,
@@ -14,6 +17,18 @@ from dsei.models.registry import (
     resolve_device,
 )
 
+if TYPE_CHECKING:
+    from dsei.models.base import Evaluation, Model
+
+
+def __getattr__(name: str):
+    """``Model`` and ``Evaluation`` (which import ASE and pymatgen) on first use (PEP 562)."""
+    if name in ("Model", "Evaluation"):
+        from dsei.models import base
+
+        return getattr(base, name)
+    raise AttributeError(f"module 'dsei.models' has no attribute {name!r}")
+
 
 def get_calculator(name: str = DEFAULT_MODEL, device: str = "auto"):
     """An ASE calculator for the model called ``name`` (loaded once per process)."""
@@ -22,6 +37,8 @@ def get_calculator(name: str = DEFAULT_MODEL, device: str = "auto"):
 
 def evaluate(structures, model: str | Model = DEFAULT_MODEL, device: str = "auto") -> list[Evaluation]:
     """Batched energies (eV), forces (eV/Å) and stresses (eV/Å³, ASE Voigt) of many structures."""
+    from dsei.models.base import Model
+
     m = model if isinstance(model, Model) else load_model(model, device)
     return m.evaluate(list(structures))
 

@@ -1,12 +1,21 @@
 """Reading, validation, fingerprints and the built-in phase library."""
 
-from dsei.structures.fingerprint import fingerprint
-from dsei.structures.io import load_structure, read_structure
-from dsei.structures.library import Library, LibraryEntry, get_library
-from dsei.structures.validate import analyze_bulk, bulk_problem, prepare, validate_structure
+from dsei._lazy import lazy_package
 
-__all__ = [
-    "Library", "LibraryEntry", "analyze_bulk", "bulk_problem", "fingerprint", "get_library", "load_structure", "prepare",
-    "read_structure",
-    "validate_structure",
-]
+# lazy (PEP 562): ``dsei --help`` imports this package (its cli.py) and must not load pymatgen, ASE or torch
+_EXPORTS = {
+    "fingerprint": "dsei.structures.fingerprint",
+    "load_structure": "dsei.structures.io",
+    "read_structure": "dsei.structures.io",
+    "Library": "dsei.structures.library",
+    "LibraryEntry": "dsei.structures.library",
+    "get_library": "dsei.structures.library",
+    "analyze_bulk": "dsei.structures.validate",
+    "bulk_problem": "dsei.structures.validate",
+    "prepare": "dsei.structures.validate",
+    "validate_structure": "dsei.structures.validate",
+}
+
+__all__ = sorted(_EXPORTS)
+
+lazy_package(__name__, _EXPORTS)

@@ -8,8 +8,20 @@ Submodules, one step each: :mod:`.sites`, :mod:`.paths`, :mod:`.supercell`, :mod
 :mod:`.percolation`, :mod:`.md`, :mod:`.bvse`.
 """
 
-from dsei.transport.barrier import BarrierResult, HopResult, barrier
-from dsei.transport.bvse import BVSEResult, bvse, bvse_file
-from dsei.transport.md import MDResult, md_diffusion
+from dsei._lazy import lazy_package
 
-__all__ = ["BVSEResult", "BarrierResult", "HopResult", "MDResult", "barrier", "bvse", "bvse_file", "md_diffusion"]
+# lazy (PEP 562): ``dsei --help`` imports this package (its cli.py) and must not load pymatgen, ASE or torch
+_EXPORTS = {
+    "BarrierResult": "dsei.transport.barrier",
+    "HopResult": "dsei.transport.barrier",
+    "barrier": "dsei.transport.barrier",
+    "BVSEResult": "dsei.transport.bvse",
+    "bvse": "dsei.transport.bvse",
+    "bvse_file": "dsei.transport.bvse",
+    "MDResult": "dsei.transport.md",
+    "md_diffusion": "dsei.transport.md",
+}
+
+__all__ = sorted(_EXPORTS)
+
+lazy_package(__name__, _EXPORTS)

@@ -143,7 +143,8 @@ def barrier(
     in ``mechanism_reason``). ``method``: ``neb`` (default), ``bvse`` or ``md``. ``compensate="schottky"``
     makes vacancy cells charge-neutral by also removing distant counter-ions (see :mod:`.endpoints`).
     At most ``max_hops`` symmetry-distinct hops (shortest first) are computed; the rest are listed with
-    ``status="not_computed"``.
+    ``status="not_computed"``. ``progress``: NEB called as ``progress(rank, total, hop)`` before each hop; MD
+    as ``progress(steps_done, steps_total, temperature_K)`` (see :func:`dsei.transport.md.md_diffusion`).
     """
     from dsei.structures.validate import prepare
     from dsei.transport.sites import choose_mechanism, ion_element
@@ -179,7 +180,7 @@ def barrier(
         if mech == "vacancy":
             # a stoichiometric cell has no carriers: one vacancy (neutral Li removed, seeded choice)
             opts.setdefault("vacancies", 1)
-        r = md_diffusion(struct, ion=element, model=m, source=source, **opts)
+        r = md_diffusion(struct, ion=element, model=m, source=source, progress=progress, **opts)
         d = r.to_json_dict()
         ea = r.activation_energy_eV
         return BarrierResult(

@@ -313,6 +313,7 @@ def _run_one(
     n_prod: int,
     sample_every: int,
     rng: np.random.Generator,
+    on_steps=None,
 ) -> tuple[np.ndarray, list[float]]:
     """NVT (Bussi) MD; returns unwrapped positions every ``sample_every`` steps of production, and T samples."""
     from ase import units
@@ -329,6 +330,8 @@ def _run_one(
         # within ~100 fs, and a short run would otherwise spend its production far below the target T
         tight = min(thermostat_time_fs, 10 * timestep_fs)
         Bussi(atoms, timestep_fs * units.fs, temperature_K, tight * units.fs, rng=rng).run(n_equil)
+    if on_steps:
+        on_steps(n_equil)
     dyn = Bussi(atoms, timestep_fs * units.fs, temperature_K, thermostat_time_fs * units.fs, rng=rng)
     # ASE integrators never wrap positions: atoms.positions stays unwrapped, as the MSD needs.
     frames = [atoms.positions.copy()]
@@ -341,6 +344,8 @@ def _run_one(
             raise CalculationError(f"MD at {temperature_K:g} K blew up (T = {temp:.0f} K): lower timestep_fs")
         frames.append(pos.copy())
         temps.append(temp)
+        if on_steps:
+            on_steps(n_equil + len(temps) * sample_every)
     return np.array(frames), temps
 
 
@@ -431,6 +436,7 @@ def md_diffusion(
     framework_msd_A2: float = FRAMEWORK_MSD_A2,
     extrapolate_K: Sequence[float] = EXTRAPOLATE_K,
     source: str | None = None,
+    progress=None,
 ) -> MDResult:
     """NVT MLIP MD of ``structure`` at each temperature → D(T), Arrhenius Ea ± σ and σ(25 °C), σ(−30 °C).
 
@@ -440,6 +446,7 @@ def md_diffusion(
     ``vacancies`` ions are then removed at random (``seed``) to create carriers. Each temperature runs
     ``equilibration_ps`` then ``time_ps`` of production at ``timestep_fs``, positions sampled every
     ``sample_fs``. A temperature whose MD fails is reported ``failed`` and the others still run.
+    ``progress``: called as ``progress(steps_done, steps_total, temperature_K)`` as the MD goes (all temperatures).
     """
     element, label = _ion_label(ion)
     charge = int(label[len(element) : -1] or 1)
@@ -481,15 +488,19 @@ def md_diffusion(
     t_start = time.perf_counter()
     md_seconds = 0.0
     rows: list[MDTemperature] = []
+    per_t = n_equil + (n_prod // sample_every) * sample_every  # MD steps per temperature, for ``progress``
     for i, temp in enumerate(temps):
         t0 = time.perf_counter()
         rng = np.random.default_rng([seed, i])
+        tick = None if progress is None else (lambda n, i=i, temp=temp: progress(i * per_t + n, len(temps) * per_t, temp))
         try:
-            frames, tsamples = _run_one(cell, m, temp, timestep_fs, thermostat_time_fs, n_equil, n_prod, sample_every, rng)
+            frames, tsamples = _run_one(cell, m, temp, timestep_fs, thermostat_time_fs, n_equil, n_prod, sample_every, rng, tick)
         except Exception as exc:  # noqa: BLE001 - one failed temperature must not lose the others
             rows.append(
                 MDTemperature(temperature_K=temp, status="failed", reason=" ".join(str(exc).split()) or type(exc).__name__, elapsed_s=time.perf_counter() - t0)
             )
+            if progress is not None:
+                progress((i + 1) * per_t, len(temps) * per_t, temp)
             continue
         md_seconds += time.perf_counter() - t0
         res = _analyse(frames, cell, element, sample_fs, fit_window, n_blocks, hop_A, min_hops, framework_msd_A2, charge, density, temp)
