@@ -97,6 +97,7 @@ def test_discover_surrogate_only_cli_and_resume(run_cli, tmp_path):
     assert {r["pugh_ratio_source"] for r in rows} == {"surrogate"}
     assert all(r["e_above_hull_eV_per_atom"] == "" for r in rows)  # nothing computed: nothing claimed
     assert (tmp_path / "report.html").stat().st_size > 0
+    assert "<h1>dsei discover</h1>" in (tmp_path / "report.html").read_text()  # not labelled as a screen
     from dsei.campaign.store import ResultStore
 
     with ResultStore(tmp_path / "results.sqlite") as st:

@@ -490,7 +490,7 @@ def write_outputs(rows, out: Path, meta: dict, collected: dict) -> dict[str, str
     # the HTML report lists what was computed plus the surrogate's top 200 (all rows are in results.csv)
     shown = verified + [r for r in rows if not r["relaxed"]][: max(0, 200 - len(verified))]
     details = {r["candidate_id"]: {k: v for k, v in collected.get(r["candidate_id"], {}).items()} for r in shown}
-    files["report"] = str(write_report(shown, details, out / "report.html", {**meta, "pareto front": len(front)}))
+    files["report"] = str(write_report(shown, details, out / "report.html", {**meta, "pareto front": len(front)}, title="dsei discover"))
     return files
 
 

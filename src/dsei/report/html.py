@@ -96,8 +96,11 @@ details{margin:0.4em 0}summary{cursor:pointer;font-weight:600}pre{background:#f8
 """
 
 
-def write_report(rows: list[dict[str, Any]], details: dict[str, dict[str, Any]], path: str | Path, meta: dict[str, Any]) -> Path:
-    """Write the report. ``details``: candidate_id → stage results (tensor, hops, stability...)."""
+def write_report(
+    rows: list[dict[str, Any]], details: dict[str, dict[str, Any]], path: str | Path, meta: dict[str, Any], title: str = "dsei screen"
+) -> Path:
+    """Write the report. ``details``: candidate_id → stage results (tensor, hops, stability...); ``title``: the
+    command that made it (heading and page title)."""
     from plotly.offline import get_plotlyjs
 
     fig = build_figure(rows)
@@ -119,7 +122,7 @@ def write_report(rows: list[dict[str, Any]], details: dict[str, dict[str, Any]],
         )
     meta_html = "".join(f"<li><b>{html.escape(str(k))}</b>: {html.escape(str(v))}</li>" for k, v in meta.items())
     page = f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>dsei screen report</title>
+<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)} report</title>
 <style>{_CSS}</style>
 <script type="text/javascript">
 window.__dseiErrors = [];
@@ -129,7 +132,7 @@ window.addEventListener('error', function (e) {{ window.__dseiErrors.push(String
 </script>
 <script type="text/javascript">{get_plotlyjs()}</script>
 </head><body>
-<h1>dsei screen</h1>
+<h1>{html.escape(title)}</h1>
 <ul>{meta_html}</ul>
 <div id="map" style="width:100%;height:560px"></div>
 <h2>Ranked candidates</h2>
