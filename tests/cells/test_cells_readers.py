@@ -111,7 +111,7 @@ def test_missing_and_empty_files(tmp_path):
     (tmp_path / "empty.csv").write_text("")
     with pytest.raises(InputError, match="empty file"):
         cycle(tmp_path / "empty.csv")
-    with pytest.raises(InputError, match="--cell"):
+    with pytest.raises(InputError, match="^cell: must be symmetric or full"):
         cycle(tmp_path / "empty.csv", cell="half")
 
 

@@ -214,7 +214,7 @@ def design(
     ``progress``: called as ``progress(phases_done, phases_total, formula)`` before each phase's properties."""
     natives = [n.strip() for n in (native.split(",") if isinstance(native, str) else native) if n.strip()]
     if not natives:
-        raise InputError("--native", "give at least one native phase (e.g. LiF,Li2S)")
+        raise InputError("native", "give at least one native phase (e.g. LiF,Li2S)")
     metal, z, _, _ = parse_additive(additive)
     elements = {anode, metal} | {e.symbol for n in natives for e in Composition(n).elements}
     es: EnergySet = energy_set(model, correction, entries, elements)

@@ -141,11 +141,11 @@ def parse_overrides(items: list[str]) -> dict[str, dict[str, Any]]:
         key, sep, raw = item.partition("=")
         stage, dot, name = key.strip().partition(".")
         if not sep or not dot or not stage or not name:
-            raise InputError("--set", f"expected STAGE.KEY=VALUE, got {item!r}")
+            raise InputError("set", f"expected STAGE.KEY=VALUE, got {item!r}")
         from dsei.campaign.stages import STAGES
 
         if stage.strip() not in STAGES:
-            raise InputError("--set", f"unknown stage {stage.strip()!r} in {item!r} (known: {', '.join(STAGES)})")
+            raise InputError("set", f"unknown stage {stage.strip()!r} in {item!r} (known: {', '.join(STAGES)})")
         try:
             value = tomllib.loads(f"v = {raw.strip()}")["v"]
         except tomllib.TOMLDecodeError:
@@ -245,14 +245,14 @@ def plan_screen(
     model = model or cfg.get("model")  # None: each stage on its property's default model
     workers = workers or int(cfg.get("workers", 1))
     if workers < 1:
-        raise InputError("--workers", "must be ≥ 1")
+        raise InputError("workers", "must be ≥ 1")
     stage_names = stages or cfg.get("stages")
     if stage_names:
         from dsei.campaign.stages import STAGES
 
         unknown = [n for n in stage_names if n not in STAGES]
         if unknown:
-            raise InputError("--stages", f"unknown stage(s) {', '.join(unknown)} (known: {', '.join(STAGES)})")
+            raise InputError("stages", f"unknown stage(s) {', '.join(unknown)} (known: {', '.join(STAGES)})")
         stage_names, added = resolve_stages(stage_names)
         for name, by in added:
             say(f"note: stage {by} needs stage {name}; added it (stages: {', '.join(stage_names)})")

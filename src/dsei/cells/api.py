@@ -67,7 +67,7 @@ def cycle(
     writes a publication-style PNG (:mod:`dsei.cells.plots`).
     """
     if cell not in CELLS:
-        raise InputError("--cell", f"must be symmetric or full, not {cell!r}")
+        raise InputError("cell", f"must be symmetric or full, not {cell!r}")
     for name, val in (("--area", area_cm2), ("--current-density", current_density_mA_cm2),
                       ("--areal-capacity", areal_capacity_mAh_cm2), ("--mass", mass_mg), ("one_c_mA", one_c_mA)):
         _positive(name, val)

@@ -105,21 +105,21 @@ def check_space(anode: str, cations: list[str], anions: list[str]) -> tuple[str,
     """Validate the chemical space; one :class:`InputError` naming the option at fault."""
     a = _element(anode, "--anode")
     if not a.is_metal:
-        raise InputError("--anode", f"{a.symbol} is not a metal (anodes: {', '.join(ANODES)})")
+        raise InputError("anode", f"{a.symbol} is not a metal (anodes: {', '.join(ANODES)})")
     if a.symbol not in ANODES:
-        raise InputError("--anode", f"{a.symbol}: supported anodes are {', '.join(ANODES)}")
+        raise InputError("anode", f"{a.symbol}: supported anodes are {', '.join(ANODES)}")
     cats = [_element(c, "--cations").symbol for c in cations if c.strip()]
     ans = [_element(x, "--anions").symbol for x in anions if x.strip()]
     for c in cats:
         if not Element(c).is_metal:
-            raise InputError("--cations", f"{c} is not a metal")
+            raise InputError("cations", f"{c} is not a metal")
         if not cation_charges(c):
-            raise InputError("--cations", f"{c} has no positive oxidation state")
+            raise InputError("cations", f"{c} has no positive oxidation state")
     for x in ans:
         if x not in ANION_CHARGE:
-            raise InputError("--anions", f"{x} is not an anion dsei knows (known: {', '.join(ANION_CHARGE)})")
+            raise InputError("anions", f"{x} is not an anion dsei knows (known: {', '.join(ANION_CHARGE)})")
     if not ans:
-        raise InputError("--anions", "empty chemical space: give at least one anion")
+        raise InputError("anions", "empty chemical space: give at least one anion")
     return a.symbol, list(dict.fromkeys(cats)), list(dict.fromkeys(ans))
 
 
@@ -178,7 +178,7 @@ def estimate_memory_check(n: int, memory_gb: float | None) -> None:
     limit = (memory_gb * 1e9) if memory_gb else 0.5 * os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     need = n * BYTES_PER_CANDIDATE
     if need > limit:
-        raise InputError("--max-candidates", f"a space of {n} candidates needs ~{need / 1e9:.1f} GB, more than the "
+        raise InputError("max_candidates", f"a space of {n} candidates needs ~{need / 1e9:.1f} GB, more than the "
                          f"{limit / 1e9:.1f} GB allowed; narrow --cations/--anions or lower --max-candidates")
 
 
@@ -190,10 +190,10 @@ def enumerate_candidates(anode: str = "Li", cations=DEFAULT_CATIONS, anions=DEFA
 
     anode, cations, anions = check_space(anode, list(cations), list(anions))
     if max_candidates < 1:
-        raise InputError("--max-candidates", "must be ≥ 1")
+        raise InputError("max_candidates", "must be ≥ 1")
     subs, dropped = substitutions(anode, cations, anions, exclude_formulas)
     if not subs:
-        raise InputError("--cations", f"empty chemical space: no prototype fits {anode}, {'/'.join(cations) or '-'} × {'/'.join(anions)}")
+        raise InputError("cations", f"empty chemical space: no prototype fits {anode}, {'/'.join(cations) or '-'} × {'/'.join(anions)}")
     estimate_memory_check(min(len(subs), max_candidates), memory_gb)
     protos = load_prototypes()
     sp = _substitution_probability()

@@ -219,15 +219,15 @@ def discover(
     stages = tuple(dict.fromkeys(("surrogate", *stages)))
     unknown = [s for s in stages if s not in DISCOVER_STAGES]
     if unknown:
-        raise InputError("--stages", f"unknown stage(s) {', '.join(unknown)} (known: {', '.join(DISCOVER_STAGES)})")
+        raise InputError("stages", f"unknown stage(s) {', '.join(unknown)} (known: {', '.join(DISCOVER_STAGES)})")
     if ("elastic" in stages or "bvse" in stages) and "relax" not in stages:
-        raise InputError("--stages", "bvse and elastic need relax")
+        raise InputError("stages", "bvse and elastic need relax")
     if "neb" in stages and not {"elastic", "bvse"} <= set(stages):
-        raise InputError("--stages", "neb needs elastic and bvse")
+        raise InputError("stages", "neb needs elastic and bvse")
     if not 0 < relax_fraction <= 1:
-        raise InputError("--relax-fraction", "must be in (0, 1]")
+        raise InputError("relax_fraction", "must be in (0, 1]")
     if top < 0 or rounds < 1:
-        raise InputError("--top" if top < 0 else "--rounds", "must be ≥ 0" if top < 0 else "must be ≥ 1")
+        raise InputError("top" if top < 0 else "rounds", "must be ≥ 0" if top < 0 else "must be ≥ 1")
     options = options or {}
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

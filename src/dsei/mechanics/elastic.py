@@ -664,7 +664,7 @@ def _members(model: str | Model) -> list[str | Model]:
         if key.lower().startswith("committee:"):
             names = [canonical_name(n) for n in key.split(":", 1)[1].split(",") if n.strip()]
             if len(names) < 2 or len(set(names)) < len(names):
-                raise InputError("--model", f"{key!r}: a committee needs two or more different models, e.g. committee:sevennet-l3i5,chgnet")
+                raise InputError("model", f"{key!r}: a committee needs two or more different models, e.g. committee:sevennet-l3i5,chgnet")
             return names
     return [model]
 

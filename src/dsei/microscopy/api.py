@@ -62,12 +62,12 @@ def parse_region(text: str | None) -> tuple[int, int, int, int] | None:
     try:
         vals = tuple(int(float(p)) for p in parts)
     except ValueError:
-        raise InputError("--region", f"expected x0,y0,x1,y1 in pixels, got {text!r}") from None
+        raise InputError("region", f"expected x0,y0,x1,y1 in pixels, got {text!r}") from None
     if len(vals) != 4:
-        raise InputError("--region", f"expected four numbers x0,y0,x1,y1, got {text!r}")
+        raise InputError("region", f"expected four numbers x0,y0,x1,y1, got {text!r}")
     x0, y0, x1, y1 = vals
     if x1 <= x0 or y1 <= y0 or min(vals) < 0:
-        raise InputError("--region", f"needs 0 <= x0 < x1 and 0 <= y0 < y1, got {text!r}")
+        raise InputError("region", f"needs 0 <= x0 < x1 and 0 <= y0 < y1, got {text!r}")
     return vals  # type: ignore[return-value]
 
 
@@ -245,13 +245,13 @@ def analyse_image(
     from dsei.microscopy.top_view import analyse_top_view_array
 
     if mode not in MODES:
-        raise InputError("--mode", f"must be cross-section or top-view, not {mode!r}")
+        raise InputError("mode", f"must be cross-section or top-view, not {mode!r}")
     if layers is not None and layers < 2:
-        raise InputError("--layers", "needs at least 2 layers (one boundary)")
+        raise InputError("layers", "needs at least 2 layers (one boundary)")
     if tilt_correction_deg is not None and not 5 <= tilt_correction_deg <= 90:
-        raise InputError("--tilt-correction", f"must be the stage tilt in degrees, 5 to 90, not {tilt_correction_deg!r}")
+        raise InputError("tilt_correction", f"must be the stage tilt in degrees, 5 to 90, not {tilt_correction_deg!r}")
     if objects not in ("bright", "dark"):
-        raise InputError("--objects", f"must be bright or dark, not {objects!r}")
+        raise InputError("objects", f"must be bright or dark, not {objects!r}")
     img = read_image(path, pixel_size=pixel_size, max_pixels=max_pixels)
     rows, cols = img.shape
     bar = find_data_bar(img.grey, img.metadata, data_bar)
@@ -260,10 +260,10 @@ def analyse_image(
     x0, y0, x1, y1 = reg if reg else (0, 0, cols, last_row)
     if reg:
         if x0 >= cols or y0 >= last_row:
-            raise InputError("--region", f"{reg} lies outside the analysable image ({cols} x {last_row} px without the data bar)")
+            raise InputError("region", f"{reg} lies outside the analysable image ({cols} x {last_row} px without the data bar)")
         x1, y1 = min(x1, cols), min(y1, last_row)
         if x1 - x0 < 16 or y1 - y0 < 16:
-            raise InputError("--region", f"{reg} leaves less than 16 x 16 px inside the analysable image")
+            raise InputError("region", f"{reg} leaves less than 16 x 16 px inside the analysable image")
     notes = list(img.notes)
     if bar.start_row is not None:
         notes.append(f"data bar rows {bar.start_row}-{rows - 1} excluded ({bar.source})")
