@@ -84,19 +84,25 @@ def test_the_issue_table_messages(run_cli, no_model_loading):
         assert code == 2 and words in err, (name, err)
 
 
+def _screen_with_a_good_file(folder: Path, tmp_path: Path, run_cli) -> dict:
+    """Add a good LiF cell to ``folder``, screen it (validate only) and return the JSON (exit 0 asserted)."""
+    import json
+
+    good = Structure.from_spacegroup("Fm-3m", Lattice.cubic(4.03), ["Li", "F"], [[0, 0, 0], [0.5, 0.5, 0.5]]).get_primitive_structure()
+    good.to(filename=str(folder / "LiF_good.cif"))
+    code, out, err = run_cli("screen", folder, "--stages", "validate", "--model", "chgnet", "--out", tmp_path / "o", "--json", "-")
+    assert code == 0, err
+    return json.loads(out)
+
+
 def test_screen_over_the_corpus_ranks_the_good_file(tmp_path, run_cli):
     """Every bad file is a failed row with its reason; the one good file is screened and ranked first."""
-    import json
 
     folder = tmp_path / "in"
     folder.mkdir()
     for p in FILES:
         (folder / p.name).write_bytes(p.read_bytes())
-    good = Structure.from_spacegroup("Fm-3m", Lattice.cubic(4.03), ["Li", "F"], [[0, 0, 0], [0.5, 0.5, 0.5]]).get_primitive_structure()
-    good.to(filename=str(folder / "LiF_good.cif"))
-    code, out, err = run_cli("screen", folder, "--stages", "validate", "--model", "chgnet", "--out", tmp_path / "o", "--json", "-")
-    assert code == 0, err
-    data = json.loads(out)
+    data = _screen_with_a_good_file(folder, tmp_path, run_cli)
     rows = {r["candidate_id"]: r for r in data["results"]}
     assert rows["LiF_good"]["rank"] == 1 and rows["LiF_good"]["failure"] is None
     read_failed = {f["candidate_id"] for f in data["failures"] if f["stage"] == "read"}
@@ -209,7 +215,6 @@ def garble(text: str, kind: int, rng) -> str:
 
 def test_screen_of_60_garbled_real_cifs_and_one_good_file(tmp_path, run_cli):
     """Issue #25, done when: exit 0, the good file ranked, every garbled one accounted for with a one-line reason."""
-    import json
     import random
 
     rng = random.Random(25)
@@ -219,11 +224,7 @@ def test_screen_of_60_garbled_real_cifs_and_one_good_file(tmp_path, run_cli):
     for i in range(60):
         src = lib[(7 * i) % len(lib)]
         (folder / f"garbled_{i:02d}_{src.stem}.cif").write_text(garble(src.read_text(), i % 6, rng))
-    good = Structure.from_spacegroup("Fm-3m", Lattice.cubic(4.03), ["Li", "F"], [[0, 0, 0], [0.5, 0.5, 0.5]]).get_primitive_structure()
-    good.to(filename=str(folder / "LiF_good.cif"))
-    code, out, err = run_cli("screen", folder, "--stages", "validate", "--model", "chgnet", "--out", tmp_path / "o", "--json", "-")
-    assert code == 0, err
-    data = json.loads(out)
+    data = _screen_with_a_good_file(folder, tmp_path, run_cli)
     rows = {r["candidate_id"]: r for r in data["results"]}
     assert len(rows) == 61 and rows["LiF_good"]["rank"] == 1 and rows["LiF_good"]["failure"] is None
     garbled = [r for cid, r in rows.items() if cid.startswith("garbled_")]

@@ -24,6 +24,7 @@ within ``max_e_hull`` of the hull where the hull is known.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import math
 import time
@@ -273,12 +274,8 @@ def discover(
                 # relaxes/verifies exactly the same candidates (not the next best on top of them)
                 plan = _read_plan(out, rnd, signature) or {"signature": signature}
                 earlier = [_read_plan(out, r, signature) for r in range(1, rnd)]
-                prev_relax = {i for p in earlier for i in p.get("relax", [])}
-                if "relax" not in plan:
-                    n_relax = max(top, math.ceil(relax_fraction * len(cands)))
-                    plan["relax"] = [c.candidate_id for c in ranked if c.candidate_id not in prev_relax][:n_relax]
-                    _write_plan(out, rnd, plan)
-                chosen = set(plan["relax"]) | prev_relax
+                n_relax = max(top, math.ceil(relax_fraction * len(cands)))
+                chosen = _planned(out, rnd, plan, "relax", earlier, (c.candidate_id for c in ranked), n_relax)
                 relax_set = [c for c in ranked if c.candidate_id in chosen]
                 info["relax_requested"] = len(plan["relax"])
                 t0 = time.perf_counter()
@@ -287,13 +284,9 @@ def discover(
                 info["relax_s"] = time.perf_counter() - t0
                 hull = _hull_for(store, pipe, relax_set, anode, relax_model, exclude_formulas)
                 if "elastic" in by_name:
-                    prev_el = {i for p in earlier for i in p.get("elastic", [])}
-                    if "elastic" not in plan:
-                        eligible = [c for c in relax_set if _relaxed_ok(store, pipe, c)
-                                    and hull.get(c.candidate_id, {}).get("e_above_hull_eV_per_atom", math.inf) <= max_e_hull]
-                        plan["elastic"] = [c.candidate_id for c in eligible if c.candidate_id not in prev_el][:top]
-                        _write_plan(out, rnd, plan)
-                    el_ids = set(plan["elastic"]) | prev_el
+                    eligible = (c.candidate_id for c in relax_set if _relaxed_ok(store, pipe, c)
+                                and hull.get(c.candidate_id, {}).get("e_above_hull_eV_per_atom", math.inf) <= max_e_hull)
+                    el_ids = _planned(out, rnd, plan, "elastic", earlier, eligible, top)
                     el_set = [c for c in ranked if c.candidate_id in el_ids]
                     info["elastic_requested"] = len(plan["elastic"])
                     t0 = time.perf_counter()
@@ -335,6 +328,17 @@ def _read_plan(out: Path, rnd: int, signature: str) -> dict:
     except ValueError:
         return {}
     return plan if plan.get("signature") == signature else {}
+
+
+def _planned(out: Path, rnd: int, plan: dict, key: str, earlier: list[dict], ordered, limit: int) -> set[str]:
+    """Ids of stage ``key`` for round ``rnd``: this round's picks — the first ``limit`` of the best-first ids
+    ``ordered`` (an iterator, consumed only here) that no earlier round took, written to the plan before any work,
+    or read back from it on a resumed run — together with every earlier round's."""
+    prev = {i for p in earlier for i in p.get(key, [])}
+    if key not in plan:
+        plan[key] = list(itertools.islice((i for i in ordered if i not in prev), limit))
+        _write_plan(out, rnd, plan)
+    return set(plan[key]) | prev
 
 
 def _write_plan(out: Path, rnd: int, plan: dict) -> None:

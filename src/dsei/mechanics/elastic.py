@@ -518,7 +518,7 @@ def _committee_result(members: list[ElasticResult], raws: list[RawTensor], name:
 def _with_fallback(first: ElasticResult, second: ElasticResult) -> ElasticResult:
     """``first`` is unstable; ``second`` is the same structure with the fallback model."""
     members = [_member_summary(first), _member_summary(second)]
-    eig = f"{first.min_eigenvalue_GPa:.1f} GPa" if first.min_eigenvalue_GPa is not None else "n/a"
+    eig = _eig(first)
     if second.verdict == "unstable":
         return first.model_copy(update={
             "members": members,

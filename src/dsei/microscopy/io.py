@@ -191,6 +191,14 @@ def _tiff_pixel_size(tif, page, path: Path) -> tuple[float | None, str, str, dic
     return None, "", "", meta
 
 
+def _to_image_width(px_um: float, full, key: str, cols: int) -> tuple[float, str]:
+    """A sidecar's pixel size is for the scan width ``full.group(1)`` (the ``key`` entry); rescale it to an image
+    saved ``cols`` pixels wide, and say so."""
+    if full and int(full.group(1)) != cols:
+        return px_um * int(full.group(1)) / cols, f", scaled from {key} {full.group(1)} px to {cols} px"
+    return px_um, ""
+
+
 def _sidecar_pixel_size(path: Path, cols: int) -> tuple[float | None, str, str]:
     """JEOL / Hitachi write the metadata into ``<stem>.txt`` next to the image."""
     for cand in (path.with_suffix(".txt"), path.with_suffix(".TXT")):
@@ -199,12 +207,8 @@ def _sidecar_pixel_size(path: Path, cols: int) -> tuple[float | None, str, str]:
         text = cand.read_text(encoding="latin-1", errors="replace")
         m = re.search(r"^\s*PixelSize\s*=\s*([0-9.eE+-]+)", text, re.M)
         if m and float(m.group(1)) > 0:  # Hitachi: nm at DataSize resolution
-            px_um = float(m.group(1)) * 1e-3
             ds = re.search(r"^\s*DataSize\s*=\s*(\d+)\s*x\s*(\d+)", text, re.M)
-            note = ""
-            if ds and int(ds.group(1)) != cols:
-                px_um *= int(ds.group(1)) / cols
-                note = f", scaled from DataSize {ds.group(1)} px to {cols} px"
+            px_um, note = _to_image_width(float(m.group(1)) * 1e-3, ds, "DataSize", cols)
             return px_um, f"Hitachi sidecar {cand.name} PixelSize (nm){note}", "Hitachi"
         bar = re.search(r"^\s*\$\$SM_MICRON_BAR\s+([0-9.]+)", text, re.M)
         marker = re.search(r"^\s*\$\$SM_MICRON_MARKER\s+([0-9.]+)\s*([a-zA-Zµμ]+)", text, re.M)
@@ -212,10 +216,7 @@ def _sidecar_pixel_size(path: Path, cols: int) -> tuple[float | None, str, str]:
             unit = marker.group(2)
             px_um = float(marker.group(1)) * _UNITS_UM.get(unit, _UNITS_UM.get(unit.lower(), 1.0)) / float(bar.group(1))
             full = re.search(r"^\s*\$CM_FULL_SIZE\s+(\d+)\s+(\d+)", text, re.M)
-            note = ""
-            if full and int(full.group(1)) != cols:
-                px_um *= int(full.group(1)) / cols
-                note = f", scaled from $CM_FULL_SIZE {full.group(1)} px to {cols} px"
+            px_um, note = _to_image_width(px_um, full, "$CM_FULL_SIZE", cols)
             return px_um, f"JEOL sidecar {cand.name} $$SM_MICRON_MARKER / $$SM_MICRON_BAR{note}", "JEOL"
     return None, "", ""
 
