@@ -107,8 +107,6 @@ def _print_table(con, res) -> None:
     con.print(t)
     for s in res.run.stages:
         line = f"{s.stage}: {s.computed} computed, {s.reused} reused, {s.failed} failed, {s.filtered_out} filtered out ({s.elapsed_s:.1f} s)"
-        if s.skipped_reason:
-            line = f"{s.stage}: skipped — {s.skipped_reason}"
         con.print(line, highlight=False)
     from rich.markup import escape
 

@@ -52,7 +52,6 @@ class StageSummary:
     reused: int = 0
     failed: int = 0
     filtered_out: int = 0
-    skipped_reason: str = ""
     elapsed_s: float = 0.0
 
 
@@ -120,10 +119,6 @@ class Pipeline:
         for stage in self.stages:
             summary = StageSummary(stage.name)
             run.stages.append(summary)
-            ok, why = stage.available()
-            if not ok:
-                summary.skipped_reason = why
-                continue
             ts = time.perf_counter()
             admitted: list[tuple[Candidate, dict[str, dict[str, Any]]]] = []
             for c in candidates:
@@ -246,16 +241,19 @@ def resolve_stages(names: Sequence[str]) -> tuple[list[str], list[tuple[str, str
 def stage_models(names: Sequence[str], model: str | None = None, options: dict[str, dict[str, Any]] | None = None) -> dict[str, str]:
     """The model of each stage: ``model`` for all when given (``--model``), else the stage's own ``model``
     option (a config's ``[elastic] model = ...``), else the default of the property the stage computes
-    (:attr:`Stage.default_model`: relax SevenNet-0, stability SevenNet-MF-0 r2SCAN, elastic SevenNet-l3i5,
-    NEB SevenNet-MF-0 r2SCAN). Stages that only read the relaxed structure (BVSE) take the relax stage's."""
+    (:attr:`Stage.default_model`: stability SevenNet-MF-0 r2SCAN, elastic SevenNet-l3i5, NEB SevenNet-MF-0
+    r2SCAN). The relax stage, unless told otherwise, relaxes with the elastic stage's model when the route has
+    one — the elastic stage then reuses that structure instead of relaxing every candidate a second time — and
+    else with the relaxation default (SevenNet-0). Stages that only read the relaxed structure (validate, BVSE)
+    take the relax stage's model."""
     options = options or {}
 
     def chosen(name: str) -> str | None:
         cls = STAGES.get(name)
         return model or options.get(name, {}).get("model") or (cls.default_model if cls is not None else None)
 
-    relax = chosen("relax")
-    return {n: chosen(n) or relax for n in names}
+    relax = model or options.get("relax", {}).get("model") or (chosen("elastic") if "elastic" in names else None) or chosen("relax")
+    return {n: relax if n == "relax" else chosen(n) or relax for n in names}
 
 
 def default_stages(model: str | None, options: dict[str, dict[str, Any]] | None = None, names: Sequence[str] | None = None) -> list[Stage]:

@@ -117,8 +117,6 @@ def check_models(stages, sources: dict[str, str]) -> None:
     from dsei.models import check_model
 
     for st in stages:
-        if not st.available()[0]:
-            continue  # skipped with its reason; its model is never used
         names: list[str] = [st.model]
         if st.name == "elastic":
             from dsei.mechanics.elastic import _members
@@ -336,7 +334,7 @@ def screen(
         details[f["candidate_id"]] = {"failures": {"read": f"{f['error_type']}: {f['error']}"}}
     meta = {
         "model": ", ".join(f"{n}: {m}" for n, m in models.items()) if len(set(models.values())) > 1 else next(iter(models.values()), None),
-        "stages": ", ".join(s.name + (f" (skipped: {r.skipped_reason})" if r.skipped_reason else "") for s, r in zip(pipe.stages, run.stages, strict=True)),
+        "stages": ", ".join(s.name for s in pipe.stages),
         "candidates": len(cands) + len(read_failures),
         "failures": len(run.failures) + len(read_failures),
     }

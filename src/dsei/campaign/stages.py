@@ -1,20 +1,37 @@
 """Pipeline stages: small objects with one ``run(candidate, upstream) -> dict`` method.
 
+The route of ``dsei screen`` is the plain mapping :data:`STAGES` (name → stage class; each class calls one
+science function):
+
+============  =====================================  =========================================================
+stage         function                               reads
+============  =====================================  =========================================================
+validate      :func:`dsei.structures.validate_structure`  the input structure (model coverage, site cap)
+relax         :func:`dsei.relax.relax`                the input structure
+stability     :func:`dsei.chemistry.stability`        the relaxed structure if relaxed with its model, else the input
+bvse          :func:`dsei.transport.bvse`             the relaxed structure
+elastic       :func:`dsei.mechanics.elastic_many`     the relaxed structure if relaxed with its model, else the input
+neb           :func:`dsei.transport.barrier.barrier`  as elastic (off by default)
+============  =====================================  =========================================================
+
+**One relaxation per model.** The relax stage runs on the model of the stage that will reuse its structure
+(:func:`dsei.campaign.pipeline.stage_models`: the elastic model when the route has an elastic stage), so the
+elastic stage starts from a converged structure (its reference relaxation then stops at the first check) and
+BVSE reads the same cell. A stage on another model starts from the input structure and relaxes it with its own
+model, exactly as the single-property command (``dsei elastic``, ``stability``, ``barrier``) would.
+
 Each stage declares its name, the stages whose results it needs (``requires``), a cost rank (cheap first)
 and its settings (hashed into the result key, so changing a threshold that changes the computation
 recomputes that stage only). ``accept(result)`` is the filter a candidate must pass for later stages.
 
 Stages are rebuilt in worker processes from ``(name, settings)`` (see :func:`build_stage`), so everything a
 stage needs travels as plain data and models load once per worker (``load_model`` caches per process).
-
-Science modules plug in by adding a stage class here and its name to :data:`STAGES`. A stage whose module
-is not installed/available reports itself unavailable and is skipped with a reason, never faked.
+A plug-in stage is a :class:`Stage` subclass added with :func:`register_stage`.
 """
 
 from __future__ import annotations
 
 import abc
-import importlib
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -115,8 +132,6 @@ class Stage(abc.ABC):
     name: ClassVar[str] = ""
     requires: ClassVar[tuple[str, ...]] = ()
     cost: ClassVar[int] = 0
-    #: module that must import for the stage to be available (None = always available)
-    module: ClassVar[str | None] = None
     #: candidates per job: > 1 for stages whose :meth:`run_many` batches them into shared forward passes
     #: (option ``chunk`` overrides it; it changes how work is grouped, not the numbers, so it is not hashed)
     chunk: ClassVar[int] = 1
@@ -146,16 +161,6 @@ class Stage(abc.ABC):
     def priority(self, upstream: dict[str, dict[str, Any]]) -> float:
         """Lower runs first; with option ``max_candidates`` only the first N admitted candidates run."""
         return 0.0
-
-    @classmethod
-    def available(cls) -> tuple[bool, str]:
-        if cls.module is None:
-            return True, ""
-        try:
-            importlib.import_module(cls.module)
-        except ImportError as exc:
-            return False, f"module {cls.module} is not available ({exc})"
-        return True, ""
 
     @abc.abstractmethod
     def run(self, candidate: Candidate, upstream: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -260,16 +265,17 @@ class RelaxStage(Stage):
 class ElasticStage(Stage):
     """Elastic tensor, moduli and the ductility verdict (:func:`dsei.mechanics.elastic_many`).
 
-    Starts from the relaxed structure and does not relax it again when the relax stage converged at the
-    mechanics tolerance with the symmetry fixed. ``accept``: not ``unstable`` (an unstable
-    tensor has no moduli to rank); brittle phases stay in the table but ``max_pugh_for_neb``-style
-    filters belong to the NEB stage.
+    Starts from the relax stage's structure when that relaxation used this stage's model (the default route:
+    :func:`dsei.campaign.pipeline.stage_models`); the reference relaxation of :func:`elastic_tensors` then
+    stops at its first check (one batched evaluation) instead of relaxing a second time. The retries on another
+    model or on the input cell start from the candidate's input structure, as ``dsei elastic`` would.
+    ``accept``: not ``unstable`` (an unstable tensor has no moduli to rank); brittle phases stay in the table but
+    ``max_pugh_for_neb``-style filters belong to the NEB stage.
     """
 
     name: ClassVar[str] = "elastic"
     requires: ClassVar[tuple[str, ...]] = ("relax",)
     cost: ClassVar[int] = 20
-    module: ClassVar[str | None] = "dsei.mechanics"
     default_model: ClassVar[str | None] = DEFAULT_ELASTIC_MODEL
 
     chunk: ClassVar[int] = 8
@@ -287,37 +293,25 @@ class ElasticStage(Stage):
 
         return {**super().settings(), "method": method_signature()}
 
-    def _options(self, upstream) -> dict[str, Any]:
-        from dsei.mechanics.elastic import RELAX_FMAX
-
+    def _options(self) -> dict[str, Any]:
         # only elastic_many's own keywords: ``chunk``/``max_candidates`` steer the pipeline (passing them on made
         # every candidate fail with a TypeError under ``[elastic] chunk = N``)
-        options = {k: v for k, v in self.options.items() if k not in COMMON_OPTIONS}
-        relax = upstream.get("relax", {})
-        # the relax stage already converged with this model at the mechanics tolerance: do not relax again
-        # (with another model, structure_for gives the input structure and elastic_many relaxes it)
-        if self.relaxed_with_own_model(upstream) and relax.get("fmax_eV_per_A", 1.0) <= RELAX_FMAX and relax.get("fix_symmetry", False):
-            options.setdefault("relax", False)
-        return options
+        return {k: v for k, v in self.options.items() if k not in COMMON_OPTIONS}
 
     def run(self, candidate, upstream):
         return self.run_many([candidate], [upstream])[0]
 
     def run_many(self, candidates, upstreams):
-        """Candidates that need the same options go through one :func:`elastic_many` call (batched passes)."""
+        """All candidates of the job through one :func:`elastic_many` call (batched forward passes)."""
         from dsei.mechanics import elastic_many
 
-        groups: dict[str, list[int]] = {}
-        opts = [self._options(u) for u in upstreams]
-        for i, o in enumerate(opts):
-            groups.setdefault(repr(sorted(o.items())), []).append(i)
-        out: list[dict[str, Any]] = [{} for _ in candidates]
-        for idx in groups.values():
-            structs = [self.structure_for(candidates[i], upstreams[i]) for i in idx]
-            for i, res in zip(idx, elastic_many(structs, self.model, **opts[idx[0]]), strict=True):
-                d = res.to_json_dict()
-                d["source"] = candidates[i].source
-                out[i] = d
+        structs = [self.structure_for(c, u) for c, u in zip(candidates, upstreams, strict=True)]
+        inputs = [c.pmg() for c in candidates]
+        out = []
+        for c, res in zip(candidates, elastic_many(structs, self.model, inputs=inputs, **self._options()), strict=True):
+            d = res.to_json_dict()
+            d["source"] = c.source
+            out.append(d)
         return out
 
     def accept(self, result):
@@ -332,14 +326,16 @@ class StabilityStage(Stage):
     name: ClassVar[str] = "stability"
     requires: ClassVar[tuple[str, ...]] = ("relax",)
     cost: ClassVar[int] = 5
-    module: ClassVar[str | None] = "dsei.chemistry"
     default_model: ClassVar[str | None] = DEFAULT_CHEMISTRY_MODEL
     option_schema: ClassVar[dict[str, Opt] | None] = {"anode": Opt(str, _one_of("Li", "Na", "K", "Mg", "Ca", "Zn"))}
 
     def run(self, candidate, upstream):
         from dsei.chemistry import stability
 
-        res = stability(self.structure_for(candidate, upstream), anode=self.options.get("anode", "Li"), model=self.model)
+        struct = self.structure_for(candidate, upstream)
+        # the input structure's fingerprint is the candidate's (computed once, when it was read)
+        fp = candidate.fingerprint if not self.relaxed_with_own_model(upstream) else None
+        res = stability(struct, anode=self.options.get("anode", "Li"), model=self.model, fingerprint=fp)
         return res.to_json_dict()
 
 
@@ -352,7 +348,6 @@ class BVSEStage(Stage):
     name: ClassVar[str] = "bvse"
     requires: ClassVar[tuple[str, ...]] = ("relax",)
     cost: ClassVar[int] = 8
-    module: ClassVar[str | None] = "dsei.transport"
     default_model: ClassVar[str | None] = None
     option_schema: ClassVar[dict[str, Opt] | None] = {"ion": Opt(str, _element)}
 
@@ -378,7 +373,6 @@ class NEBStage(Stage):
     name: ClassVar[str] = "neb"
     requires: ClassVar[tuple[str, ...]] = ("relax", "elastic", "bvse")
     cost: ClassVar[int] = 50
-    module: ClassVar[str | None] = "dsei.transport.neb"
     default_model: ClassVar[str | None] = DEFAULT_BARRIER_MODEL
     default: ClassVar[bool] = False
     filter_options: ClassVar[tuple[str, ...]] = ("verdicts", "max_bvse_eV", "max_candidates")

@@ -422,15 +422,16 @@ class EnergySet:
             return out
         return dict(_model_phases(self.model))
 
-    def add_structure(self, structure: Structure, label: str) -> tuple[str, float]:
+    def add_structure(self, structure: Structure, label: str, fp: str | None = None) -> tuple[str, float]:
         """Relax a user structure with the model (cached by fingerprint); returns (reduced formula,
-        energy per formula unit at this correction level)."""
+        energy per formula unit at this correction level). ``fp``: the structure's fingerprint, if the caller
+        already has it (a campaign candidate)."""
         from dsei.structures.fingerprint import fingerprint
 
         if self.user_entries is not None:
             raise InputError(label, "with --entries, phases come from the entries file; give a formula")
         try:
-            fp = fingerprint(structure)
+            fp = fp or fingerprint(structure)
         except Exception:  # noqa: BLE001 - fingerprint is a cache key only
             # a content hash of the structure: the same in every process (``hash()`` of a str is salted per process)
             fp = "sha256:" + hashlib.sha256(structure.to(fmt="poscar").encode()).hexdigest()[:16]

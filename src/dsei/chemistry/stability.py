@@ -71,12 +71,14 @@ def _user_structure(phase: str | Path | Structure) -> Structure | None:
     return None
 
 
-def _formula_or_structure(phase: str | Path | Structure, es: EnergySet, struct: Structure | None = None) -> tuple[str, str, float | None]:
+def _formula_or_structure(
+    phase: str | Path | Structure, es: EnergySet, struct: Structure | None = None, fp: str | None = None
+) -> tuple[str, str, float | None]:
     """Resolve a phase spec to (reduced formula, source, energy per f.u. or None for a library phase);
     user structures (``struct``, read by :func:`_user_structure`) are relaxed with the model (cached) and keep
     their own energy."""
     if isinstance(phase, Structure):
-        red, e_fu = es.add_structure(struct if struct is not None else phase, "structure")
+        red, e_fu = es.add_structure(struct if struct is not None else phase, "structure", fp)
         return red, "structure", e_fu
     spec = str(phase)
     if Path(spec).exists() or re.fullmatch(r"mp-\d+", spec):
@@ -231,13 +233,15 @@ def stability(
     model: str = DEFAULT_CHEMISTRY_MODEL,
     correction: str = "fitted",
     entries: str | Path | list | None = None,
+    fingerprint: str | None = None,
 ) -> StabilityResult:
-    """Reduction of ``phase`` (library formula, structure file or Structure) by the metal ``anode``."""
+    """Reduction of ``phase`` (library formula, structure file or Structure) by the metal ``anode``.
+    ``fingerprint``: that of a Structure ``phase``, when the caller already has it (it keys the energy cache)."""
     if anode not in ANODES:
         raise InputError("anode", f"must be one of {', '.join(ANODES)}, not {anode!r}")
     struct = _user_structure(phase)  # a bad or non-bulk file is refused before any energy is computed
     es = energy_set(model, correction, entries, _elements_hint(phase, anode))
-    formula, source, e_fu = _formula_or_structure(phase, es, struct)
+    formula, source, e_fu = _formula_or_structure(phase, es, struct, fingerprint)
     if not es.has(anode):
         raise InputError("anode", f"no energy for metal {anode} ({es.description})")
     d = analyze(formula, anode, es, energy_fu=e_fu)

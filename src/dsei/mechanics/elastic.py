@@ -569,9 +569,12 @@ def _eig(r: ElasticResult) -> str:
     return f"{r.min_eigenvalue_GPa:.1f} GPa" if r.min_eigenvalue_GPa is not None else "n/a"
 
 
-def _retry_unstable(structures, results: list[ElasticResult], todo: list[int], m: Model, fallback, kw: dict) -> None:
+def _retry_unstable(structures, results: list[ElasticResult], todo: list[int], m: Model, fallback, kw: dict, inputs=None) -> None:
     """Try :data:`RETRIES` (then :data:`LAST_MODEL`) on the structures ``todo`` whose tensor from ``m`` is not
     positive definite, all structures of an attempt in one batched call; replace ``results[k]`` in place.
+    The tighter relaxation and the smaller strains start from ``structures``; another model and the input cell
+    start from ``inputs`` (the structures as the user gave them, before a caller's own relaxation; default
+    ``structures``).
 
     A positive-definite tensor from the tighter relaxation is the model's own answer at its converged minimum:
     its verdict stands (from p_ductile where the model has one). From any other attempt (another model, a cell
@@ -597,7 +600,8 @@ def _retry_unstable(structures, results: list[ElasticResult], todo: list[int], m
     for step, model in steps:
         if not remaining:
             break
-        group = [structures[k] for k in remaining]
+        start = structures if inputs is None or step in ("tight_relax", "small_strains") else inputs
+        group = [start[k] for k in remaining]
         label = _RETRY_LABELS.get(step, "other model")
         try:
             if step in ("fallback", "last_model"):
@@ -681,6 +685,7 @@ def elastic_many(
     fallback: str | Model | None = FALLBACK_MODEL,
     retry: bool = True,
     progress=None,
+    inputs: Sequence[Structure | Atoms] | None = None,
 ) -> list[ElasticResult]:
     """Elastic results of many structures, every forward pass shared between them (one list per model).
 
@@ -692,9 +697,14 @@ def elastic_many(
     committee, which reports such members itself). ``retry``: before reporting ``unstable``, try
     :data:`RETRIES` in order (the fallback among them), then :data:`LAST_MODEL` (False: only the fallback).
     ``progress``: called with a short description of each phase as it starts (reference relaxation, strained
-    cells, retries), for a progress display; it changes nothing computed.
+    cells, retries), for a progress display; it changes nothing computed. ``inputs``: when ``structures`` were
+    already relaxed with ``model`` by the caller (``dsei screen``'s relax stage), the structures as given (same
+    order): the fallback, the last model and the input-cell retry start from them, as they would without the
+    caller's relaxation.
     """
     structures = list(structures)
+    if inputs is not None and len(inputs) != len(structures):
+        raise ValueError(f"inputs: {len(inputs)} structures for {len(structures)}")
     if not structures:
         return []
     names = _members(model)
@@ -712,12 +722,13 @@ def elastic_many(
             kw = dict(calibrate=calibrate, relax=relax, relax_ions=relax_ions, magnitudes=magnitudes, symprec=symprec)
             if progress:
                 progress(f"retrying {len(unstable)} structure(s) whose tensor is not positive definite")
-            _retry_unstable(structures, results, unstable, m, fallback, kw)
+            _retry_unstable(structures, results, unstable, m, fallback, kw, None if inputs is None else list(inputs))
         elif unstable and fallback is not None:
             fb_name = fallback.name if isinstance(fallback, Model) else canonical_name(fallback)
             if fb_name != results[0].model:
                 kw = dict(calibrate=calibrate, relax=relax, relax_ions=relax_ions, magnitudes=magnitudes, symprec=symprec)
-                second = elastic_many([structures[k] for k in unstable], fallback, fallback=None, retry=False, **kw)
+                start = structures if inputs is None else list(inputs)
+                second = elastic_many([start[k] for k in unstable], fallback, fallback=None, retry=False, **kw)
                 for k, r in zip(unstable, second, strict=True):
                     results[k] = _with_fallback(results[k], r)
         return results
