@@ -131,3 +131,24 @@ def test_tiny_li3n_cell_diffuses_faster_when_hot(tmp_path):
     write_json(r, out)
     data = json.loads(out.read_text())
     assert data["method"] == "md" and data["haven_ratio"] == 1.0 and len(data["temperatures"]) == 2
+
+
+def test_initial_velocities_are_seeded_maxwell_boltzmann_without_deprecation():
+    """The momenta draw uses ASE's current API (no DeprecationWarning) and is the seeded Maxwell–Boltzmann draw
+    p = ξ·sqrt(m k_B T), ξ standard normal from the run's generator, so a seed gives the same run as before."""
+    import warnings
+
+    from ase import units
+    from ase.build import bulk
+
+    from dsei.transport.md import _thermalize_momenta
+
+    atoms = bulk("Cu", "fcc", a=3.6, cubic=True).repeat(2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        _thermalize_momenta()(atoms, temperature_K=800.0, rng=np.random.default_rng([3, 1]))
+    xi = np.random.default_rng([3, 1]).standard_normal((len(atoms), 3))
+    kt_eV = units.kB * 800.0
+    expected = xi * np.sqrt(atoms.get_masses() * kt_eV)[:, None]
+    assert np.array_equal(atoms.get_momenta(), expected)
+    assert 400.0 < atoms.get_temperature() < 1200.0  # 32 atoms: one draw scatters around 800 K

@@ -305,6 +305,17 @@ def build_cell(
     return cell, mat.tolist()
 
 
+def _thermalize_momenta():
+    """ASE's Maxwell–Boltzmann momenta draw: ``thermalize_momenta`` (ase >= 3.29, where the older name
+    ``MaxwellBoltzmannDistribution`` is deprecated and calls it), else that older name (ase 3.25–3.28): the same
+    normal draw from ``rng``, so a seed gives the same velocities under both."""
+    try:
+        from ase.md.velocitydistribution import thermalize_momenta
+    except ImportError:  # ase < 3.29
+        from ase.md.velocitydistribution import MaxwellBoltzmannDistribution as thermalize_momenta
+    return thermalize_momenta
+
+
 def _run_one(
     cell: Structure,
     model: Model,
@@ -320,12 +331,12 @@ def _run_one(
     """NVT (Bussi) MD; returns unwrapped positions every ``sample_every`` steps of production, and T samples."""
     from ase import units
     from ase.md.bussi import Bussi
-    from ase.md.velocitydistribution import MaxwellBoltzmannDistribution, Stationary
+    from ase.md.velocitydistribution import Stationary
     from pymatgen.io.ase import AseAtomsAdaptor
 
     atoms = AseAtomsAdaptor.get_atoms(cell)
     atoms.calc = model.calculator()
-    MaxwellBoltzmannDistribution(atoms, temperature_K=temperature_K, rng=rng)
+    _thermalize_momenta()(atoms, temperature_K=temperature_K, rng=rng)
     Stationary(atoms)
     if n_equil:
         # tight coupling while equilibrating: half the initial kinetic energy flows into the potential energy
