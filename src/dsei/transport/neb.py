@@ -37,7 +37,6 @@ from pymatgen.io.ase import AseAtomsAdaptor
 
 from dsei.errors import CalculationError, DseiError
 from dsei.models import DEFAULT_BARRIER_MODEL, Model, load_model
-from dsei.models.base import Evaluation
 from dsei.results import Result
 
 OPTIMIZERS = ("FIRE", "BFGS", "LBFGS", "MDMin", "ODE12r")
@@ -383,9 +382,3 @@ def neb(
     if return_images:
         result._images = _structures(images)
     return result
-
-
-def evaluate_images(images: list[Structure | Atoms], model: str | Model = DEFAULT_BARRIER_MODEL) -> list[Evaluation]:
-    """Energies and forces of NEB images in one batched call (what :class:`BatchedNEB` does per step)."""
-    m = model if isinstance(model, Model) else load_model(model)
-    return m.evaluate(images)
