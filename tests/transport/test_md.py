@@ -152,3 +152,13 @@ def test_initial_velocities_are_seeded_maxwell_boltzmann_without_deprecation():
     expected = xi * np.sqrt(atoms.get_masses() * kt_eV)[:, None]
     assert np.array_equal(atoms.get_momenta(), expected)
     assert 400.0 < atoms.get_temperature() < 1200.0  # 32 atoms: one draw scatters around 800 K
+
+
+def test_unit_constants_come_out_exact():
+    """The unit factors built from scipy.constants are the exact decimal factors (step counts and densities are
+    computed with them), and k_B in eV/K is k/e."""
+    from dsei.transport import md
+
+    assert md.A2_PER_FS_TO_CM2_PER_S == 0.1 and md.CM3_PER_A3 == 1e-24 and md.FS_PER_PS == 1000
+    assert md.KB_J == 1.380649e-23 and md.E_CHARGE_C == 1.602176634e-19
+    assert md.KB_EV == pytest.approx(8.617333262e-5, rel=1e-10)

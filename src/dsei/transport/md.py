@@ -47,6 +47,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel
 from pymatgen.core import Structure
+from scipy import constants
 
 from dsei.errors import CalculationError, InputError
 from dsei.models import DEFAULT_BARRIER_MODEL, Model, load_model
@@ -54,10 +55,11 @@ from dsei.results import Result
 from dsei.transport.bvse import _ion_label
 from dsei.transport.supercell import supercell_matrix
 
-#: Boltzmann constant (eV/K) and elementary charge (C); CODATA 2018.
-KB_EV = 8.617333262e-5
-E_CHARGE_C = 1.602176634e-19
-KB_J = 1.380649e-23
+#: Boltzmann constant (J/K) and elementary charge (C): exact SI values since 2019 (CODATA 2018), from scipy.
+KB_J = constants.k
+E_CHARGE_C = constants.e
+#: Boltzmann constant in eV/K, k/e (8.617333262…e-5; exact, where CODATA tables print it to 10 digits).
+KB_EV = constants.k / constants.e
 #: The paper's two test temperatures: 25 °C and −30 °C.
 EXTRAPOLATE_K = (298.15, 243.15)
 #: Effective hops below which D is flagged unreliable (``no_diffusion``).
@@ -68,8 +70,12 @@ MIN_HOPS = 10.0
 FRAMEWORK_MSD_A2 = 1.0
 #: Ion–ion distance (Å) used as hop length when the cell has a single ion or very distant ions.
 MAX_HOP_A = 4.0
-#: Å²/fs → cm²/s.
-A2_PER_FS_TO_CM2_PER_S = 0.1
+#: Å²/fs → cm²/s (= 0.1 exactly in floating point, in this order of operations).
+A2_PER_FS_TO_CM2_PER_S = constants.angstrom**2 / constants.centi**2 / constants.femto
+#: Å³ → cm³ (= 1e-24 exactly in floating point, in this order of operations).
+CM3_PER_A3 = constants.angstrom**3 / constants.centi**3
+#: fs per ps. Rounded: the float quotient pico/femto is 999.9999999999999, and step counts are rounded from it.
+FS_PER_PS = round(constants.pico / constants.femto)
 
 
 class ArrheniusFit(BaseModel):
@@ -409,7 +415,7 @@ def _analyse(
     if fw_msd is not None and fw_msd > framework_msd_A2:
         status = "framework_mobile"
         reason = (
-            f"framework MSD {fw_msd:.2f} Å² > {framework_msd_A2} Å² at {t_hi / 1000:.2f} ps: the host melted or "
+            f"framework MSD {fw_msd:.2f} Å² > {framework_msd_A2} Å² at {t_hi / FS_PER_PS:.2f} ps: the host melted or "
             "amorphised; D is not the solid's"
         )
     elif hops < min_hops:
@@ -430,7 +436,7 @@ def _analyse(
         "framework_msd_A2": fw_msd,
         "msd_t_fs": t[keep].tolist(),
         "msd_A2": msd[keep].tolist(),
-        "production_ps": prod_fs / 1000.0,
+        "production_ps": prod_fs / FS_PER_PS,
     }
 
 
@@ -475,7 +481,7 @@ def md_diffusion(
     cell, mat = build_cell(structure, element, min_image_A, supercell, vacancies, seed, source)
     m = _covering_model(model, structure, source)
     n_ions = sum(1 for s in cell if s.specie.symbol == element)
-    density = n_ions / (cell.volume * 1e-24)
+    density = n_ions / (cell.volume * CM3_PER_A3)
     analyse = partial(_analyse, cell=cell, ion=element, sample_fs=plan.sample_fs, fit_window=fit_window, n_blocks=n_blocks,
                       hop_A=_hop_length(cell, element), min_hops=min_hops, framework_msd_A2=framework_msd_A2, charge=charge,
                       density_per_cm3=density)
@@ -488,7 +494,7 @@ def md_diffusion(
         source=source, formula=structure.composition.reduced_formula, ion=element, model=m.name, supercell=mat,
         n_atoms=len(cell), n_ions=n_ions, vacancies=vacancies, cell_formula=cell.composition.formula.replace(" ", ""),
         ion_density_per_cm3=density, thermostat_time_fs=thermostat_time_fs, timestep_fs=timestep_fs,
-        equilibration_ps=equilibration_ps, time_ps=plan.n_prod * timestep_fs / 1000.0, sample_fs=plan.sample_fs,
+        equilibration_ps=equilibration_ps, time_ps=plan.n_prod * timestep_fs / FS_PER_PS, sample_fs=plan.sample_fs,
         fit_window=tuple(fit_window), n_blocks=n_blocks, seed=seed, temperatures=rows, arrhenius=fit,
         activation_energy_eV=None if fit is None else fit.activation_energy_eV,
         activation_energy_err_eV=None if fit is None else fit.activation_energy_err_eV,
@@ -536,11 +542,11 @@ class _Schedule:
     def plan(cls, time_ps: float, timestep_fs: float, sample_fs: float, equilibration_ps: float) -> _Schedule:
         """Whole multiples of the stride; InputError when production gives fewer than 8 samples."""
         sample_every = max(1, round(sample_fs / timestep_fs))
-        n_prod = max(sample_every, round(time_ps * 1000.0 / timestep_fs))
+        n_prod = max(sample_every, round(time_ps * FS_PER_PS / timestep_fs))
         n_prod -= n_prod % sample_every
         if n_prod // sample_every < 8:
             raise InputError("time_ps", f"{time_ps} ps gives {n_prod // sample_every} samples; need ≥ 8 (lengthen time_ps or lower sample_fs)")
-        return cls(timestep_fs, sample_every, n_prod, round(equilibration_ps * 1000.0 / timestep_fs))
+        return cls(timestep_fs, sample_every, n_prod, round(equilibration_ps * FS_PER_PS / timestep_fs))
 
     @property
     def sample_fs(self) -> float:
