@@ -131,3 +131,34 @@ def test_tiny_li3n_cell_diffuses_faster_when_hot(tmp_path):
     write_json(r, out)
     data = json.loads(out.read_text())
     assert data["method"] == "md" and data["haven_ratio"] == 1.0 and len(data["temperatures"]) == 2
+
+
+def test_initial_velocities_are_seeded_maxwell_boltzmann_without_deprecation():
+    """The momenta draw uses ASE's current API (no DeprecationWarning) and is the seeded Maxwell–Boltzmann draw
+    p = ξ·sqrt(m k_B T), ξ standard normal from the run's generator, so a seed gives the same run as before."""
+    import warnings
+
+    from ase import units
+    from ase.build import bulk
+
+    from dsei.transport.md import _thermalize_momenta
+
+    atoms = bulk("Cu", "fcc", a=3.6, cubic=True).repeat(2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        _thermalize_momenta()(atoms, temperature_K=800.0, rng=np.random.default_rng([3, 1]))
+    xi = np.random.default_rng([3, 1]).standard_normal((len(atoms), 3))
+    kt_eV = units.kB * 800.0
+    expected = xi * np.sqrt(atoms.get_masses() * kt_eV)[:, None]
+    assert np.array_equal(atoms.get_momenta(), expected)
+    assert 400.0 < atoms.get_temperature() < 1200.0  # 32 atoms: one draw scatters around 800 K
+
+
+def test_unit_constants_come_out_exact():
+    """The unit factors built from scipy.constants are the exact decimal factors (step counts and densities are
+    computed with them), and k_B in eV/K is k/e."""
+    from dsei.transport import md
+
+    assert md.A2_PER_FS_TO_CM2_PER_S == 0.1 and md.CM3_PER_A3 == 1e-24 and md.FS_PER_PS == 1000
+    assert md.KB_J == 1.380649e-23 and md.E_CHARGE_C == 1.602176634e-19
+    assert md.KB_EV == pytest.approx(8.617333262e-5, rel=1e-10)

@@ -40,11 +40,14 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 from pydantic import BaseModel
 from pymatgen.core import Structure
+from scipy import constants
 
 from dsei.errors import CalculationError, InputError
 from dsei.models import DEFAULT_BARRIER_MODEL, Model, load_model
@@ -52,10 +55,11 @@ from dsei.results import Result
 from dsei.transport.bvse import _ion_label
 from dsei.transport.supercell import supercell_matrix
 
-#: Boltzmann constant (eV/K) and elementary charge (C); CODATA 2018.
-KB_EV = 8.617333262e-5
-E_CHARGE_C = 1.602176634e-19
-KB_J = 1.380649e-23
+#: Boltzmann constant (J/K) and elementary charge (C): exact SI values since 2019 (CODATA 2018), from scipy.
+KB_J = constants.k
+E_CHARGE_C = constants.e
+#: Boltzmann constant in eV/K, k/e (8.617333262…e-5; exact, where CODATA tables print it to 10 digits).
+KB_EV = constants.k / constants.e
 #: The paper's two test temperatures: 25 °C and −30 °C.
 EXTRAPOLATE_K = (298.15, 243.15)
 #: Effective hops below which D is flagged unreliable (``no_diffusion``).
@@ -66,8 +70,12 @@ MIN_HOPS = 10.0
 FRAMEWORK_MSD_A2 = 1.0
 #: Ion–ion distance (Å) used as hop length when the cell has a single ion or very distant ions.
 MAX_HOP_A = 4.0
-#: Å²/fs → cm²/s.
-A2_PER_FS_TO_CM2_PER_S = 0.1
+#: Å²/fs → cm²/s (= 0.1 exactly in floating point, in this order of operations).
+A2_PER_FS_TO_CM2_PER_S = constants.angstrom**2 / constants.centi**2 / constants.femto
+#: Å³ → cm³ (= 1e-24 exactly in floating point, in this order of operations).
+CM3_PER_A3 = constants.angstrom**3 / constants.centi**3
+#: fs per ps. Rounded: the float quotient pico/femto is 999.9999999999999, and step counts are rounded from it.
+FS_PER_PS = round(constants.pico / constants.femto)
 
 
 class ArrheniusFit(BaseModel):
@@ -303,6 +311,17 @@ def build_cell(
     return cell, mat.tolist()
 
 
+def _thermalize_momenta():
+    """ASE's Maxwell–Boltzmann momenta draw: ``thermalize_momenta`` (ase >= 3.29, where the older name
+    ``MaxwellBoltzmannDistribution`` is deprecated and calls it), else that older name (ase 3.25–3.28): the same
+    normal draw from ``rng``, so a seed gives the same velocities under both."""
+    try:
+        from ase.md.velocitydistribution import thermalize_momenta
+    except ImportError:  # ase < 3.29
+        from ase.md.velocitydistribution import MaxwellBoltzmannDistribution as thermalize_momenta
+    return thermalize_momenta
+
+
 def _run_one(
     cell: Structure,
     model: Model,
@@ -318,12 +337,12 @@ def _run_one(
     """NVT (Bussi) MD; returns unwrapped positions every ``sample_every`` steps of production, and T samples."""
     from ase import units
     from ase.md.bussi import Bussi
-    from ase.md.velocitydistribution import MaxwellBoltzmannDistribution, Stationary
+    from ase.md.velocitydistribution import Stationary
     from pymatgen.io.ase import AseAtomsAdaptor
 
     atoms = AseAtomsAdaptor.get_atoms(cell)
     atoms.calc = model.calculator()
-    MaxwellBoltzmannDistribution(atoms, temperature_K=temperature_K, rng=rng)
+    _thermalize_momenta()(atoms, temperature_K=temperature_K, rng=rng)
     Stationary(atoms)
     if n_equil:
         # tight coupling while equilibrating: half the initial kinetic energy flows into the potential energy
@@ -347,6 +366,11 @@ def _run_one(
         if on_steps:
             on_steps(n_equil + len(temps) * sample_every)
     return np.array(frames), temps
+
+
+def _nernst_einstein_S_per_cm(density_per_cm3: float, charge: int, d_cm2_per_s: float, temperature_K: float) -> float:
+    """Nernst–Einstein σ = n z² e² D / (k_B T) (S/cm), Haven ratio 1."""
+    return density_per_cm3 * charge**2 * E_CHARGE_C**2 * d_cm2_per_s / (KB_J * temperature_K)
 
 
 def _analyse(
@@ -391,14 +415,14 @@ def _analyse(
     if fw_msd is not None and fw_msd > framework_msd_A2:
         status = "framework_mobile"
         reason = (
-            f"framework MSD {fw_msd:.2f} Å² > {framework_msd_A2} Å² at {t_hi / 1000:.2f} ps: the host melted or "
+            f"framework MSD {fw_msd:.2f} Å² > {framework_msd_A2} Å² at {t_hi / FS_PER_PS:.2f} ps: the host melted or "
             "amorphised; D is not the solid's"
         )
     elif hops < min_hops:
         status = "no_diffusion"
         reason = f"only {hops:.1f} effective hops (< {min_hops:g}; ion MSD {msd[k_hi]:.2f} Å²): D unreliable, run longer or hotter"
     keep = np.unique(np.linspace(0, len(t) - 1, min(50, len(t))).round().astype(int))
-    sigma = density_per_cm3 * charge**2 * E_CHARGE_C**2 * d_pos / (KB_J * temperature_K)
+    sigma = _nernst_einstein_S_per_cm(density_per_cm3, charge, d_pos, temperature_K)
     return {
         "status": status,
         "reason": reason,
@@ -412,7 +436,7 @@ def _analyse(
         "framework_msd_A2": fw_msd,
         "msd_t_fs": t[keep].tolist(),
         "msd_A2": msd[keep].tolist(),
-        "production_ps": prod_fs / 1000.0,
+        "production_ps": prod_fs / FS_PER_PS,
     }
 
 
@@ -451,6 +475,40 @@ def md_diffusion(
     element, label = _ion_label(ion)
     charge = int(label[len(element) : -1] or 1)
     source = source or (structure.properties or {}).get("source") or structure.composition.reduced_formula
+    temps = _checked_md_inputs(structure, element, source, temperatures_K, time_ps, timestep_fs, sample_fs, min_image_A,
+                               equilibration_ps, fit_window)
+    plan = _Schedule.plan(time_ps, timestep_fs, sample_fs, equilibration_ps)
+    cell, mat = build_cell(structure, element, min_image_A, supercell, vacancies, seed, source)
+    m = _covering_model(model, structure, source)
+    n_ions = sum(1 for s in cell if s.specie.symbol == element)
+    density = n_ions / (cell.volume * CM3_PER_A3)
+    analyse = partial(_analyse, cell=cell, ion=element, sample_fs=plan.sample_fs, fit_window=fit_window, n_blocks=n_blocks,
+                      hop_A=_hop_length(cell, element), min_hops=min_hops, framework_msd_A2=framework_msd_A2, charge=charge,
+                      density_per_cm3=density)
+    t_start = time.perf_counter()
+    rows, md_seconds = _run_temperatures(cell, m, temps, plan, thermostat_time_fs, seed, analyse, progress)
+    fit, warnings = _arrhenius_of_rows(rows)
+    extrap = _extrapolate(fit, extrapolate_K, density, charge, warnings)
+    simulated_ps = sum(r.production_ps for r in rows if r.status != "failed") + equilibration_ps * sum(1 for r in rows if r.status != "failed")
+    return MDResult(
+        source=source, formula=structure.composition.reduced_formula, ion=element, model=m.name, supercell=mat,
+        n_atoms=len(cell), n_ions=n_ions, vacancies=vacancies, cell_formula=cell.composition.formula.replace(" ", ""),
+        ion_density_per_cm3=density, thermostat_time_fs=thermostat_time_fs, timestep_fs=timestep_fs,
+        equilibration_ps=equilibration_ps, time_ps=plan.n_prod * timestep_fs / FS_PER_PS, sample_fs=plan.sample_fs,
+        fit_window=tuple(fit_window), n_blocks=n_blocks, seed=seed, temperatures=rows, arrhenius=fit,
+        activation_energy_eV=None if fit is None else fit.activation_energy_eV,
+        activation_energy_err_eV=None if fit is None else fit.activation_energy_err_eV,
+        prefactor_D0_cm2_per_s=None if fit is None else fit.prefactor_D0_cm2_per_s,
+        extrapolated=extrap, warnings=warnings,
+        cost_s_per_ps_per_atom=md_seconds / (simulated_ps * len(cell)) if simulated_ps > 0 else None,
+        elapsed_s=time.perf_counter() - t_start,
+    )
+
+
+def _checked_md_inputs(structure: Structure, element: str, source: str, temperatures_K: Sequence[float], time_ps: float,
+                       timestep_fs: float, sample_fs: float, min_image_A: float, equilibration_ps: float,
+                       fit_window: tuple[float, float]) -> list[float]:
+    """InputError for a host without the ion or an impossible option; the temperatures as floats."""
     formula = structure.composition.reduced_formula
     if element not in {el.symbol for el in structure.composition.elements}:
         raise InputError(
@@ -468,33 +526,62 @@ def md_diffusion(
         raise InputError("equilibration_ps", f"must be ≥ 0, got {equilibration_ps!r}")
     if not (0 <= fit_window[0] < fit_window[1] <= 1):
         raise InputError("fit_window", f"need 0 ≤ start < end ≤ 1 (fractions of the run), got {fit_window!r}")
-    sample_every = max(1, round(sample_fs / timestep_fs))
-    n_prod = max(sample_every, round(time_ps * 1000.0 / timestep_fs))
-    n_prod -= n_prod % sample_every
-    if n_prod // sample_every < 8:
-        raise InputError("time_ps", f"{time_ps} ps gives {n_prod // sample_every} samples; need ≥ 8 (lengthen time_ps or lower sample_fs)")
-    n_equil = round(equilibration_ps * 1000.0 / timestep_fs)
-    sample_fs = sample_every * timestep_fs
+    return temps
 
-    cell, mat = build_cell(structure, element, min_image_A, supercell, vacancies, seed, source)
+
+@dataclass(frozen=True)
+class _Schedule:
+    """MD steps of one temperature: equilibration, production, and the sampling stride."""
+
+    timestep_fs: float
+    sample_every: int
+    n_prod: int
+    n_equil: int
+
+    @classmethod
+    def plan(cls, time_ps: float, timestep_fs: float, sample_fs: float, equilibration_ps: float) -> _Schedule:
+        """Whole multiples of the stride; InputError when production gives fewer than 8 samples."""
+        sample_every = max(1, round(sample_fs / timestep_fs))
+        n_prod = max(sample_every, round(time_ps * FS_PER_PS / timestep_fs))
+        n_prod -= n_prod % sample_every
+        if n_prod // sample_every < 8:
+            raise InputError("time_ps", f"{time_ps} ps gives {n_prod // sample_every} samples; need ≥ 8 (lengthen time_ps or lower sample_fs)")
+        return cls(timestep_fs, sample_every, n_prod, round(equilibration_ps * FS_PER_PS / timestep_fs))
+
+    @property
+    def sample_fs(self) -> float:
+        """Time between samples (fs), a whole number of steps."""
+        return self.sample_every * self.timestep_fs
+
+    @property
+    def steps(self) -> int:
+        """MD steps per temperature (for ``progress``)."""
+        return self.n_equil + (self.n_prod // self.sample_every) * self.sample_every
+
+
+def _covering_model(model: str | Model, structure: Structure, source: str) -> Model:
+    """The loaded model; InputError when it does not cover every element of ``structure``."""
     m = model if isinstance(model, Model) else load_model(model)
     missing = m.missing_elements({el.symbol for el in structure.composition.elements})
     if missing:
         raise InputError(source, f"elements not covered by {m.name}: {', '.join(sorted(missing))}")
-    n_ions = sum(1 for s in cell if s.specie.symbol == element)
-    density = n_ions / (cell.volume * 1e-24)
-    hop_A = _hop_length(cell, element)
+    return m
 
-    t_start = time.perf_counter()
+
+def _run_temperatures(cell: Structure, m: Model, temps: list[float], plan: _Schedule, thermostat_time_fs: float, seed: int,
+                      analyse, progress) -> tuple[list[MDTemperature], float]:
+    """One NVT run per temperature (random stream ``[seed, i]``), analysed; a run that raises is a ``failed`` row
+    and the others still run. Returns the rows and the seconds spent in runs that finished."""
     md_seconds = 0.0
     rows: list[MDTemperature] = []
-    per_t = n_equil + (n_prod // sample_every) * sample_every  # MD steps per temperature, for ``progress``
+    per_t = plan.steps
     for i, temp in enumerate(temps):
         t0 = time.perf_counter()
         rng = np.random.default_rng([seed, i])
         tick = None if progress is None else (lambda n, i=i, temp=temp: progress(i * per_t + n, len(temps) * per_t, temp))
         try:
-            frames, tsamples = _run_one(cell, m, temp, timestep_fs, thermostat_time_fs, n_equil, n_prod, sample_every, rng, tick)
+            frames, tsamples = _run_one(cell, m, temp, plan.timestep_fs, thermostat_time_fs, plan.n_equil, plan.n_prod,
+                                        plan.sample_every, rng, tick)
         except Exception as exc:  # noqa: BLE001 - one failed temperature must not lose the others
             rows.append(
                 MDTemperature(temperature_K=temp, status="failed", reason=" ".join(str(exc).split()) or type(exc).__name__, elapsed_s=time.perf_counter() - t0)
@@ -503,73 +590,54 @@ def md_diffusion(
                 progress((i + 1) * per_t, len(temps) * per_t, temp)
             continue
         md_seconds += time.perf_counter() - t0
-        res = _analyse(frames, cell, element, sample_fs, fit_window, n_blocks, hop_A, min_hops, framework_msd_A2, charge, density, temp)
+        res = analyse(frames, temperature_K=temp)
         rows.append(MDTemperature(temperature_K=temp, mean_temperature_K=float(np.mean(tsamples)), elapsed_s=time.perf_counter() - t0, **res))
+    return rows, md_seconds
 
+
+def _arrhenius_of_rows(rows: list[MDTemperature]) -> tuple[ArrheniusFit | None, list[str]]:
+    """The Arrhenius fit through the usable temperatures (marked ``used_in_fit``), or none, with its warnings."""
     warnings: list[str] = []
-    fit = None
     ok = [r for r in rows if r.status == "ok" and r.diffusivity_cm2_per_s and r.diffusivity_err_cm2_per_s]
-    if len({r.temperature_K for r in ok}) >= 2:
-        fit = arrhenius_fit(
-            [r.temperature_K for r in ok], [r.diffusivity_cm2_per_s for r in ok], [r.diffusivity_err_cm2_per_s for r in ok]
-        )
-        for r in ok:
-            r.used_in_fit = True
-        if fit.activation_energy_eV <= 0:
-            warnings.append(f"fitted Ea = {fit.activation_energy_eV:.3f} eV ≤ 0: D does not rise with T here; the fit is not physical")
-        if len(ok) == 2:
-            warnings.append("Arrhenius fit through 2 temperatures: its error comes only from the per-temperature errors (no χ² check)")
-    else:
+    if len({r.temperature_K for r in ok}) < 2:
         warnings.append(f"{len(ok)} temperature(s) with usable diffusion (need ≥ 2): no Arrhenius fit; run longer, hotter, or with vacancies")
-    extrap: list[Extrapolated] = []
-    if fit is not None:
-        warnings.append(
-            f"conductivity at {', '.join(f'{t:g} K' for t in extrapolate_K)} is an Arrhenius extrapolation from "
-            f"{min(fit.temperatures_K):g}–{max(fit.temperatures_K):g} K assuming one mechanism, a fixed cell and Haven ratio 1"
-        )
-        for tk in extrapolate_K:
-            dk, s_ln = fit.predict(tk)
-            sig = density * charge**2 * E_CHARGE_C**2 * dk / (KB_J * tk)
-            extrap.append(
-                Extrapolated(
-                    temperature_K=tk,
-                    diffusivity_cm2_per_s=dk,
-                    ln_diffusivity_err=s_ln,
-                    conductivity_S_per_cm=sig,
-                    conductivity_low_S_per_cm=None if s_ln is None else sig * math.exp(-s_ln),
-                    conductivity_high_S_per_cm=None if s_ln is None else sig * math.exp(s_ln),
-                )
-            )
-    simulated_ps = sum(r.production_ps for r in rows if r.status != "failed") + equilibration_ps * sum(1 for r in rows if r.status != "failed")
-    return MDResult(
-        source=source,
-        formula=formula,
-        ion=element,
-        model=m.name,
-        supercell=mat,
-        n_atoms=len(cell),
-        n_ions=n_ions,
-        vacancies=vacancies,
-        cell_formula=cell.composition.formula.replace(" ", ""),
-        ion_density_per_cm3=density,
-        thermostat_time_fs=thermostat_time_fs,
-        timestep_fs=timestep_fs,
-        equilibration_ps=equilibration_ps,
-        time_ps=n_prod * timestep_fs / 1000.0,
-        sample_fs=sample_fs,
-        fit_window=tuple(fit_window),
-        n_blocks=n_blocks,
-        seed=seed,
-        temperatures=rows,
-        arrhenius=fit,
-        activation_energy_eV=None if fit is None else fit.activation_energy_eV,
-        activation_energy_err_eV=None if fit is None else fit.activation_energy_err_eV,
-        prefactor_D0_cm2_per_s=None if fit is None else fit.prefactor_D0_cm2_per_s,
-        extrapolated=extrap,
-        warnings=warnings,
-        cost_s_per_ps_per_atom=md_seconds / (simulated_ps * len(cell)) if simulated_ps > 0 else None,
-        elapsed_s=time.perf_counter() - t_start,
+        return None, warnings
+    fit = arrhenius_fit(
+        [r.temperature_K for r in ok], [r.diffusivity_cm2_per_s for r in ok], [r.diffusivity_err_cm2_per_s for r in ok]
     )
+    for r in ok:
+        r.used_in_fit = True
+    if fit.activation_energy_eV <= 0:
+        warnings.append(f"fitted Ea = {fit.activation_energy_eV:.3f} eV ≤ 0: D does not rise with T here; the fit is not physical")
+    if len(ok) == 2:
+        warnings.append("Arrhenius fit through 2 temperatures: its error comes only from the per-temperature errors (no χ² check)")
+    return fit, warnings
+
+
+def _extrapolate(fit: ArrheniusFit | None, extrapolate_K: Sequence[float], density_per_cm3: float, charge: int,
+                 warnings: list[str]) -> list[Extrapolated]:
+    """D and σ (with its 1σ interval) at ``extrapolate_K`` from the fit; the caveat is appended to ``warnings``."""
+    extrap: list[Extrapolated] = []
+    if fit is None:
+        return extrap
+    warnings.append(
+        f"conductivity at {', '.join(f'{t:g} K' for t in extrapolate_K)} is an Arrhenius extrapolation from "
+        f"{min(fit.temperatures_K):g}–{max(fit.temperatures_K):g} K assuming one mechanism, a fixed cell and Haven ratio 1"
+    )
+    for tk in extrapolate_K:
+        dk, s_ln = fit.predict(tk)
+        sig = _nernst_einstein_S_per_cm(density_per_cm3, charge, dk, tk)
+        extrap.append(
+            Extrapolated(
+                temperature_K=tk,
+                diffusivity_cm2_per_s=dk,
+                ln_diffusivity_err=s_ln,
+                conductivity_S_per_cm=sig,
+                conductivity_low_S_per_cm=None if s_ln is None else sig * math.exp(-s_ln),
+                conductivity_high_S_per_cm=None if s_ln is None else sig * math.exp(s_ln),
+            )
+        )
+    return extrap
 
 
 def md_diffusion_file(spec: str | Path | Structure, ion: str = "Li", **kwargs) -> MDResult:

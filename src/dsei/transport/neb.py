@@ -37,7 +37,6 @@ from pymatgen.io.ase import AseAtomsAdaptor
 
 from dsei.errors import CalculationError, DseiError
 from dsei.models import DEFAULT_BARRIER_MODEL, Model, load_model
-from dsei.models.base import Evaluation
 from dsei.results import Result
 
 OPTIMIZERS = ("FIRE", "BFGS", "LBFGS", "MDMin", "ODE12r")
@@ -193,6 +192,126 @@ def _relax_endpoints(a: Atoms, b: Atoms, model: Model, fmax: float, steps: int, 
     return evs, True, [0, 0], [_max_atom_force(e.forces_eV_per_A) for e in evs]
 
 
+def _checked_optimizer(optimizer: str, fallback_optimizer: str | None) -> str:
+    """The canonical name of ``optimizer`` (CalculationError when it or the fallback is not in :data:`OPTIMIZERS`)."""
+    opt_name = {o.lower(): o for o in OPTIMIZERS}.get(str(optimizer).lower())
+    if opt_name is None or (fallback_optimizer and str(fallback_optimizer).lower() not in {o.lower() for o in OPTIMIZERS}):
+        raise CalculationError(f"NEB optimizers must be among {OPTIMIZERS}, not {optimizer!r} / {fallback_optimizer!r}")
+    return opt_name
+
+
+def _failed(base: dict[str, Any], t0: float, msg: str, **extra) -> NEBResult:
+    """A result that carries ``error`` and no barrier (``extra``: what was obtained before the failure)."""
+    fields = {
+        "barrier_eV": None,
+        "reverse_barrier_eV": None,
+        "reaction_energy_eV": None,
+        "profile_eV": [],
+        "reaction_coordinate_A": [],
+        "converged": False,
+        "steps": 0,
+        "force_calls": 0,
+        "max_force_eV_per_A": None,
+        "saddle_index": None,
+        "saddle_at_endpoint": False,
+        "endpoint_relax_s": 0.0,
+        "endpoint_energies_eV": [],
+        "endpoint_converged": False,
+        "endpoint_steps": [],
+        "endpoint_max_force_eV_per_A": [],
+    }
+    fields.update(extra)
+    return NEBResult(**base, **fields, elapsed_s=time.perf_counter() - t0, error=msg)
+
+
+def _endpoints_step(a: Atoms, b: Atoms, m: Model, fmax: float, max_steps: int, relax: bool) -> tuple[list, dict[str, Any]]:
+    """Step 1: both end points relaxed together (or only evaluated); their evaluations and the ``endpoint_*`` fields
+    (CalculationError on non-finite energies or forces)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ep_evs, ep_conv, ep_steps, ep_fmax = _relax_endpoints(a, b, m, fmax, max_steps, relax)
+    for ev in ep_evs:
+        if not (np.isfinite(ev.energy_eV) and np.all(np.isfinite(ev.forces_eV_per_A))):
+            raise CalculationError("the model returned non-finite energies or forces for an end point")
+    fields = {
+        "endpoint_energies_eV": [float(e.energy_eV) for e in ep_evs],
+        "endpoint_converged": ep_conv,
+        "endpoint_steps": ep_steps,
+        "endpoint_max_force_eV_per_A": ep_fmax,
+    }
+    return ep_evs, fields
+
+
+def _interpolated_band(a: Atoms, b: Atoms, ep_evs: list, n_images: int, interpolation: str) -> list[Atoms]:
+    """Step 2: the band, end points carrying their evaluations, moving images interpolated (minimum image)."""
+    images = [a] + [a.copy() for _ in range(n_images)] + [b]
+    for img, ev in ((a, ep_evs[0]), (b, ep_evs[1])):
+        img.calc = SinglePointCalculator(img, energy=float(ev.energy_eV), forces=np.array(ev.forces_eV_per_A, dtype=float))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        # a plain ASE NEB for the interpolation: IDPP swaps in its own calculators and then restores ours
+        NEB(images, allow_shared_calculator=True).interpolate(method=interpolation, mic=True, apply_constraint=False)
+    return images
+
+
+def _optimise_band(band: BatchedNEB, opt_name: str, fallback_optimizer: str | None, fmax: float,
+                   max_steps: int) -> tuple[int, list[str], str | None]:
+    """Step 3: optimise the band; an optimiser that stops short of ``fmax`` with steps left (ODE12r gives up when
+    its adaptive step collapses) hands it to ``fallback_optimizer``. Returns (steps, optimisers used, error)."""
+    error = None
+    steps = 0
+    used = []
+    for name in [opt_name] + ([fallback_optimizer] if fallback_optimizer else []):
+        if steps >= max_steps or (used and band.get_residual() < fmax):
+            break
+        name, opt = _optimizer(name, band)
+        used.append(name)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                opt.run(fmax=fmax, steps=max_steps - steps)
+            except DseiError as exc:
+                error = str(exc)
+            except Exception as exc:  # noqa: BLE001 - model failure mid-band: report, do not crash
+                error = f"{type(exc).__name__}: {exc}"
+        steps += int(getattr(opt, "nsteps", 0))
+        if error is not None:
+            break
+    return steps, used, error
+
+
+def _band_energies(band: BatchedNEB, images: list[Atoms], ep_evs: list) -> tuple[list[float], float]:
+    """Image energies along the band (end points included) and the largest per-atom NEB force."""
+    forces = band.get_forces()
+    max_f = _max_atom_force(forces)
+    energies = [float(ep_evs[0].energy_eV)] + [float(img.get_potential_energy()) for img in images[1:-1]] + [float(ep_evs[1].energy_eV)]
+    return energies, max_f
+
+
+def _profile_fields(energies: list[float]) -> dict[str, Any]:
+    """Profile relative to the start, forward/reverse barriers and reaction energy, where the saddle is."""
+    e0 = energies[0]
+    profile = [e - e0 for e in energies]
+    imax = int(np.argmax(profile))
+    emax = profile[imax]
+    return {
+        "barrier_eV": float(emax),
+        "reverse_barrier_eV": float(emax - profile[-1]),
+        "reaction_energy_eV": float(profile[-1]),
+        "profile_eV": profile,
+        "saddle_index": imax,
+        "saddle_at_endpoint": imax in (0, len(profile) - 1),
+    }
+
+
+def _structures(images: list[Atoms]) -> list[Structure]:
+    """The band as pymatgen Structures (positions, cell and species only)."""
+    return [
+        AseAtomsAdaptor.get_structure(Atoms(img.get_chemical_symbols(), positions=img.positions, cell=img.cell, pbc=True))
+        for img in images
+    ]
+
+
 def neb(
     start: Structure | Atoms,
     end: Structure | Atoms,
@@ -233,134 +352,33 @@ def neb(
     m = model if isinstance(model, Model) else load_model(model)
     a, b = _atoms(start), _atoms(end)
     _check_pair(a, b)
-    opt_name = {o.lower(): o for o in OPTIMIZERS}.get(str(optimizer).lower())
-    if opt_name is None or (fallback_optimizer and str(fallback_optimizer).lower() not in {o.lower() for o in OPTIMIZERS}):
-        raise CalculationError(f"NEB optimizers must be among {OPTIMIZERS}, not {optimizer!r} / {fallback_optimizer!r}")
-    base: dict[str, Any] = {
-        "model": m.name,
-        "fmax_eV_per_A": fmax,
-        "n_images": n_images,
-        "climb": climb,
-        "optimizer": opt_name,
-        "interpolation": interpolation,
-        "n_atoms": len(a),
-    }
-
-    def failed(msg: str, **extra) -> NEBResult:
-        fields = {
-            "barrier_eV": None,
-            "reverse_barrier_eV": None,
-            "reaction_energy_eV": None,
-            "profile_eV": [],
-            "reaction_coordinate_A": [],
-            "converged": False,
-            "steps": 0,
-            "force_calls": 0,
-            "max_force_eV_per_A": None,
-            "saddle_index": None,
-            "saddle_at_endpoint": False,
-            "endpoint_relax_s": 0.0,
-            "endpoint_energies_eV": [],
-            "endpoint_converged": False,
-            "endpoint_steps": [],
-            "endpoint_max_force_eV_per_A": [],
-        }
-        fields.update(extra)
-        return NEBResult(**base, **fields, elapsed_s=time.perf_counter() - t0, error=msg)
-
-    # 1. end points, relaxed together
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            ep_evs, ep_conv, ep_steps, ep_fmax = _relax_endpoints(a, b, m, endpoint_fmax, endpoint_max_steps, relax_endpoints)
-        for ev in ep_evs:
-            if not (np.isfinite(ev.energy_eV) and np.all(np.isfinite(ev.forces_eV_per_A))):
-                raise CalculationError("the model returned non-finite energies or forces for an end point")
+    opt_name = _checked_optimizer(optimizer, fallback_optimizer)
+    base: dict[str, Any] = {"model": m.name, "fmax_eV_per_A": fmax, "n_images": n_images, "climb": climb, "optimizer": opt_name,
+                            "interpolation": interpolation, "n_atoms": len(a)}
+    try:  # 1. end points, relaxed together
+        ep_evs, ep_fields = _endpoints_step(a, b, m, endpoint_fmax, endpoint_max_steps, relax_endpoints)
     except DseiError as exc:
-        return failed(f"end-point evaluation failed: {exc}")
+        return _failed(base, t0, f"end-point evaluation failed: {exc}")
     except Exception as exc:  # noqa: BLE001 - a model failure must give a failed result, not a crash
-        return failed(f"end-point evaluation failed: {type(exc).__name__}: {exc}")
-    t_ep = time.perf_counter() - t0
-    ep_fields = {
-        "endpoint_relax_s": t_ep,
-        "endpoint_energies_eV": [float(e.energy_eV) for e in ep_evs],
-        "endpoint_converged": ep_conv,
-        "endpoint_steps": ep_steps,
-        "endpoint_max_force_eV_per_A": ep_fmax,
-    }
-
-    # 2. band
-    images = [a] + [a.copy() for _ in range(n_images)] + [b]
-    for img, ev in ((a, ep_evs[0]), (b, ep_evs[1])):
-        img.calc = SinglePointCalculator(img, energy=float(ev.energy_eV), forces=np.array(ev.forces_eV_per_A, dtype=float))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        # a plain ASE NEB for the interpolation: IDPP swaps in its own calculators and then restores ours
-        NEB(images, allow_shared_calculator=True).interpolate(method=interpolation, mic=True, apply_constraint=False)
+        return _failed(base, t0, f"end-point evaluation failed: {type(exc).__name__}: {exc}")
+    ep_fields["endpoint_relax_s"] = time.perf_counter() - t0
+    images = _interpolated_band(a, b, ep_evs, n_images, interpolation)  # 2. band
     band = BatchedNEB(images, m, climb=climb, method=method, k=spring_k)
-    # 3. optimise; an optimiser that stops short of fmax with steps left (ODE12r gives up when its adaptive
-    # step collapses) hands the band to ``fallback_optimizer``
-    error = None
-    steps = 0
-    used = []
-    for name in [opt_name] + ([fallback_optimizer] if fallback_optimizer else []):
-        if steps >= max_steps or (used and band.get_residual() < fmax):
-            break
-        name, opt = _optimizer(name, band)
-        used.append(name)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            try:
-                opt.run(fmax=fmax, steps=max_steps - steps)
-            except DseiError as exc:
-                error = str(exc)
-            except Exception as exc:  # noqa: BLE001 - model failure mid-band: report, do not crash
-                error = f"{type(exc).__name__}: {exc}"
-        steps += int(getattr(opt, "nsteps", 0))
-        if error is not None:
-            break
+    steps, used, error = _optimise_band(band, opt_name, fallback_optimizer, fmax, max_steps)  # 3. optimise
     energies: list[float] = []
     max_f: float | None = None
     if error is None:
         try:
-            forces = band.get_forces()
-            max_f = _max_atom_force(forces)
-            energies = [float(ep_evs[0].energy_eV)] + [float(img.get_potential_energy()) for img in images[1:-1]] + [float(ep_evs[1].energy_eV)]
+            energies, max_f = _band_energies(band, images, ep_evs)
         except Exception as exc:  # noqa: BLE001
             error = f"{type(exc).__name__}: {exc}"
     if error is not None or not energies:
-        return failed(f"NEB failed: {error}", steps=steps, force_calls=band.force_calls, **ep_fields)
-    e0 = energies[0]
-    profile = [e - e0 for e in energies]
-    imax = int(np.argmax(profile))
-    emax = profile[imax]
+        return _failed(base, t0, f"NEB failed: {error}", steps=steps, force_calls=band.force_calls, **ep_fields)
     result = NEBResult(
-        **base,
-        optimizers_used=used,
-        barrier_eV=float(emax),
-        reverse_barrier_eV=float(emax - profile[-1]),
-        reaction_energy_eV=float(profile[-1]),
-        profile_eV=profile,
-        reaction_coordinate_A=_reaction_coordinate(images),
-        converged=bool(max_f is not None and max_f < fmax),
-        steps=steps,
-        force_calls=band.force_calls,
-        max_force_eV_per_A=max_f,
-        saddle_index=imax,
-        saddle_at_endpoint=imax in (0, len(profile) - 1),
-        elapsed_s=time.perf_counter() - t0,
-        **ep_fields,
+        **base, optimizers_used=used, **_profile_fields(energies), reaction_coordinate_A=_reaction_coordinate(images),
+        converged=bool(max_f is not None and max_f < fmax), steps=steps, force_calls=band.force_calls,
+        max_force_eV_per_A=max_f, elapsed_s=time.perf_counter() - t0, **ep_fields,
     )
     if return_images:
-        structs = []
-        for img in images:
-            s = AseAtomsAdaptor.get_structure(Atoms(img.get_chemical_symbols(), positions=img.positions, cell=img.cell, pbc=True))
-            structs.append(s)
-        result._images = structs
+        result._images = _structures(images)
     return result
-
-
-def evaluate_images(images: list[Structure | Atoms], model: str | Model = DEFAULT_BARRIER_MODEL) -> list[Evaluation]:
-    """Energies and forces of NEB images in one batched call (what :class:`BatchedNEB` does per step)."""
-    m = model if isinstance(model, Model) else load_model(model)
-    return m.evaluate(images)

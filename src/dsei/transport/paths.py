@@ -147,10 +147,42 @@ def site_network(
     if not sites:
         raise InputError("sites", f"no {el} sites to connect")
     host = _host(structure)
-    matrix = host.lattice.matrix
     rots, trans = _symmetry_ops(host, symprec)
+    node_frac, node_site = _site_positions(sites, rots, trans, host.lattice.matrix)
+    if mechanism == "vacancy":
+        nodes, full, node_site, node_index = _vacancy_nodes(host, el, node_frac, node_site)
+    else:
+        nodes = Structure(host.lattice, [el] * len(node_frac), node_frac)
+        full = Structure.from_sites(list(host.sites) + list(nodes.sites))
+        node_index = list(range(len(host), len(full)))
+    # all pairs up to the longest cutoff considered, grouped by symmetry; blocking checked once per class
+    r_max = float(cutoff_A) if cutoff_A is not None else MAX_CUTOFF_A
+    classes, checks = _hop_classes(nodes, full, el, r_max, rots, trans, block_A, host.composition.reduced_formula)
+    cutoff = r_max if cutoff_A is not None else _default_cutoff(classes, [c[0] for c in checks], len(nodes))
+    hops, edges, dropped = _open_hops(classes, checks, cutoff, nodes, [sites[k].label for k in node_site])
+    if not hops:
+        raise CalculationError(
+            f"{host.composition.reduced_formula}: every {el} hop within {cutoff:.2f} Å is blocked by an atom"
+        )
+    return SiteNetwork(
+        structure=full,
+        ion=el,
+        mechanism=mechanism,
+        sites=sites,
+        hops=hops,
+        n_nodes=len(nodes),
+        edges=edges,
+        cutoff_A=cutoff,
+        node_frac=[tuple(float(x) for x in f) for f in nodes.frac_coords],
+        node_site=node_site,
+        node_index=node_index,
+        dimension=periodic_dimension(len(nodes), edges),
+        dropped_hops=dropped,
+    )
 
-    # all positions of every distinct site, in the host cell
+
+def _site_positions(sites: list[Site], rots: np.ndarray, trans: np.ndarray, matrix: np.ndarray) -> tuple[list[np.ndarray], list[int]]:
+    """All positions of every distinct site in the host cell, and the index of the site each one belongs to."""
     node_frac: list[np.ndarray] = []
     node_site: list[int] = []
     for k, site in enumerate(sites):
@@ -159,31 +191,34 @@ def site_network(
                 continue  # two site classes on top of each other: keep the first (lowest energy)
             node_frac.append(p)
             node_site.append(k)
-    if mechanism == "vacancy":
-        # nodes are the host's own ion sites, in structure order (the NEB end points refer to them)
-        ion_idx = [i for i, s in enumerate(host) if s.specie.symbol == el]
-        order = []
-        for i in ion_idx:
-            d = _periodic_dist(matrix, np.array(node_frac), host[i].frac_coords)
-            if d.min() > MERGE_TOL_A:
-                raise InputError(
-                    "sites",
-                    f"{el} site {i} of {host.composition.reduced_formula} is in none of the given vacancy sites",
-                )
-            order.append(int(np.argmin(d)))
-        node_frac = [host[i].frac_coords for i in ion_idx]
-        node_site = [node_site[k] for k in order]
-        full = host
-        nodes = Structure(host.lattice, [el] * len(ion_idx), node_frac)
-    else:
-        nodes = Structure(host.lattice, [el] * len(node_frac), node_frac)
-        full = Structure.from_sites(list(host.sites) + list(nodes.sites))
+    return node_frac, node_site
 
-    # all pairs up to the longest cutoff considered, grouped by symmetry; blocking checked once per class
-    r_max = float(cutoff_A) if cutoff_A is not None else MAX_CUTOFF_A
+
+def _vacancy_nodes(host: Structure, el: str, node_frac: list[np.ndarray], node_site: list[int]):
+    """Vacancy nodes are the host's own ion sites, in structure order (the NEB end points refer to them): the node
+    structure, the full structure (the host), each node's site index and its atom index in the host."""
+    matrix = host.lattice.matrix
+    ion_idx = [i for i, s in enumerate(host) if s.specie.symbol == el]
+    order = []
+    for i in ion_idx:
+        d = _periodic_dist(matrix, np.array(node_frac), host[i].frac_coords)
+        if d.min() > MERGE_TOL_A:
+            raise InputError(
+                "sites",
+                f"{el} site {i} of {host.composition.reduced_formula} is in none of the given vacancy sites",
+            )
+        order.append(int(np.argmin(d)))
+    nodes = Structure(host.lattice, [el] * len(ion_idx), [host[i].frac_coords for i in ion_idx])
+    return nodes, host, [node_site[k] for k in order], ion_idx
+
+
+def _hop_classes(nodes: Structure, full: Structure, el: str, r_max: float, rots: np.ndarray, trans: np.ndarray,
+                 block_A: float, formula: str) -> tuple[list[list], list[tuple[bool, float]]]:
+    """Every node pair within ``r_max`` grouped into symmetry classes, and (blocked, closest approach) of each
+    class's representative straight hop."""
     pairs = _pairs(nodes, r_max + 1e-6)
     if not pairs:
-        raise CalculationError(f"{host.composition.reduced_formula}: no two {el} sites are within {r_max:.2f} Å")
+        raise CalculationError(f"{formula}: no two {el} sites are within {r_max:.2f} Å")
     classes = _group_hops(nodes, pairs, rots, trans)
     checks = []
     for members in classes:
@@ -191,8 +226,12 @@ def site_network(
         p = nodes.lattice.get_cartesian_coords(nodes[u].frac_coords)
         q = nodes.lattice.get_cartesian_coords(nodes[v].frac_coords + np.array(img))
         checks.append(_blocked(full, p, q, block_A))
-    cutoff = r_max if cutoff_A is not None else _default_cutoff(classes, [c[0] for c in checks], len(nodes))
+    return classes, checks
 
+
+def _open_hops(classes: list[list], checks: list[tuple[bool, float]], cutoff: float, nodes: Structure,
+               node_label: list[str]) -> tuple[list[Hop], list[tuple[int, int, tuple[int, int, int], int]], list[dict[str, Any]]]:
+    """The classes within ``cutoff`` as distinct :class:`Hop` s with their periodic edges; blocked ones as dropped."""
     hops: list[Hop] = []
     edges: list[tuple[int, int, tuple[int, int, int], int]] = []
     dropped: list[dict[str, Any]] = []
@@ -200,7 +239,7 @@ def site_network(
         u, v, img, length = members[0]
         if length > cutoff + 1e-6:
             continue
-        start, end = sites[node_site[u]].label, sites[node_site[v]].label
+        start, end = node_label[u], node_label[v]
         if blocked:
             dropped.append(
                 {
@@ -226,25 +265,7 @@ def site_network(
             )
         )
         edges.extend((a, b, im, index) for a, b, im, _ in members)
-    if not hops:
-        raise CalculationError(
-            f"{host.composition.reduced_formula}: every {el} hop within {cutoff:.2f} Å is blocked by an atom"
-        )
-    return SiteNetwork(
-        structure=full,
-        ion=el,
-        mechanism=mechanism,
-        sites=sites,
-        hops=hops,
-        n_nodes=len(nodes),
-        edges=edges,
-        cutoff_A=cutoff,
-        node_frac=[tuple(float(x) for x in f) for f in nodes.frac_coords],
-        node_site=node_site,
-        node_index=list(range(len(host), len(full))) if mechanism == "interstitial" else ion_idx,
-        dimension=periodic_dimension(len(nodes), edges),
-        dropped_hops=dropped,
-    )
+    return hops, edges, dropped
 
 
 def _group_hops(nodes: Structure, pairs: list, rots: np.ndarray, trans: np.ndarray, tol_A: float = 0.05) -> list[list]:

@@ -248,36 +248,69 @@ def interstitial_search(
 
     ``candidates``: fractional positions to relax instead of the Voronoi voids (relaxed as given, no
     symmetry reduction or cap)."""
-    from dsei.models.base import to_atoms
-    from dsei.optimize import batched_relax
-
     t0 = time.perf_counter()
     el = ion_element(ion)
     host = _host(structure)
     host.properties = dict(structure.properties or {})
-    matrix = host.lattice.matrix
-    if hasattr(model, "missing_elements") and model.missing_elements({el} | {e.symbol for e in host.composition}):
-        missing = model.missing_elements({el} | {e.symbol for e in host.composition})
-        raise InputError(_source(structure), f"model {getattr(model, 'name', model)} does not cover {sorted(missing)}")
+    _check_model_covers(model, el, host, structure)
     rots, trans = _symmetry_ops(host, symprec)
-
     if candidates is not None:
         cands = [np.mod(np.asarray(p, dtype=float).reshape(3), 1.0) for p in candidates]
         if not cands:
             raise InputError("candidates", "empty list of interstitial candidates")
     else:
-        # symmetry-distinct candidates, largest void first, capped
-        distinct: list[np.ndarray] = []
-        for p in _voronoi_candidates(host, el):
-            orbits = (np.array(_orbit(q, rots, trans, matrix, 1e-3)) for q in distinct)
-            if not any(np.min(_periodic_dist(matrix, o, p)) < 1e-2 for o in orbits):
-                distinct.append(p)
-        if not distinct:
-            raise CalculationError(f"{_source(structure)}: no voids found for {el}")
-        clearance = [float(np.min(_periodic_dist(matrix, host.frac_coords, p))) for p in distinct]
-        order = np.argsort(clearance)[::-1][:max_candidates]
-        cands = [distinct[i] for i in order]
+        cands = _largest_distinct_voids(host, el, rots, trans, max_candidates, _source(structure))
+    sc_matrix, sc_atoms, relaxed = _relax_inserted(host, el, cands, model, min_image_A, max_atoms, fmax, max_steps, energy_window_eV)
+    records = [_relaxed_record(cand, atoms, inserted, info, host, rots, trans) for cand, (atoms, inserted, info) in zip(cands, relaxed, strict=True)]
+    kept = _merge_equivalent(records, host.lattice.matrix, rots, trans)
+    e_min = kept[0]["rec"]["energy_eV"]
+    sites, site_of_key = _sites_in_window(kept, host, el, e_min, energy_window_eV, symprec)
+    for rec in records:
+        idx = site_of_key[rec.pop("site")]
+        rec["site_label"] = sites[idx].label if idx is not None else None
+        rec["energy_rel_eV"] = round(rec["energy_eV"] - e_min, 6)
+        del rec["_frac"]
+    return InterstitialSearch(
+        sites=sites,
+        candidates=records,
+        supercell_matrix=np.asarray(sc_matrix).tolist(),
+        n_supercell_atoms=sc_atoms,
+        elapsed_s=time.perf_counter() - t0,
+    )
 
+
+def _check_model_covers(model, el: str, host: Structure, structure: Structure) -> None:
+    """InputError when ``model`` (if it can tell) lacks the ion or an element of the host."""
+    if hasattr(model, "missing_elements") and model.missing_elements({el} | {e.symbol for e in host.composition}):
+        missing = model.missing_elements({el} | {e.symbol for e in host.composition})
+        raise InputError(_source(structure), f"model {getattr(model, 'name', model)} does not cover {sorted(missing)}")
+
+
+def _largest_distinct_voids(host: Structure, el: str, rots: np.ndarray, trans: np.ndarray, max_candidates: int,
+                            source: str) -> list[np.ndarray]:
+    """Symmetry-distinct Voronoi voids, the largest (farthest from any host atom) first, at most ``max_candidates``."""
+    matrix = host.lattice.matrix
+    distinct: list[np.ndarray] = []
+    for p in _voronoi_candidates(host, el):
+        orbits = (np.array(_orbit(q, rots, trans, matrix, 1e-3)) for q in distinct)
+        if not any(np.min(_periodic_dist(matrix, o, p)) < 1e-2 for o in orbits):
+            distinct.append(p)
+    if not distinct:
+        raise CalculationError(f"{source}: no voids found for {el}")
+    clearance = [float(np.min(_periodic_dist(matrix, host.frac_coords, p))) for p in distinct]
+    order = np.argsort(clearance)[::-1][:max_candidates]
+    return [distinct[i] for i in order]
+
+
+def _relax_inserted(host: Structure, el: str, cands: list[np.ndarray], model, min_image_A: float, max_atoms: int,
+                    fmax: float, max_steps: int, energy_window_eV: float):
+    """Each candidate inserted into the defect supercell, all relaxed in lockstep (positions only; one batched model
+    call per BFGS step). Returns the supercell matrix, its atom count with the ion, and per candidate
+    ``(relaxed Atoms, inserted Structure, relaxation info)``."""
+    from dsei.models.base import to_atoms
+    from dsei.optimize import batched_relax
+
+    matrix = host.lattice.matrix
     m = supercell_matrix(host, min_image_A=min_image_A, max_atoms=max_atoms)
     sc = host.copy()
     sc.make_supercell(m)
@@ -287,41 +320,42 @@ def interstitial_search(
         s.append(el, p @ matrix, coords_are_cartesian=True)
         inserted.append(s)
     atoms = [to_atoms(s) for s in inserted]
-    infos = batched_relax(  # positions only, in lockstep: one batched model call per BFGS step
+    infos = batched_relax(
         atoms, model, fmax=fmax, steps=max_steps, optimizer="BFGS",
         prune_eV=energy_window_eV + PRUNE_MARGIN_EV, prune_after=PRUNE_AFTER_STEPS,
         finite_check="relaxing an interstitial",
     )
-    energies = [i.evaluation.energy_eV for i in infos]
-    converged = [i.converged for i in infos]
-    steps = [i.steps for i in infos]
-    pruned = [i.pruned for i in infos]
+    return m, len(sc) + 1, list(zip(atoms, inserted, infos, strict=True))
 
-    # map back: ion position minus the (tiny) net drift of the host atoms, in the host cell's frac coords
-    records = []
-    for k, (a, s0) in enumerate(zip(atoms, inserted, strict=True)):
-        cell = a.cell.array
-        d = a.get_scaled_positions(wrap=False)[:-1] - s0.frac_coords[:-1]
-        drift = ((d - np.rint(d)) @ cell).mean(axis=0)
-        cart = a.positions[-1] - drift
-        frac = np.mod(np.linalg.solve(matrix.T, cart), 1.0)
-        frac = _snap(frac, rots, trans, matrix, SNAP_TOL_A)
-        host_disp = np.linalg.norm((d - np.rint(d)) @ cell - drift, axis=1)
-        records.append(
-            {
-                "candidate_frac": [round(float(x), 6) for x in cands[k]],
-                "relaxed_frac": [round(float(x), 6) for x in frac],
-                "energy_eV": float(energies[k]),
-                "converged": bool(converged[k]),
-                "steps": int(steps[k]),
-                "pruned": bool(pruned[k]),
-                "max_host_displacement_A": round(float(host_disp.max()), 4),
-                "host_distance_A": round(float(host.lattice.get_all_distances(frac[None], host.frac_coords).min()), 4),
-                "_frac": frac,
-            }
-        )
 
-    # merge symmetry-equivalent relaxed positions (lowest energy first)
+def _relaxed_record(cand: np.ndarray, atoms, inserted: Structure, info, host: Structure, rots: np.ndarray,
+                    trans: np.ndarray) -> dict[str, Any]:
+    """One candidate's fate: the ion position mapped back into the host cell (minus the tiny net drift of the host
+    atoms, snapped onto its site symmetry), energy, convergence, host displacement and clearance."""
+    matrix = host.lattice.matrix
+    cell = atoms.cell.array
+    d = atoms.get_scaled_positions(wrap=False)[:-1] - inserted.frac_coords[:-1]
+    drift = ((d - np.rint(d)) @ cell).mean(axis=0)
+    cart = atoms.positions[-1] - drift
+    frac = np.mod(np.linalg.solve(matrix.T, cart), 1.0)
+    frac = _snap(frac, rots, trans, matrix, SNAP_TOL_A)
+    host_disp = np.linalg.norm((d - np.rint(d)) @ cell - drift, axis=1)
+    return {
+        "candidate_frac": [round(float(x), 6) for x in cand],
+        "relaxed_frac": [round(float(x), 6) for x in frac],
+        "energy_eV": float(info.evaluation.energy_eV),
+        "converged": bool(info.converged),
+        "steps": int(info.steps),
+        "pruned": bool(info.pruned),
+        "max_host_displacement_A": round(float(host_disp.max()), 4),
+        "host_distance_A": round(float(host.lattice.get_all_distances(frac[None], host.frac_coords).min()), 4),
+        "_frac": frac,
+    }
+
+
+def _merge_equivalent(records: list[dict[str, Any]], matrix: np.ndarray, rots: np.ndarray, trans: np.ndarray) -> list[dict[str, Any]]:
+    """Symmetry-equivalent relaxed positions merged into one site (lowest energy first); each record gets the
+    ``site`` key of the merged site it belongs to."""
     kept: list[dict[str, Any]] = []
     for rec in sorted(records, key=lambda r: r["energy_eV"]):
         for site in kept:
@@ -333,14 +367,20 @@ def interstitial_search(
             key = len(kept)
             kept.append({"key": key, "rec": rec, "orbit": orbit})
             rec["site"] = key
-    e_min = kept[0]["rec"]["energy_eV"]
+    return kept
+
+
+def _sites_in_window(kept: list[dict[str, Any]], host: Structure, el: str, e_min: float, energy_window_eV: float,
+                     symprec: float) -> tuple[list[Site], dict[int, int | None]]:
+    """The merged sites within ``energy_window_eV`` of the lowest as :class:`Site` (unique labels), and the index
+    of each merged site's :class:`Site` (None: outside the window)."""
     sites: list[Site] = []
-    key_to_label: dict[int, str | None] = {}
+    site_of_key: dict[int, int | None] = {}
     for site in kept:
         rec = site["rec"]
         rel = rec["energy_eV"] - e_min
         if rel > energy_window_eV + 1e-12:
-            key_to_label[site["key"]] = None
+            site_of_key[site["key"]] = None
             continue
         wyckoff = _wyckoff(host, el, site["orbit"], symprec)
         sites.append(
@@ -357,21 +397,10 @@ def interstitial_search(
                 max_host_displacement_A=rec["max_host_displacement_A"],
             )
         )
-        key_to_label[site["key"]] = len(sites) - 1
+        site_of_key[site["key"]] = len(sites) - 1
     for s, lab in zip(sites, _unique_labels([s.label for s in sites]), strict=True):
         s.label = lab
-    for rec in records:
-        idx = key_to_label[rec.pop("site")]
-        rec["site_label"] = sites[idx].label if idx is not None else None
-        rec["energy_rel_eV"] = round(rec["energy_eV"] - e_min, 6)
-        del rec["_frac"]
-    return InterstitialSearch(
-        sites=sites,
-        candidates=records,
-        supercell_matrix=np.asarray(m).tolist(),
-        n_supercell_atoms=len(sc) + 1,
-        elapsed_s=time.perf_counter() - t0,
-    )
+    return sites, site_of_key
 
 
 def interstitial_sites(
