@@ -137,7 +137,8 @@ def test_the_core_works_without_the_extras_and_their_features_say_how_to_install
 def test_require_names_the_package_and_the_command(monkeypatch):
     from dsei.extras import install_command, missing, missing_reason, require
 
-    monkeypatch.setitem(sys.modules, "galvani", None)
+    for name in [n for n in sys.modules if n == "galvani" or n.startswith("galvani.")] + ["galvani"]:
+        monkeypatch.setitem(sys.modules, name, None)  # as if not installed, even where another test imported it
     with pytest.raises(InputError) as e:
         require("galvani.BioLogic", "cyclers", "run.mpr", "reading a BioLogic .mpr file")
     assert e.value.source == "run.mpr"
