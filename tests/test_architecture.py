@@ -4,6 +4,10 @@ Every ``import``/``from ... import`` in every module under ``src/dsei`` counts, 
 functions and ``TYPE_CHECKING`` blocks, and ``importlib.import_module("dsei....")`` with a literal name.
 The command-line modules (``dsei/cli.py`` and each package's ``cli.py``) are the top layer: they may import
 anything. Imports inside one layer (e.g. chemistry -> mechanics) are allowed; see the docs for which exist.
+
+And no import circle: the graph of module -> imported module (the same imports, with ``from dsei.pkg import
+name`` resolved through the lazy package's ``_EXPORTS`` to the module that defines ``name``) has no strongly
+connected component of more than one module. A circle that a function-level import hides still counts.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ SRC = Path(dsei.__file__).resolve().parent
 
 #: lowest layer first; a module belongs to the layer of its longest matching prefix (see docs/architecture.md)
 LAYERS: list[tuple[str, ...]] = [
-    ("dsei._version", "dsei._lazy", "dsei.errors", "dsei.results", "dsei.cache", "dsei.report"),  # report: HTML/CSV rendering, imports no dsei
+    ("dsei._version", "dsei._lazy", "dsei.errors", "dsei.extras", "dsei.results", "dsei.cache", "dsei.report"),  # report: HTML/CSV rendering, imports no dsei; extras: the optional-package checks
     ("dsei.structures", "dsei.models"),
     ("dsei.relax", "dsei.optimize"),
     ("dsei.mechanics", "dsei.transport", "dsei.chemistry", "dsei.cells", "dsei.microscopy"),
@@ -84,6 +88,70 @@ def imported_modules(source: str, module: str, is_package: bool) -> list[tuple[s
     return sorted({(m, line) for m, line in out if m == "dsei" or m.startswith("dsei.")}, key=lambda t: t[1])
 
 
+def lazy_exports(package: str) -> dict[str, str]:
+    """The ``_EXPORTS`` table (public name -> defining module) of a lazy package ``__init__`` (see dsei/_lazy.py)."""
+    init = SRC.parent.joinpath(*package.split("."), "__init__.py")
+    if not init.is_file():
+        return {}
+    for node in ast.parse(init.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "_EXPORTS" for t in node.targets):
+            return ast.literal_eval(node.value)
+    return {}
+
+
+def import_graph_edges(source: str, module: str, is_package: bool = False) -> set[str]:
+    """Modules ``module`` imports (as :func:`imported_modules`), with ``from <lazy package> import name`` resolved
+    to the module that defines ``name``: importing it runs that module, not only the package's ``__init__``."""
+    package = module if is_package else module.rpartition(".")[0]
+    out = {m for m, _ in imported_modules(source, module, is_package)}
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.ImportFrom):
+            continue
+        base = node.module or ""
+        if node.level:
+            anchor = package.split(".")
+            anchor = anchor[: len(anchor) - (node.level - 1)]
+            base = ".".join(anchor + ([base] if base else []))
+        exports = lazy_exports(base) if base == "dsei" or base.startswith("dsei.") else {}
+        out |= {exports[a.name] for a in node.names if a.name in exports}
+    return out - {module}
+
+
+def import_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan's algorithm), each sorted; sorted."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    out: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in sorted(graph.get(v, ())):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                out.append(sorted(comp))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return sorted(out)
+
+
 def upward_imports(source: str, module: str, is_package: bool = False) -> list[str]:
     own = layer_of(module)
     return [
@@ -107,6 +175,53 @@ def test_no_import_goes_up_a_layer():
     for path in _modules():
         problems += upward_imports(path.read_text(encoding="utf-8"), module_name(path), path.name == "__init__.py")
     assert not problems, "imports that go up a layer (see docs/architecture.md):\n" + "\n".join(problems)
+
+
+def test_no_import_cycle():
+    """No two modules import each other, directly or round a longer circle, at top level or inside functions
+    (a function-level import only hides a circle; the modules still cannot be understood one without the other)."""
+    graph = {}
+    for path in _modules():
+        mod = module_name(path)
+        graph[mod] = import_graph_edges(path.read_text(encoding="utf-8"), mod, path.name == "__init__.py")
+    cycles = import_cycles(graph)
+    described = [
+        " <-> ".join(c) + ": " + "; ".join(f"{m} imports {', '.join(sorted(graph[m] & set(c)))}" for m in c)
+        for c in cycles
+    ]
+    assert not cycles, "import cycles inside src/dsei:\n" + "\n".join(described)
+
+
+@pytest.mark.parametrize(
+    ("graph", "cycles"),
+    [
+        ({"a": {"b"}, "b": {"c"}, "c": set()}, []),
+        ({"a": {"b"}, "b": {"a"}}, [["a", "b"]]),
+        ({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}, [["a", "b", "c"]]),
+        ({"a": {"b", "c"}, "b": {"a"}, "c": {"d"}, "d": {"c"}, "e": {"e"}}, [["a", "b"], ["c", "d"]]),
+    ],
+)
+def test_cycle_finder(graph, cycles):
+    """The checker itself: direct and longer circles, two separate ones; a chain is not a circle."""
+    assert import_cycles(graph) == cycles
+
+
+def test_cycle_edges_see_function_level_and_lazy_imports():
+    """The edges the cycle check uses: a function-level import counts, and ``from dsei.chemistry import
+    EnergySet`` (a lazy package) is an edge to dsei.chemistry.energies, where EnergySet is defined."""
+    src = "def f():\n    from dsei.chemistry.corrections import load_fit\nfrom dsei.chemistry import EnergySet\n"
+    edges = import_graph_edges(src, "dsei.chemistry.stability")
+    assert {"dsei.chemistry.corrections", "dsei.chemistry.energies", "dsei.chemistry"} <= edges
+
+
+def test_fere_leaf_imports_nothing_from_chemistry():
+    """The circle corrections <-> energies is broken by the leaf dsei.chemistry.fere: energies imports it,
+    corrections imports energies, and fere imports no dsei.chemistry module."""
+    path = SRC / "chemistry" / "fere.py"
+    edges = import_graph_edges(path.read_text(encoding="utf-8"), "dsei.chemistry.fere")
+    assert not {e for e in edges if e.startswith("dsei.chemistry")}, edges
+    energies = import_graph_edges((SRC / "chemistry" / "energies.py").read_text(encoding="utf-8"), "dsei.chemistry.energies")
+    assert "dsei.chemistry.fere" in energies and "dsei.chemistry.corrections" not in energies
 
 
 def test_science_packages_do_not_import_each_other():

@@ -205,8 +205,9 @@ class DaskExecutor(Executor):
     name = "dask"
 
     def __init__(self, address: Any):
-        from distributed import Client
+        from dsei.extras import require
 
+        Client = require("distributed", "dask", "dask", "running on a Dask scheduler").Client
         self.client = Client(address)
         self.address = str(address)
         self.client.run(_worker_init, 1)

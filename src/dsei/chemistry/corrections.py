@@ -1,25 +1,12 @@
-"""Fitted elemental reference energies (FERE) for MLIP thermochemistry, with cross-validation.
+"""Fitting the FERE correction (written to ``data/fere_fits.json``) and cross-validating it.
 
-Method (Stevanović, Lany, Zhang, Zunger, PRB 85, 115104 (2012)), adapted to MLIP energies: for every
-binary compound c with an experimental standard formation enthalpy ΔfH°(c) (``data/thermo_exp.json``)
-and an MLIP energy E(c) (per formula unit, at the ``base`` level: ``none`` or ``mp2020``)::
-
-    E(c) − Σ_metals n_m (E_m + δ_m) − Σ_anions n_x μ_x  =  ΔfH°(c)
-
-with E_m the MLIP energy of the elemental metal. The unknowns — one shift δ_m per metal and one
-reference μ_x per non-metal — are fitted by linear least squares on the per-atom residuals, with a
-weak ridge (``RIDGE``) pulling each δ_m to 0. The ridge only fixes the one direction the data leave
-free (δ_m += t·ox_m, μ_x += t·ox_x leaves every charge-balanced compound unchanged) and sets δ = 0 for
-a metal without any training compound; reduction and exchange energies are invariant to that
-direction, so it changes no reported potential.
-
-Applied (:mod:`dsei.chemistry.energies`): compounds containing an anion get −Σ n_m δ_m; elemental metals
-and intermetallics keep their MLIP energies; non-metals take μ_x as their reference. Nothing is tuned to
-individual compounds. Compounds whose tabulated ΔfH° uncertainty exceeds ``MAX_EXP_UNCERTAINTY_eV`` are
-neither fitted nor benchmarked. :func:`leave_one_out` gives held-out ΔfH residuals; :func:`reduction_benchmark`
-predicts every reduction potential with fits that leave out the phase (``compound``, the headline), the phase
-and its Li product (``reaction``) or every compound of its metal (``metal``) — see ``CV_SCHEMES`` — and only
-those held-out numbers are reported as the corrected error.
+The method, the experimental data and the fit itself are in the leaf :mod:`dsei.chemistry.fere` (which
+:mod:`dsei.chemistry.energies` applies); this module drives it per model name: :func:`fit`,
+:func:`leave_one_out` (held-out ΔfH residuals), :func:`build_fits` / ``python -m dsei.chemistry.corrections``
+(rewrites the shipped fits), and :func:`reduction_benchmark`, which predicts every reduction potential with fits
+that leave out the phase (``compound``, the headline), the phase and its Li product (``reaction``) or every
+compound of its metal (``metal``) — see ``CV_SCHEMES`` — and only those held-out numbers are reported as the
+corrected error. Imports go one way: this module imports :mod:`~dsei.chemistry.energies`, never the reverse.
 
 Because the anion references cancel in ``M_pX_q + k Li → (q/r) Li_sX_r + p M``, the correction moves the
 potential by (k·δ_Li − p·δ_M)/k: a per-metal constant. No element-reference scheme can move two phases of one
@@ -29,94 +16,58 @@ metal relative to each other; the within-metal scatter of the raw errors is its 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
-from functools import lru_cache
 
 import numpy as np
 from pymatgen.core import Composition
 
-from dsei.chemistry.energies import ANION_ELEMENTS, CORRECTIONS, EnergySet, data_dir
+from dsei.chemistry.energies import ANION_ELEMENTS, EnergySet, data_dir, load_fit
+from dsei.chemistry.fere import (
+    EXCLUDED,
+    FIT_FILE,
+    FIT_MODELS,
+    RIDGE,
+    FereFit,
+    MAX_EXP_UNCERTAINTY_eV,
+    exp_dhf,
+    exp_uncertainty,
+    fit_fere,
+    predict_dhf,
+    thermo_data,
+    training_rows,
+    usable,
+)
 
-RIDGE = 1e-3
-#: compounds left out of the fit and the benchmark: peroxides (O–O bonded, not O²⁻); InBr, whose value in the
-#: MP2020 experimental set (−20.5 kJ/mol) cannot be the solid's (CRC Handbook: ΔfH°(InBr, s) = −175.3 kJ/mol;
-#: InCl −186.2, InI −116.3 bracket it), so it is neither fitted nor benchmarked
-EXCLUDED = ("Li2O2", "InBr")
-#: compounds whose tabulated ΔfH° uncertainty exceeds this (eV per f.u.) are neither fitted nor benchmarked:
-#: a reference uncertain by several times the 0.05 V target can neither train nor test the scheme
-#: (in the table: Na2Te ±0.26, CaSe ±0.35 eV; the largest one kept is BiF3 ±0.15 eV)
-MAX_EXP_UNCERTAINTY_eV = 0.2
-FIT_FILE = "fere_fits.json"
-#: models whose fits ``data/fere_fits.json`` ships (python -m dsei.chemistry.corrections)
-FIT_MODELS = ("sevennet", "chgnet", "sevennet-mf-r2scan", "sevennet-l3i5", "chgnet-r2scan")
-
-
-@lru_cache(maxsize=1)
-def thermo_data() -> dict:
-    return json.loads((data_dir() / "thermo_exp.json").read_text())
-
-
-def exp_uncertainty(formula: str) -> float:
-    """Tabulated uncertainty of ΔfH° (eV per formula unit as written); 0 where the table gives none."""
-    comp = Composition(formula)
-    rec = thermo_data()["compounds"].get(comp.reduced_formula) or {}
-    factor = comp.num_atoms / Composition(comp.reduced_formula).num_atoms
-    return float(rec.get("uncertainty_eV_per_fu") or 0.0) * factor
-
-
-def usable(formula: str) -> bool:
-    """In the experimental table, not excluded by rule, and known to better than MAX_EXP_UNCERTAINTY_eV."""
-    red = Composition(formula).reduced_formula
-    return (
-        red in thermo_data()["compounds"]
-        and red not in EXCLUDED
-        and exp_uncertainty(red) <= MAX_EXP_UNCERTAINTY_eV
-    )
-
-
-def exp_dhf(formula: str) -> float | None:
-    """Experimental ΔfH° (eV per formula unit as written) or None."""
-    comp = Composition(formula)
-    rec = thermo_data()["compounds"].get(comp.reduced_formula)
-    if rec is None:
-        return None
-    factor = comp.num_atoms / Composition(comp.reduced_formula).num_atoms
-    return rec["dHf_eV_per_fu"] * factor
-
-
-@dataclass
-class FereFit:
-    model: str
-    base: str
-    ridge: float
-    #: δ per metal (eV/atom): fitted μ − MLIP elemental energy
-    delta: dict[str, float]
-    #: fitted μ per element (eV/atom): metals E_m + δ_m, non-metals the fitted reference
-    mu: dict[str, float]
-    compounds: list[str]
-    #: in-sample residual ΔfH(fit) − ΔfH(exp), eV/atom
-    residuals_eV_per_atom: dict[str, float] = field(default_factory=dict)
-    #: leave-one-out residuals, eV/atom (each compound predicted by a fit without it)
-    loo_residuals_eV_per_atom: dict[str, float] = field(default_factory=dict)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
+#: the names this module has always offered (the data and the fit record now live in dsei.chemistry.fere)
+__all__ = [
+    "CV_SCHEMES",
+    "EXCLUDED",
+    "FIT_FILE",
+    "FIT_MODELS",
+    "LI_BINARY",
+    "MAX_EXP_UNCERTAINTY_eV",
+    "RIDGE",
+    "FereFit",
+    "benchmark_summary",
+    "build_fits",
+    "cv_excluded",
+    "exp_dhf",
+    "exp_potential",
+    "exp_uncertainty",
+    "fit",
+    "leave_one_out",
+    "load_fit",
+    "predict_dhf",
+    "reduction_benchmark",
+    "reduction_reactions",
+    "thermo_data",
+    "training_set",
+    "usable",
+]
 
 
 def training_set(model: str, base: str = "mp2020") -> list[tuple[str, float, float]]:
     """(formula, E_base per f.u., ΔfH_exp per f.u.) for every binary with both numbers."""
-    es = EnergySet(model, correction=base)
-    phases = es.phases()
-    out = []
-    for formula in thermo_data()["compounds"]:
-        comp = Composition(formula)
-        if not usable(formula) or len(comp.elements) != 2 or formula not in phases:
-            continue
-        metals = [e.symbol for e in comp.elements if e.symbol not in ANION_ELEMENTS]
-        if len(metals) != 1 or metals[0] not in phases:
-            continue
-        out.append((formula, es.energy(formula), exp_dhf(formula)))
-    return out
+    return training_rows(EnergySet(model, correction=base))
 
 
 def fit(
@@ -126,40 +77,8 @@ def fit(
     ridge: float = RIDGE,
     data=None,
 ) -> FereFit:
-    es = EnergySet(model, correction=base)
-    rows = [r for r in (data if data is not None else training_set(model, base)) if r[0] not in set(exclude)]
-    comps = [Composition(f) for f, _, _ in rows]
-    metals = sorted({e.symbol for c in comps for e in c.elements if e.symbol not in ANION_ELEMENTS})
-    anions = sorted({e.symbol for c in comps for e in c.elements if e.symbol in ANION_ELEMENTS})
-    cols = metals + anions
-    e_metal = {m: es.energy_per_atom(m) for m in metals}
-    A, b = [], []
-    for (_f, e_fu, dh), c in zip(rows, comps, strict=True):
-        n = c.num_atoms
-        A.append([c[m] / n for m in cols])
-        b.append((e_fu - sum(c[m] * e_metal[m] for m in metals) - dh) / n)
-    for i, _m in enumerate(metals):
-        row = [0.0] * len(cols)
-        row[i] = np.sqrt(ridge)
-        A.append(row)
-        b.append(0.0)
-    x, *_ = np.linalg.lstsq(np.array(A), np.array(b), rcond=None)
-    delta = {m: float(x[i]) for i, m in enumerate(metals)}
-    mu = {m: e_metal[m] + delta[m] for m in metals} | {
-        a: float(x[len(metals) + j]) for j, a in enumerate(anions)
-    }
-    res = {}
-    for (f, e_fu, dh), c in zip(rows, comps, strict=True):
-        pred = e_fu - sum(c[el.symbol] * mu[el.symbol] for el in c.elements)
-        res[f] = (pred - dh) / c.num_atoms
-    return FereFit(model, base, ridge, delta, mu, [r[0] for r in rows], res)
-
-
-def predict_dhf(fitres: FereFit, formula: str, e_fu: float) -> float | None:
-    c = Composition(formula)
-    if any(el.symbol not in fitres.mu for el in c.elements):
-        return None
-    return e_fu - sum(c[el.symbol] * fitres.mu[el.symbol] for el in c.elements)
+    """The FERE fit of ``model`` at ``base`` level (:func:`dsei.chemistry.fere.fit_fere`)."""
+    return fit_fere(EnergySet(model, correction=base), exclude=exclude, ridge=ridge, data=data)
 
 
 def leave_one_out(model: str, base: str = "mp2020") -> dict[str, float]:
@@ -194,20 +113,6 @@ def build_fits(models=FIT_MODELS) -> dict:
     return out
 
 
-@lru_cache(maxsize=16)
-def load_fit(model: str, base: str = "mp2020") -> FereFit:
-    """The shipped fit for ``model``/``base``; fitted on the fly for a model that has none shipped."""
-    if base not in CORRECTIONS:
-        raise ValueError(base)
-    path = data_dir() / FIT_FILE
-    try:
-        rec = json.loads(path.read_text())["fits"][f"{model}/{base}"]
-        keys = FereFit.__dataclass_fields__.keys()
-        return FereFit(**{k: rec[k] for k in keys if k in rec})
-    except (OSError, KeyError, ValueError):
-        return fit(model, base)
-
-
 def main() -> None:  # python -m dsei.chemistry.corrections  → rewrite data/fere_fits.json
     import sys
 
@@ -218,10 +123,6 @@ def main() -> None:  # python -m dsei.chemistry.corrections  → rewrite data/fe
         print(
             f"{k}: {len(d['compounds'])} compounds, MAE in-sample {d['mae_in_sample_eV_per_atom']:.3f}, LOO {d['mae_loo_eV_per_atom']:.3f} eV/atom"
         )
-
-
-if __name__ == "__main__":
-    main()
 
 
 # ------------------------------------------------------------------------- reduction-potential benchmark
@@ -364,3 +265,7 @@ def benchmark_summary(rows: list[dict], key: str = "V_cv") -> dict:
     if not errs:
         return {"n": 0, "mae_V": None, "max_V": None}
     return {"n": len(errs), "mae_V": float(np.mean(errs)), "max_V": float(np.max(errs))}
+
+
+if __name__ == "__main__":
+    main()

@@ -22,7 +22,8 @@ Three correction levels (``correction=``):
     ``docs/chemistry.md``: CHGNet − SevenNet-0 per anion equals the MP2020 anion correction).
 ``fitted`` (default)
     ``mp2020`` plus fitted elemental reference energies (FERE, Stevanović et al. PRB 85, 115104
-    (2012)) fitted to experimental formation enthalpies, see :mod:`dsei.chemistry.corrections`:
+    (2012)) fitted to experimental formation enthalpies, see :mod:`dsei.chemistry.fere` (the method and the
+    shipped fits) and :mod:`dsei.chemistry.corrections` (how they are fitted and cross-validated):
     compounds that contain an anion element are shifted by −Σ nᵢ δᵢ over their metals (δᵢ = μᵢ^FERE −
     E(metal i)); metals and intermetallics keep their computed energies (metallic bonding needs no
     correction); non-metal elements get the fitted μ as their reference energy.
@@ -39,18 +40,17 @@ import json
 import warnings
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 
 from pymatgen.core import Composition, Structure
 from pymatgen.entries.computed_entries import ComputedEntry
 
 from dsei.cache import Cache, cache_dir, signature
+from dsei.chemistry.fere import ANION_ELEMENTS, FereFit, data_dir, fit_fere, shipped_fit
 from dsei.errors import InputError
 from dsei.models import DEFAULT_CHEMISTRY_MODEL
 
-#: elements treated as anions (the FERE correction shifts the metals of compounds that contain one)
-ANION_ELEMENTS = ("F", "Cl", "Br", "I", "O", "S", "Se", "Te", "N", "P", "H", "C", "B", "As", "Sb")
+# ANION_ELEMENTS and data_dir live in the leaf dsei.chemistry.fere and are imported from here as before
 #: formal charge of each anion element in a simple binary (used to find the cation's oxidation state)
 ANION_CHARGE = {
     "F": -1,
@@ -85,10 +85,6 @@ def mp2020_applies(model: str) -> bool:
     """Whether the ``mp2020`` level adds MP2020 corrections to ``model``'s energies: not where they are already
     in its training labels (CHGNet), nor where its energies are not GGA(+U) at all (r2SCAN fidelity)."""
     return not TRAINED_ON_MP2020.get(model.lower(), False) and model.lower() not in NOT_GGA
-
-
-def data_dir() -> Path:
-    return Path(str(resources.files("dsei.chemistry") / "data"))
 
 
 def has_anion(comp: Composition) -> bool:
@@ -369,8 +365,6 @@ class EnergySet:
     @property
     def fere(self):
         if self._fere is None and self.user_entries is None:
-            from dsei.chemistry.corrections import load_fit
-
             base = "none" if self.correction == "none" else "mp2020"
             self._fere = load_fit(self.model, base)
         return self._fere
@@ -517,6 +511,17 @@ class EnergySet:
                 )
             )
         return out
+
+
+@lru_cache(maxsize=16)
+def load_fit(model: str, base: str = "mp2020") -> FereFit:
+    """The FERE fit for ``model``/``base``: the shipped one (``data/fere_fits.json``), fitted on the fly
+    (:func:`dsei.chemistry.fere.fit_fere` on this model's ``base``-level energies) for a model that has none
+    shipped. Also importable from :mod:`dsei.chemistry.corrections`."""
+    if base not in CORRECTIONS:
+        raise ValueError(base)
+    fit = shipped_fit(model, base)
+    return fit if fit is not None else fit_fere(EnergySet(model, correction=base))
 
 
 def load_user_entries(spec: str | Path | list) -> list[ComputedEntry]:

@@ -40,6 +40,10 @@ def discover_cmd(
 
     if workers < 1:
         raise InputError("--workers", "must be ≥ 1")
+    if dask is not None:  # before the enumeration (a minute), not after it
+        from dsei.extras import require
+
+        require("distributed", "dask", "dask", "running on a Dask scheduler")
     con = out_console(json_out)
     res = discover(
         anode=anode.strip(), cations=[c for c in cations.split(",") if c.strip()], anions=[a for a in anions.split(",") if a.strip()],

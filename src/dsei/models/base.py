@@ -330,8 +330,11 @@ class D3Model(Model):
         self.version = f"{getattr(base, 'version', base.name)} + DFT-D3(BJ)"
 
     def _d3(self):
-        from torch_dftd.torch_dftd3_calculator import TorchDFTD3Calculator
+        from dsei.extras import require
 
+        TorchDFTD3Calculator = require(
+            "torch_dftd.torch_dftd3_calculator", "d3", "model", f"model {self.name}"
+        ).TorchDFTD3Calculator
         return TorchDFTD3Calculator(device=self.device, xc="pbe", damping="bj")
 
     def calculator(self):

@@ -156,9 +156,10 @@ def _sevennet_check(name: str = "sevennet") -> tuple[bool, str, str]:
 
 
 def _d3_check() -> tuple[bool, str]:
-    if not _pkg_version("torch-dftd"):
-        return False, "package torch-dftd is not installed (pip install torch-dftd)"
-    return True, ""
+    from dsei.extras import missing_reason
+
+    why = missing_reason("d3")  # an optional extra: pip install "dsei[d3]"
+    return not why, f"DFT-D3 dispersion (+d3) {why}" if why else ""
 
 
 def _local_file_check(pkg: str, env: str) -> tuple[bool, str, str]:

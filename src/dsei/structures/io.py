@@ -89,9 +89,9 @@ def _cif_value(text: str, tag: str) -> str | None:
 
 def check_cif_text(text: str, path: Path) -> None:
     """What a CIF must have before pymatgen parses it, reported in CIF terms: a ``data_`` block, the six cell
-    parameters as finite numbers making a 3D cell (:func:`dsei.structures.validate.check_cell_parameters`), and
+    parameters as finite numbers making a 3D cell (:func:`dsei.structures.cell_checks.check_cell_parameters`), and
     an atom-site loop with fractional or Cartesian coordinates."""
-    from dsei.structures.validate import check_cell_parameters
+    from dsei.structures.cell_checks import check_cell_parameters
 
     if not re.search(r"^\s*data_", text, re.MULTILINE | re.IGNORECASE):
         raise InputError(path, "cannot parse as cif: no data_ block (not a CIF, or the file is damaged)")
@@ -156,7 +156,7 @@ def check_poscar_text(text: str, path: Path) -> None:
     Layout (VASP 5): comment; scale; three lattice vectors; element symbols (optional in VASP 4); counts;
     optional ``Selective dynamics``; ``Direct``/``Cartesian``; one coordinate line per atom.
     """
-    from dsei.structures.validate import check_cell_matrix
+    from dsei.structures.cell_checks import check_cell_matrix
 
     lines = text.splitlines()
     if not "".join(lines).strip():
@@ -248,7 +248,7 @@ def check_extxyz_text(text: str, path: Path) -> None:
 def _read_extxyz(path: Path) -> Structure:
     from ase.io import read
 
-    from dsei.structures.validate import check_periodic
+    from dsei.structures.cell_checks import check_periodic
 
     check_extxyz_text(_text(path), path)
     atoms = read(path, format="extxyz", index=-1)

@@ -46,8 +46,9 @@ def _mpt_source(path: Path) -> tuple[Source, dict]:
 
 
 def _iter_mpr(path: Path) -> tuple[Source, Iterator[Batch]]:
-    from galvani import BioLogic
+    from dsei.extras import require
 
+    BioLogic = require("galvani.BioLogic", "cyclers", path, "reading a BioLogic .mpr file")
     try:
         mpr = BioLogic.MPRfile(str(path))
     except Exception as exc:  # noqa: BLE001 - galvani raises plain ValueError, struct.error or its own "not implemented" errors

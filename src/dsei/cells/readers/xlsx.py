@@ -17,8 +17,9 @@ from dsei.errors import InputError
 # ---------------------------------------------------------------------------------------- xlsx
 def _load_workbook(path: Path):
     """Open an xlsx read-only (streamed rows, formulas as cached values)."""
-    import openpyxl
+    from dsei.extras import require
 
+    openpyxl = require("openpyxl", "cyclers", path, "reading an Excel workbook")
     try:
         return openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001 - any openpyxl failure means: not a readable workbook
