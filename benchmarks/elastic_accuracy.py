@@ -421,7 +421,7 @@ SHIPPABLE = {"feature ridge, 5-fold CV": "ridge", "gradient-boosted trees, 5-fol
 FITTERS = {"ridge": fitter_ridge, "gbt": fitter_gbt, "gbt_w": fitter_gbt_weighted}
 
 
-def analyze(out: Path, entries: list[dict], models: list[str], subset: set[str] | None = None) -> dict:
+def analyse(out: Path, entries: list[dict], models: list[str], subset: set[str] | None = None) -> dict:
     """Metrics per model and committee, uncalibrated and under CV; calibrations are always fitted on the whole
     ``entries`` (their CV folds), the metrics taken over ``subset`` (mp_ids; default all)."""
     ids = [e["mp_id"] for e in entries]
@@ -710,10 +710,10 @@ def main() -> int:
             run_model(m, todo, args.out, args.chunk)
     if args.sei_only:
         entries = [e for e in entries if is_sei_like(e)]
-    rep = analyze(args.out, entries, args.models)
+    rep = analyse(args.out, entries, args.models)
     print_report(rep)
     sei = {e["mp_id"] for e in entries if is_sei_like(e)}
-    rep_sei = analyze(args.out, entries, args.models, subset=sei)
+    rep_sei = analyse(args.out, entries, args.models, subset=sei)
     print("\nSEI-like compounds only (metal of Li/Na/K/Mg/Ca/Sr/Ba/Ag/Cu/Zn/Al/Sn/Bi + H/N/O/F/P/S/Cl/Se/Br/Te/I):")
     print_report(rep_sei)
     rep["sei_like"] = rep_sei

@@ -41,7 +41,7 @@ def _part_dir(part: int) -> Path:
     return d
 
 
-def analyze(every: int) -> None:
+def analyse(every: int) -> None:
     from pymatgen.core import Structure
 
     default = EA.ROOT / "bench-out" / "elastic_accuracy"
@@ -82,7 +82,7 @@ def main() -> None:
     if not args.analyze_only:
         compute(args.every, args.part, args.parts)
     if args.analyze_only or args.parts == 1:
-        analyze(args.every)
+        analyse(args.every)
 
 
 if __name__ == "__main__":

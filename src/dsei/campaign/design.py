@@ -8,7 +8,7 @@ the local potential is above its reduction potential. So
    (:func:`~dsei.chemistry.conversion.convert`), the additive metal (its cation is reduced by the metal
    anode: M^z+ + z A → M + z A⁺, always downhill for the cations considered) and, recursively, the
    products at 0 V of every candidate that the anode reduces (e.g. Ag2S + 4 Li → Li2S + 2 LiAg);
-2. every candidate gets its reduction potential against the anode (:func:`~dsei.chemistry.stability.analyze`);
+2. every candidate gets its reduction potential against the anode (:func:`~dsei.chemistry.stability.analyse`);
 3. layer 1 (next to the anode) holds the candidates stable at 0 V; the others follow in increasing
    reduction potential, one layer per phase — the further out, the more oxidising the phase.
 
@@ -28,7 +28,7 @@ from pymatgen.core import Composition
 from dsei.cache import defaults_of, signature
 from dsei.chemistry.conversion import convert, parse_additive
 from dsei.chemistry.energies import ANION_ELEMENTS, EnergySet, cache_dir, chemistry_cache
-from dsei.chemistry.stability import analyze, energy_set
+from dsei.chemistry.stability import analyse, energy_set
 from dsei.errors import InputError
 from dsei.models import DEFAULT_BARRIER_MODEL, DEFAULT_CHEMISTRY_MODEL, DEFAULT_ELASTIC_MODEL
 from dsei.results import Result
@@ -245,7 +245,7 @@ def design(
         if not es.has(f):
             notes.append(f"{f}: no energy available, left out")
             continue
-        stab[f] = analyze(f, anode, es)
+        stab[f] = analyse(f, anode, es)
         for p in stab[f]["products_at_0V"]:
             if p not in origin:
                 origin[p] = "metallic by-product" if _is_metallic(p) else "reduction product at the anode"
