@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from ase import Atoms
+from pydantic import AliasChoices, Field
 from pymatgen.core import Structure
 from pymatgen.io.ase import AseAtomsAdaptor
 
@@ -28,8 +29,12 @@ OPTIMIZERS = ("FIRE", "BFGS", "LBFGS")
 
 class RelaxResult(Result):
     """JSON: ``{formula, model, energy_per_atom_eV, converged, steps, volume_change_pct, spacegroup_before,
-    spacegroup_after, ...}``."""
+    spacegroup_after, ...}``.
 
+    Schema 1.1: ``volume_A3_per_atom`` became ``volume_per_atom_A3`` (quantity first, unit last); the old name is
+    still read."""
+
+    schema_version: str = "1.1"
     source: str | None = None
     formula: str
     model: str
@@ -40,7 +45,7 @@ class RelaxResult(Result):
     max_force_eV_per_A: float
     max_stress_GPa: float
     volume_change_pct: float
-    volume_A3_per_atom: float
+    volume_per_atom_A3: float = Field(validation_alias=AliasChoices("volume_per_atom_A3", "volume_A3_per_atom"))
     spacegroup_before: str
     spacegroup_after: str
     fix_symmetry: bool
@@ -137,7 +142,7 @@ def _relaxed(relaxed, model_name, source, energy, converged, n_steps, fmax, max_
         max_force_eV_per_A=max_f,
         max_stress_GPa=float(np.abs(stress_GPa).max()),
         volume_change_pct=100.0 * (relaxed.volume - v0) / v0,
-        volume_A3_per_atom=relaxed.volume / len(relaxed),
+        volume_per_atom_A3=relaxed.volume / len(relaxed),
         spacegroup_before=f"{sg_before[0]} ({sg_before[1]})",
         spacegroup_after=f"{sg_after[0]} ({sg_after[1]})",
         fix_symmetry=fix_symmetry,

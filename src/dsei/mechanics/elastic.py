@@ -37,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 from ase import Atoms, units
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pymatgen.core import Structure
 from pymatgen.io.ase import AseAtomsAdaptor
 
@@ -120,7 +120,12 @@ class ElasticResult(Result):
 
     Moduli are null when the tensor is not positive definite (``verdict == "unstable"``). ``spread`` holds
     the committee standard deviation of every modulus (empty for a single model).
+
+    Schema 1.1: ``volume_A3_per_atom`` became ``volume_per_atom_A3`` (quantity first, unit last); the old name is
+    still read.
     """
+
+    schema_version: str = "1.1"
 
     source: str | None = None
     formula: str
@@ -165,7 +170,7 @@ class ElasticResult(Result):
     #: without re-evaluating, or where no ion moves by symmetry; ``ions_relaxed`` says whether they were relaxed.
     ion_relax_max_steps: int = 0
     ions_relaxed: bool = True
-    volume_A3_per_atom: float = 0.0
+    volume_per_atom_A3: float = Field(0.0, validation_alias=AliasChoices("volume_per_atom_A3", "volume_A3_per_atom"))
     members: list[dict] = Field(default_factory=list)
     #: the requested model when its tensor was not positive definite and the numbers come from the fallback
     #: model (``model``; see :data:`FALLBACK_MODEL`)
@@ -201,7 +206,7 @@ class RawTensor:
     relax_steps: int
     ion_steps: int
     ions_relaxed: bool
-    volume_A3_per_atom: float
+    volume_per_atom_A3: float
     structure: Structure
     time_s: float = 0.0
     #: The clamped-ion tensor from the same strained cells (their stresses before the ions moved).
@@ -393,7 +398,7 @@ def elastic_tensors(
                 ion_steps=int(ion_steps),
                 ions_relaxed=ions_ok,
                 ion_note=note,
-                volume_A3_per_atom=float(p.atoms.get_volume() / len(p.atoms)),
+                volume_per_atom_A3=float(p.atoms.get_volume() / len(p.atoms)),
                 structure=relaxed_struct,
                 time_s=elapsed / max(1, len(plans)),
                 C_clamped_GPa=fit_clamped.C,
@@ -419,7 +424,7 @@ def _round_matrix(c: np.ndarray) -> list[list[float]]:
 def _result_from_tensor(raw: RawTensor, c: np.ndarray, calibrated: bool, model_name: str, features: dict | None = None) -> ElasticResult:
     """``features``: the calibration's features of this tensor with ``ln_a_G`` (calibration.apply_with_features);
     with them, a calibrated tensor of a model with a confidence model gets ``p_ductile`` and its verdict from it."""
-    d = describe(c, raw.volume_A3_per_atom).as_dict()
+    d = describe(c, raw.volume_per_atom_A3).as_dict()
     below, above = uncertain_band(calibrated)
     band = [PUGH_THRESHOLD - below, PUGH_THRESHOLD + above]
     params = conf.parameters(model_name) if calibrated and features is not None else None
@@ -456,7 +461,7 @@ def _result_from_tensor(raw: RawTensor, c: np.ndarray, calibrated: bool, model_n
         relax_steps=raw.relax_steps,
         ion_relax_max_steps=raw.ion_steps,
         ions_relaxed=raw.ions_relaxed,
-        volume_A3_per_atom=raw.volume_A3_per_atom,
+        volume_per_atom_A3=raw.volume_per_atom_A3,
         time_s=raw.time_s,
         **d,
     )
@@ -473,7 +478,7 @@ def _member_summary(r: ElasticResult) -> dict:
 def _committee_result(members: list[ElasticResult], raws: list[RawTensor], name: str) -> ElasticResult:
     cs = [np.array(r.C_GPa) for r in members]
     c_mean = np.mean(cs, axis=0)
-    vol = float(np.mean([r.volume_A3_per_atom for r in raws]))
+    vol = float(np.mean([r.volume_per_atom_A3 for r in raws]))
     d = describe(c_mean, vol).as_dict()
     calibrated = bool(members) and all(r.calibrated for r in members)
     below, above = uncertain_band(calibrated)
@@ -508,7 +513,7 @@ def _committee_result(members: list[ElasticResult], raws: list[RawTensor], name:
         relax_steps=max(r.relax_steps for r in raws),
         ion_relax_max_steps=max(r.ion_steps for r in raws),
         ions_relaxed=first.ions_relaxed,
-        volume_A3_per_atom=vol,
+        volume_per_atom_A3=vol,
         members=[{k: m.to_json_dict()[k] for k in _MEMBER_KEYS} for m in members],
         time_s=sum(r.time_s for r in raws),
         **d,
@@ -546,7 +551,7 @@ def _results(raws: list[RawTensor], model_name: str, calibrate: bool | None) -> 
     out = []
     for raw in raws:
         if use_cal:
-            c, applied, feats = cal.apply_with_features(raw.C_GPa, model_name, raw.formula, raw.volume_A3_per_atom)
+            c, applied, feats = cal.apply_with_features(raw.C_GPa, model_name, raw.formula, raw.volume_per_atom_A3)
         else:
             c, applied, feats = raw.C_GPa, False, None
         out.append(_result_from_tensor(raw, c, applied, model_name, feats))
