@@ -38,6 +38,7 @@ import traceback
 from pathlib import Path
 
 import numpy as np
+from ase import units
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
@@ -125,7 +126,7 @@ def part_agreement(res: dict) -> None:
                 float(np.abs(a.stress_eV_per_A3 - b.stress_eV_per_A3).max())
                 for a, b in zip(ec, eg, strict=True)
             )
-            * 160.21766
+            / units.GPa
         )
         fmax = max(float(np.abs(a.forces_eV_per_A).max()) for a in ec)
         rows.append(

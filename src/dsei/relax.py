@@ -16,7 +16,7 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from ase import Atoms
+from ase import Atoms, units
 from pydantic import AliasChoices, Field
 from pymatgen.core import Structure
 from pymatgen.io.ase import AseAtomsAdaptor
@@ -118,7 +118,7 @@ def relax(
     n_steps = int(opt.nsteps)
     forces = target.get_forces()
     max_f = float(np.sqrt((forces**2).sum(axis=1)).max()) if len(forces) else 0.0
-    stress = atoms.get_stress(voigt=True) / _GPA
+    stress = atoms.get_stress(voigt=True) / units.GPa
     energy = float(atoms.get_potential_energy())
     atoms.set_constraint()
     atoms.calc = None
@@ -185,10 +185,8 @@ def relax_many(
         relaxed = AseAtomsAdaptor.get_structure(atoms)
         relaxed.properties = dict(struct.properties or {})
         source = src or (struct.properties or {}).get("source")
-        stress = np.asarray(info.evaluation.stress_eV_per_A3) / _GPA
+        stress = np.asarray(info.evaluation.stress_eV_per_A3) / units.GPa
         out.append(_relaxed(relaxed, m.name, source, float(info.evaluation.energy_eV), bool(info.converged), int(info.steps), fmax,
                             float(info.max_force_eV_per_A), stress, v, sgb, fix_symmetry, opt_name, symprec))
     return out
 
-
-_GPA = 1.0 / 160.21766208  # eV/Å^3 per GPa
