@@ -216,12 +216,21 @@ class RawTensor:
 
 
 # ------------------------------------------------------------------------------------------ geometry
-def _standardize(atoms: Atoms, symprec: float):
-    """Rotate ``atoms`` (in place) into spglib's standard orientation; return the spglib dataset."""
+def _dataset(atoms: Atoms, symprec: float):
+    """spglib's symmetry dataset of ``atoms``, or None where spglib finds no space group."""
     import spglib
 
-    cell = (atoms.cell[:], atoms.get_scaled_positions(), atoms.numbers)
-    ds = spglib.get_symmetry_dataset(cell, symprec=symprec)
+    try:
+        # None only under spglib's old error handling (SPGLIB_OLD_ERROR_HANDLING set by the user)
+        return spglib.get_symmetry_dataset((atoms.cell[:], atoms.get_scaled_positions(), atoms.numbers), symprec=symprec)
+    except spglib.SpglibError:
+        return None
+
+
+def _standardize(atoms: Atoms, symprec: float):
+    """Rotate ``atoms`` (in place) into spglib's standard orientation; return the spglib dataset (None when
+    spglib finds no space group: the caller treats the cell as P1)."""
+    ds = _dataset(atoms, symprec)
     if ds is None:
         return None
     r = np.asarray(ds.std_rotation_matrix, dtype=float)
@@ -229,7 +238,7 @@ def _standardize(atoms: Atoms, symprec: float):
     r = u @ vt
     if np.linalg.det(r) > 0 and not np.allclose(r, np.eye(3)):
         atoms.set_cell(atoms.cell[:] @ r.T, scale_atoms=True)
-        ds = spglib.get_symmetry_dataset((atoms.cell[:], atoms.get_scaled_positions(), atoms.numbers), symprec=symprec)
+        ds = _dataset(atoms, symprec)
     return ds
 
 

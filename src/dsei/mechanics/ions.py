@@ -55,8 +55,11 @@ def _symmetry_ops(a: Atoms, symprec: float):
     n = len(a)
     ident = [(np.eye(3), np.arange(n))]
     frac = a.get_scaled_positions()
-    ds = spglib.get_symmetry_dataset((a.cell[:], frac, a.numbers), symprec=symprec)
-    if ds is None:
+    try:
+        ds = spglib.get_symmetry_dataset((a.cell[:], frac, a.numbers), symprec=symprec)
+    except spglib.SpglibError:
+        ds = None
+    if ds is None:  # None: spglib's old error handling (SPGLIB_OLD_ERROR_HANDLING set by the user)
         return np.arange(n), ident
     rots = cartesian_rotations(a.cell[:], ds.rotations)
     ops = []
