@@ -20,6 +20,7 @@ mechanical contrast between neighbouring layers is reported; ``gradient`` compar
 
 from __future__ import annotations
 
+import functools
 import json
 import statistics
 
@@ -219,6 +220,34 @@ def design(
     elements = {anode, metal} | {e.symbol for n in natives for e in Composition(n).elements}
     es: EnergySet = energy_set(model, correction, entries, elements)
     notes: list[str] = []
+    conversions, origin = _conversions(natives, additive, anode, es, notes)
+    origin.setdefault(metal, "metallic by-product")  # M^z+ reduced by the anode metal
+    stab = _reduction_closure(origin, anode, es, notes)
+    groups, has_inner = _layer_groups(stab)
+    mech_model = mechanics_model or DEFAULT_ELASTIC_MODEL
+    phase_props = functools.partial(
+        _phase_properties, stab=stab, origin=origin, anode=anode, mech_model=mech_model if mechanics else None,
+        barrier_method=barrier_method, barrier_model=barrier_model or DEFAULT_BARRIER_MODEL,
+    )
+    layers = _layers(groups, has_inner, stab, origin, anode, phase_props, progress)
+    _add_contrasts(layers)
+    return DesignResult(
+        anode=anode,
+        layers=layers,
+        native=[Composition(n).reduced_formula for n in natives],
+        additive=additive,
+        cation=f"{metal}{'' if z == 1 else z}+",
+        conversions=conversions,
+        gradient=_gradient(layers, origin),
+        model=es.model,
+        correction=es.description,
+        mechanics_model=mech_model if mechanics else None,
+        notes=notes,
+    )
+
+
+def _conversions(natives: list[str], additive: str, anode: str, es: EnergySet, notes: list[str]) -> tuple[list[dict], dict[str, str]]:
+    """Each native phase's conversion by the additive (JSON dicts) and the origin of every phase met so far."""
     conversions = []
     origin: dict[str, str] = {}
     for n in natives:
@@ -234,8 +263,12 @@ def design(
                 )
         else:
             notes.append(f"{red}: {c.notes[0] if c.notes else 'no conversion product'}")
-    origin.setdefault(metal, "metallic by-product")  # M^z+ reduced by the anode metal
-    # candidates and, recursively, the products of their reduction at 0 V
+    return conversions, origin
+
+
+def _reduction_closure(origin: dict[str, str], anode: str, es: EnergySet, notes: list[str]) -> dict[str, dict]:
+    """Reduction potential of every candidate and, recursively, of the products of its reduction at 0 V (added to
+    ``origin``)."""
     stab: dict[str, dict] = {}
     queue = list(origin)
     while queue:
@@ -250,12 +283,65 @@ def design(
             if p not in origin:
                 origin[p] = "metallic by-product" if _is_metallic(p) else "reduction product at the anode"
                 queue.append(p)
+    return stab
+
+
+def _layer_groups(stab: dict[str, dict]) -> tuple[list[list[str]], bool]:
+    """The phases of each layer from the anode out (layer 1: all phases stable at 0 V, if any; then one phase per
+    layer in increasing reduction potential), and whether there is such an inner layer."""
     inner = sorted(f for f, s in stab.items() if s["stable_at_0V"])
     outer = sorted(
         (f for f, s in stab.items() if not s["stable_at_0V"]), key=lambda f: stab[f]["reduction_potential_V"]
     )
     groups = [inner] + [[f] for f in outer] if inner else [[f] for f in outer]
-    mech_model = mechanics_model or DEFAULT_ELASTIC_MODEL
+    return groups, bool(inner)
+
+
+def _phase_properties(
+    f: str, *, stab: dict[str, dict], origin: dict[str, str], anode: str, mech_model: str | None,
+    barrier_method: str | None, barrier_model: str,
+) -> dict:
+    """One phase's record: its reduction, its mechanics (``mech_model`` None: not requested) and its barrier."""
+    s = stab[f]
+    rec = {
+        "formula": f,
+        "origin": origin[f],
+        "reduction_potential_V": s["reduction_potential_V"],
+        "stable_at_0V": s["stable_at_0V"],
+        "products_at_0V": s["products_at_0V"],
+        "reaction": s["reaction"],
+    }
+    if mech_model is not None:
+        rec |= mechanics_of(f, mech_model)
+    else:
+        rec |= {"pugh_ratio": None, "note": "mechanics not requested"}
+    if barrier_method:
+        b, bnote = barrier_of(f, anode, barrier_method, barrier_model)
+    else:
+        b, bnote = None, "barrier not requested"
+    rec["barrier_eV"] = b
+    rec["barrier_method"] = barrier_method
+    if bnote:
+        rec["barrier_note"] = bnote
+    return rec
+
+
+def _role(pos: int, has_inner: bool, f: str, stab: dict[str, dict], origin: dict[str, str], anode: str) -> str:
+    """Why the layer at ``pos`` (first phase ``f``) sits where it does."""
+    if pos == 1 and has_inner:
+        return f"inner: stable in contact with {anode} metal (0 V vs {anode}/{anode}+)"
+    v = stab[f]["reduction_potential_V"]
+    kind = {
+        "metallic by-product": "metallic by-product",
+        "native": "native phase",
+        "reduction product at the anode": "reduction product",
+    }.get(origin[f], origin[f].replace("conversion", "conversion product"))
+    return f"outer: {kind}, reduced by {anode} below {v:.2f} V — stable only further from the metal"
+
+
+def _layers(groups, has_inner: bool, stab: dict[str, dict], origin: dict[str, str], anode: str, phase_props, progress) -> list[dict]:
+    """One dict per layer with its phases' properties; a layer's Pugh ratio, barrier and shear modulus are the
+    lowest of its phases'."""
     layers = []
     n_phases, done = sum(len(g) for g in groups), 0
     for pos, phases in enumerate(groups, start=1):
@@ -264,45 +350,13 @@ def design(
             if progress:
                 progress(done, n_phases, f)
             done += 1
-            s = stab[f]
-            rec = {
-                "formula": f,
-                "origin": origin[f],
-                "reduction_potential_V": s["reduction_potential_V"],
-                "stable_at_0V": s["stable_at_0V"],
-                "products_at_0V": s["products_at_0V"],
-                "reaction": s["reaction"],
-            }
-            if mechanics:
-                rec |= mechanics_of(f, mech_model)
-            else:
-                rec |= {"pugh_ratio": None, "note": "mechanics not requested"}
-            if barrier_method:
-                b, bnote = barrier_of(f, anode, barrier_method, barrier_model or DEFAULT_BARRIER_MODEL)
-            else:
-                b, bnote = None, "barrier not requested"
-            rec["barrier_eV"] = b
-            rec["barrier_method"] = barrier_method
-            if bnote:
-                rec["barrier_note"] = bnote
-            props.append(rec)
+            props.append(phase_props(f))
         pughs = [p["pugh_ratio"] for p in props if p.get("pugh_ratio") is not None]
         barriers = [p["barrier_eV"] for p in props if p.get("barrier_eV") is not None]
-        if pos == 1 and inner:
-            role = f"inner: stable in contact with {anode} metal (0 V vs {anode}/{anode}+)"
-        else:
-            f = phases[0]
-            v = stab[f]["reduction_potential_V"]
-            kind = {
-                "metallic by-product": "metallic by-product",
-                "native": "native phase",
-                "reduction product at the anode": "reduction product",
-            }.get(origin[f], origin[f].replace("conversion", "conversion product"))
-            role = f"outer: {kind}, reduced by {anode} below {v:.2f} V — stable only further from the metal"
         layer = {
             "position": pos,
             "phases": phases,
-            "role": role,
+            "role": _role(pos, has_inner, phases[0], stab, origin, anode),
             "pugh_ratio": min(pughs) if pughs else None,
             "barrier_eV": min(barriers) if barriers else None,
             "phase_properties": props,
@@ -312,6 +366,11 @@ def design(
         gs = [p["G_vrh_GPa"] for p in props if p.get("G_vrh_GPa") is not None]
         layer["G_vrh_GPa"] = min(gs) if gs else None
         layers.append(layer)
+    return layers
+
+
+def _add_contrasts(layers: list[dict]) -> None:
+    """The mechanical contrast of each layer to the next one out (in place: ``contrast_to_next``)."""
     for a, b in zip(layers, layers[1:], strict=False):
         a["contrast_to_next"] = {
             "delta_pugh_ratio": (b["pugh_ratio"] - a["pugh_ratio"])
@@ -321,20 +380,6 @@ def design(
             if a["G_vrh_GPa"] and b["G_vrh_GPa"]
             else None,
         }
-    gradient = _gradient(layers, origin)
-    return DesignResult(
-        anode=anode,
-        layers=layers,
-        native=[Composition(n).reduced_formula for n in natives],
-        additive=additive,
-        cation=f"{metal}{'' if z == 1 else z}+",
-        conversions=conversions,
-        gradient=gradient,
-        model=es.model,
-        correction=es.description,
-        mechanics_model=mech_model if mechanics else None,
-        notes=notes,
-    )
 
 
 def _gradient(layers: list[dict], origin: dict[str, str]) -> dict:
