@@ -327,24 +327,9 @@ def elastic_tensors(
     """
     if ion_method not in ("linear", "newton", "bfgs"):
         raise ValueError(f"ion_method must be linear, newton or bfgs, not {ion_method!r}")
-    from ase.spacegroup.symmetrize import refine_symmetry
-
     m = model if isinstance(model, Model) else load_model(model)
     t0 = time.perf_counter()
-    atoms_list = []
-    for s in structures:
-        a = _to_atoms(s)
-        a.calc = None
-        a.set_constraint()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            try:
-                refine_symmetry(a, symprec=max(symprec, 1e-5))
-            except Exception:  # noqa: BLE001 - spglib cannot symmetrise odd cells: continue unsymmetrised
-                pass
-        if primitive:
-            a = _primitive(a, symprec)
-        atoms_list.append(a)
+    atoms_list = [_reference_cell(s, symprec, primitive) for s in structures]
     if relax and atoms_list:
         if progress:
             progress(f"relaxing {len(atoms_list)} reference cell(s)")
@@ -352,6 +337,41 @@ def elastic_tensors(
     else:
         rinfo = [None] * len(atoms_list)
     plans = [_plan(a, symprec, magnitudes) for a in atoms_list]
+    cells, owner = _strained_cells(plans)
+    if progress:
+        progress(f"{len(cells)} strained cells" + (" (ions relaxed)" if relax_ions else ""))
+    stresses, clamped, steps = _strained_stresses(cells, owner, plans, m, relax_ions, ion_fmax, ion_method)
+    elapsed = time.perf_counter() - t0
+    out = []
+    idx = 0
+    for k, p in enumerate(plans):
+        n = 1 + len(p.strains)
+        block = slice(idx, idx + n)
+        out.append(_raw_tensor(p, structures[k], m.name, stresses[block], clamped[block], max(steps[block]), rinfo[k],
+                               relax, relax_ions, elapsed / max(1, len(plans))))
+        idx += n
+    return out
+
+
+def _reference_cell(s: Structure | Atoms, symprec: float, primitive: bool) -> Atoms:
+    """``s`` as ASE atoms without calculator or constraints, symmetrised (``refine_symmetry``) and, with
+    ``primitive``, reduced to spglib's standardised primitive cell."""
+    from ase.spacegroup.symmetrize import refine_symmetry
+
+    a = _to_atoms(s)
+    a.calc = None
+    a.set_constraint()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            refine_symmetry(a, symprec=max(symprec, 1e-5))
+        except Exception:  # noqa: BLE001 - spglib cannot symmetrise odd cells: continue unsymmetrised
+            pass
+    return _primitive(a, symprec) if primitive else a
+
+
+def _strained_cells(plans: list[_Plan]) -> tuple[list[Atoms], list[int]]:
+    """The unstrained and every strained cell of every plan, in order, and the plan each belongs to."""
     cells: list[Atoms] = []
     owner: list[int] = []
     for k, p in enumerate(plans):
@@ -360,8 +380,11 @@ def elastic_tensors(
             c.set_cell(deformed_cell(p.atoms.cell[:], e), scale_atoms=True)
             cells.append(c)
             owner.append(k)
-    if progress:
-        progress(f"{len(cells)} strained cells" + (" (ions relaxed)" if relax_ions else ""))
+    return cells, owner
+
+
+def _strained_stresses(cells, owner, plans, m: Model, relax_ions: bool, ion_fmax: float, ion_method: str):
+    """Stresses (GPa, Voigt) of every cell with ions relaxed (as asked) and clamped, and the ion steps of each."""
     if relax_ions:
         cinfo = _relax_ions(cells, owner, [p.atoms for p in plans], m, fmax=ion_fmax, method=ion_method)
         stresses = [ci.evaluation.stress_eV_per_A3 / units.GPa for ci in cinfo]
@@ -370,50 +393,45 @@ def elastic_tensors(
     else:
         stresses = clamped = [ev.stress_eV_per_A3 / units.GPa for ev in m.evaluate(cells)]
         steps = [0] * len(cells)
-    elapsed = time.perf_counter() - t0
-    out = []
-    idx = 0
-    for k, p in enumerate(plans):
-        n = 1 + len(p.strains)
-        strains = np.vstack([np.zeros(6), *p.strains])
-        fit = fit_tensor(strains, np.array(stresses[idx : idx + n]), p.basis)
-        fit_clamped = fit_tensor(strains, np.array(clamped[idx : idx + n]), p.basis)
-        c_final, ions_ok, note = fit.C, relax_ions, ""
-        if relax_ions and not _relaxation_is_physical(fit.C, fit_clamped.C):
-            # Relaxing ions can only soften a tensor (C_clamped − C_relaxed ⪰ 0) and keeps a stable one
-            # stable; when it does not, the model's reference structure is internally unstable under
-            # strain and the relaxed-ion numbers are not a tensor of this structure: use clamped-ion.
-            c_final, ions_ok = fit_clamped.C, False
-            note = "relaxed-ion tensor unphysical (model's internal instability under strain); clamped-ion reported"
-        ion_steps = max(steps[idx : idx + n])
-        idx += n
-        ri = rinfo[k]
-        relaxed_struct = AseAtomsAdaptor.get_structure(p.atoms)
-        src = structures[k]
-        out.append(
-            RawTensor(
-                source=_source(src),
-                formula=relaxed_struct.composition.reduced_formula,
-                model=m.name,
-                C_GPa=c_final,
-                spacegroup=p.spacegroup,
-                laue_class=p.laue,
-                n_constants=fit.n_constants,
-                n_cells=n - 1,
-                fit_rms_GPa=fit.rms_residual,
-                relaxed=relax,
-                relax_converged=bool(ri.converged) if ri else True,
-                relax_steps=int(ri.steps) if ri else 0,
-                ion_steps=int(ion_steps),
-                ions_relaxed=ions_ok,
-                ion_note=note,
-                volume_per_atom_A3=float(p.atoms.get_volume() / len(p.atoms)),
-                structure=relaxed_struct,
-                time_s=elapsed / max(1, len(plans)),
-                C_clamped_GPa=fit_clamped.C,
-            )
-        )
-    return out
+    return stresses, clamped, steps
+
+
+def _raw_tensor(p: _Plan, src, model_name: str, stresses, clamped, ion_steps: int, ri, relax: bool, relax_ions: bool,
+                time_s: float) -> RawTensor:
+    """The fitted tensor of one plan from its cells' stresses (clamped-ion where the relaxed-ion one is not
+    physical), with its bookkeeping."""
+    strains = np.vstack([np.zeros(6), *p.strains])
+    fit = fit_tensor(strains, np.array(stresses), p.basis)
+    fit_clamped = fit_tensor(strains, np.array(clamped), p.basis)
+    c_final, ions_ok, note = fit.C, relax_ions, ""
+    if relax_ions and not _relaxation_is_physical(fit.C, fit_clamped.C):
+        # Relaxing ions can only soften a tensor (C_clamped − C_relaxed ⪰ 0) and keeps a stable one
+        # stable; when it does not, the model's reference structure is internally unstable under
+        # strain and the relaxed-ion numbers are not a tensor of this structure: use clamped-ion.
+        c_final, ions_ok = fit_clamped.C, False
+        note = "relaxed-ion tensor unphysical (model's internal instability under strain); clamped-ion reported"
+    relaxed_struct = AseAtomsAdaptor.get_structure(p.atoms)
+    return RawTensor(
+        source=_source(src),
+        formula=relaxed_struct.composition.reduced_formula,
+        model=model_name,
+        C_GPa=c_final,
+        spacegroup=p.spacegroup,
+        laue_class=p.laue,
+        n_constants=fit.n_constants,
+        n_cells=len(p.strains),
+        fit_rms_GPa=fit.rms_residual,
+        relaxed=relax,
+        relax_converged=bool(ri.converged) if ri else True,
+        relax_steps=int(ri.steps) if ri else 0,
+        ion_steps=int(ion_steps),
+        ions_relaxed=ions_ok,
+        ion_note=note,
+        volume_per_atom_A3=float(p.atoms.get_volume() / len(p.atoms)),
+        structure=relaxed_struct,
+        time_s=time_s,
+        C_clamped_GPa=fit_clamped.C,
+    )
 
 
 # ------------------------------------------------------------------------------------------ results
