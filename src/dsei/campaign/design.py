@@ -115,13 +115,10 @@ def mechanics_of(formula: str, model: str) -> dict:
     """Pugh ratio, moduli and verdict of the library ground state of ``formula``, or of the chemistry set's
     structure of a phase the library lacks (:func:`dsei.structures.library.structure_for_formula`); cached per
     model."""
-    try:
-        from dsei.mechanics import elastic
-        from dsei.mechanics.elastic import method_signature
+    from dsei.mechanics import elastic
+    from dsei.mechanics.elastic import method_signature
 
-        sig = mechanics_signature(model)
-    except Exception as exc:  # noqa: BLE001 - module missing or broken
-        return {"pugh_ratio": None, "note": f"mechanics module not available ({type(exc).__name__})"}
+    sig = mechanics_signature(model)
     cache = chemistry_cache()
     cached = cache.get(MECHANICS_NAMESPACE, sig, formula)
     if cached is None:  # a value of the former JSON cache with today's elastic method: kept, copied over
@@ -164,12 +161,9 @@ def barrier_of(
     model, vacancy or interstitial as the host allows: minutes per phase). Metals get no barrier."""
     if _is_metallic(formula):
         return None, "metal: no ionic migration barrier"
-    try:
-        from dsei.transport import barrier
+    from dsei.transport import barrier
 
-        sig = barrier_signature(method, model)
-    except Exception as exc:  # noqa: BLE001 - module missing or broken
-        return None, f"transport module not available ({type(exc).__name__})"
+    sig = barrier_signature(method, model)
     key = f"{ion}:{formula}"
     cache = chemistry_cache()
     cached = cache.get(BARRIER_NAMESPACE, sig, key)

@@ -76,11 +76,6 @@ def laue_class(spacegroup_number: int) -> str:
     return LAUE_CLASSES[idx]
 
 
-def n_states(laue: str) -> int:
-    """Number of ULICS strain states used for a Laue class."""
-    return N_STATES[laue]
-
-
 def strain_states(laue: str, extra: int = 0) -> np.ndarray:
     """The ULICS strain states (rows, Voigt, unit magnitude) used for ``laue`` (+ ``extra`` spares)."""
     k = min(6, N_STATES[laue] + int(extra))
