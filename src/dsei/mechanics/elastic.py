@@ -612,17 +612,7 @@ def _retry_unstable(structures, results: list[ElasticResult], todo: list[int], m
     tried: dict[int, list[dict]] = {k: [_attempt("standard", results[k])] for k in todo}
     first = {k: results[k] for k in todo}
     fb_name = None if fallback is None else (fallback.name if isinstance(fallback, Model) else canonical_name(fallback))
-    steps: list[tuple[str, object]] = []
-    for step in RETRIES:
-        if step in ("tight_relax", "input_cell") and not kw.get("relax", True):
-            continue  # no relaxation asked for: the input cell is what was computed
-        if step == "fallback":
-            if fb_name is not None and fb_name != m.name:
-                steps.append((step, fallback))
-            continue
-        steps.append((step, m))
-    if LAST_MODEL not in (m.name, fb_name):
-        steps.append(("last_model", LAST_MODEL))
+    steps = _retry_steps(m, fallback, fb_name, kw.get("relax", True))
     remaining = list(todo)
     fb_result: dict[int, ElasticResult] = {}
     cost = {k: results[k].time_s for k in todo}  # every attempt's time, charged to the structure
@@ -632,18 +622,7 @@ def _retry_unstable(structures, results: list[ElasticResult], todo: list[int], m
         group = [structures[k] for k in remaining]
         label = _RETRY_LABELS.get(step, "other model")
         try:
-            if step in ("fallback", "last_model"):
-                new = elastic_many(group, model, fallback=None, retry=False, **kw)
-            else:
-                opts = dict(relax=kw.get("relax", True), relax_ions=kw.get("relax_ions", True), symprec=kw.get("symprec", SYMPREC),
-                            magnitudes=kw.get("magnitudes", DEFAULT_MAGNITUDES))
-                if step == "tight_relax":
-                    opts.update(relax_fmax=RETRY_RELAX_FMAX, relax_steps=RETRY_RELAX_STEPS)
-                elif step == "input_cell":
-                    opts.update(relax_cell=False)
-                elif step == "small_strains":
-                    opts.update(magnitudes=RETRY_MAGNITUDES)
-                new = _results(elastic_tensors(group, m, **opts), m.name, kw.get("calibrate"))
+            new = _retry_attempt(step, model, group, m, kw)
         except Exception as exc:  # noqa: BLE001 - a failed retry (e.g. a model not installed) must not lose the answer
             msg = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
             for k in remaining:
@@ -684,6 +663,38 @@ def _retry_unstable(structures, results: list[ElasticResult], todo: list[int], m
             "verdict_reason": f"{first[k].verdict_reason} (smallest eigenvalue {_eig(first[k])}); also not positive definite "
                               f"with: {tries}" + (f"; {fb_name} agrees (not positive definite either)" if fb_name else ""),
             "retries": tried[k], "members": members, "time_s": cost[k]})
+
+
+def _retry_steps(m: Model, fallback, fb_name: str | None, relax: bool) -> list[tuple[str, object]]:
+    """(step, model) of each retry in :data:`RETRIES` order that applies, then :data:`LAST_MODEL` unless already used."""
+    steps: list[tuple[str, object]] = []
+    for step in RETRIES:
+        if step in ("tight_relax", "input_cell") and not relax:
+            continue  # no relaxation asked for: the input cell is what was computed
+        if step == "fallback":
+            if fb_name is not None and fb_name != m.name:
+                steps.append((step, fallback))
+            continue
+        steps.append((step, m))
+    if LAST_MODEL not in (m.name, fb_name):
+        steps.append(("last_model", LAST_MODEL))
+    return steps
+
+
+def _retry_attempt(step: str, model, group: list, m: Model, kw: dict) -> list[ElasticResult]:
+    """The results of one retry ``step`` for the structures ``group``: another model, or model ``m`` with a tighter
+    relaxation, the input cell or smaller strains."""
+    if step in ("fallback", "last_model"):
+        return elastic_many(group, model, fallback=None, retry=False, **kw)
+    opts = dict(relax=kw.get("relax", True), relax_ions=kw.get("relax_ions", True), symprec=kw.get("symprec", SYMPREC),
+                magnitudes=kw.get("magnitudes", DEFAULT_MAGNITUDES))
+    if step == "tight_relax":
+        opts.update(relax_fmax=RETRY_RELAX_FMAX, relax_steps=RETRY_RELAX_STEPS)
+    elif step == "input_cell":
+        opts.update(relax_cell=False)
+    elif step == "small_strains":
+        opts.update(magnitudes=RETRY_MAGNITUDES)
+    return _results(elastic_tensors(group, m, **opts), m.name, kw.get("calibrate"))
 
 
 def _members(model: str | Model) -> list[str | Model]:
