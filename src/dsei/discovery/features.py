@@ -39,9 +39,6 @@ STRUCTURE = (
 #: feature order of the surrogate (a shipped model names its own; see :mod:`dsei.discovery.surrogate`)
 FEATURES = COMPOSITION + STRUCTURE
 
-_SYSTEMS = ("triclinic", "monoclinic", "orthorhombic", "tetragonal", "trigonal", "hexagonal", "cubic")
-
-
 @functools.lru_cache(maxsize=256)
 def _element(symbol: str) -> dict[str, float]:
     el = Element(symbol)

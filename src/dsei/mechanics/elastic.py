@@ -110,7 +110,6 @@ _RETRY_LABELS = {
     "input_cell": "input cell (lattice not relaxed)",
     "small_strains": "smaller strains (±0.1/±0.25 %)",
 }
-ION_STEPS = 300
 SYMPREC = 1e-3
 
 
