@@ -75,7 +75,7 @@ def raw_record(entry: dict, name: str, raw, time_s: float, error: str | None = N
     rec.update(
         C_GPa=np.asarray(raw.C_GPa).tolist(),
         C_clamped_GPa=np.asarray(raw.C_clamped_GPa).tolist(),
-        volume_A3_per_atom=raw.volume_A3_per_atom,
+        volume_per_atom_A3=raw.volume_per_atom_A3,
         spacegroup=raw.spacegroup,
         laue_class=raw.laue_class,
         n_cells=raw.n_cells,
@@ -134,6 +134,8 @@ def load_raw(out: Path, name: str) -> dict[str, dict]:
     for line in p.read_text().splitlines():
         if line.strip():
             r = json.loads(line)
+            if "volume_A3_per_atom" in r:  # caches written before the field was named volume_per_atom_A3
+                r["volume_per_atom_A3"] = r.pop("volume_A3_per_atom")
             recs[r["mp_id"]] = r
     return recs
 
@@ -421,7 +423,7 @@ SHIPPABLE = {"feature ridge, 5-fold CV": "ridge", "gradient-boosted trees, 5-fol
 FITTERS = {"ridge": fitter_ridge, "gbt": fitter_gbt, "gbt_w": fitter_gbt_weighted}
 
 
-def analyze(out: Path, entries: list[dict], models: list[str], subset: set[str] | None = None) -> dict:
+def analyse(out: Path, entries: list[dict], models: list[str], subset: set[str] | None = None) -> dict:
     """Metrics per model and committee, uncalibrated and under CV; calibrations are always fitted on the whole
     ``entries`` (their CV folds), the metrics taken over ``subset`` (mp_ids; default all)."""
     ids = [e["mp_id"] for e in entries]
@@ -430,7 +432,7 @@ def analyze(out: Path, entries: list[dict], models: list[str], subset: set[str] 
     formulas = [e["formula"] for e in entries]
     raws = {m: load_raw(out, m) for m in models}
     report: dict = {"n_subset": len(ids) if keep is None else len(keep), "rows": []}
-    vols = {m: [raws[m].get(i, {}).get("volume_A3_per_atom", 10.0) for i in ids] for m in models}
+    vols = {m: [raws[m].get(i, {}).get("volume_per_atom_A3", 10.0) for i in ids] for m in models}
     times = {}
     for m in models:
         ts = [raws[m][i]["time_s"] for i in ids if i in raws[m]]
@@ -482,7 +484,7 @@ def shipped_heldout(out: Path, entries: list[dict], model: str) -> dict | None:
     if not held:
         return None
     cs = tensors(raw, [e["mp_id"] for e in held], "C_GPa")
-    vols = [raw.get(e["mp_id"], {}).get("volume_A3_per_atom", 10.0) for e in held]
+    vols = [raw.get(e["mp_id"], {}).get("volume_per_atom_A3", 10.0) for e in held]
     cal = []
     for c, v, e in zip(cs, vols, held, strict=True):
         cal.append(None if c is None else apply(c, model, e["formula"], v)[0])
@@ -499,7 +501,7 @@ def shipped_heldout(out: Path, entries: list[dict], model: str) -> dict | None:
     fb_raw = load_raw(out, FALLBACK_MODEL) if model != FALLBACK_MODEL else {}
     if fb_raw:
         fcs = tensors(fb_raw, [e["mp_id"] for e in held], "C_GPa")
-        fvols = [fb_raw.get(e["mp_id"], {}).get("volume_A3_per_atom", 10.0) for e in held]
+        fvols = [fb_raw.get(e["mp_id"], {}).get("volume_per_atom_A3", 10.0) for e in held]
         fcal = [None if c is None else apply(c, FALLBACK_MODEL, e["formula"], v)[0] for c, v, e in zip(fcs, fvols, held, strict=True)]
         with_fb = with_fallback(shipped, predict(fcal, fvols))
         used = [i for i, (p, q) in enumerate(zip(shipped, with_fb, strict=True)) if q is not p]
@@ -532,8 +534,8 @@ def cv_with_fallback(out: Path, entries: list[dict], model: str, fallback_kind: 
     if model == FALLBACK_MODEL or not all(i in fb_raw for i in ids):
         return None
     cs, fcs = tensors(raw, ids, "C_GPa"), tensors(fb_raw, ids, "C_GPa")
-    vols = [raw.get(i, {}).get("volume_A3_per_atom", 10.0) for i in ids]
-    fvols = [fb_raw.get(i, {}).get("volume_A3_per_atom", 10.0) for i in ids]
+    vols = [raw.get(i, {}).get("volume_per_atom_A3", 10.0) for i in ids]
+    fvols = [fb_raw.get(i, {}).get("volume_per_atom_A3", 10.0) for i in ids]
     kind, fb_kind = shipped_kind(model), fallback_kind or shipped_kind(FALLBACK_MODEL)
     runs = []
     for seed in CV_SEEDS:
@@ -551,7 +553,7 @@ def _preds(out: Path, entries: list[dict], model: str, calibrated: bool) -> list
     ids = [e["mp_id"] for e in entries]
     raw = load_raw(out, model)
     cs = tensors(raw, ids, "C_GPa")
-    vols = [raw.get(i, {}).get("volume_A3_per_atom", 10.0) for i in ids]
+    vols = [raw.get(i, {}).get("volume_per_atom_A3", 10.0) for i in ids]
     if not calibrated:
         return predict(cs, vols)
     return predict(cs, vols, cv_scales(cs, vols, [e["formula"] for e in entries], entries, FITTERS[shipped_kind(model)]))
@@ -634,7 +636,7 @@ def write_calibration(out: Path, entries: list[dict], rep: dict, models: list[st
     for m in models:
         raw = load_raw(out, m)
         cs = tensors(raw, ids, "C_GPa")
-        vols = [raw.get(i, {}).get("volume_A3_per_atom", 10.0) for i in ids]
+        vols = [raw.get(i, {}).get("volume_per_atom_A3", 10.0) for i in ids]
         formulas = [e["formula"] for e in entries]
         base = next(r for r in rep["rows"] if r["model"] == m and r["ions"] == "relaxed-ion" and r["calibrated"] is False)
         # the shipped kind: of the shippable calibrations, the highest cross-validated agreement
@@ -710,10 +712,10 @@ def main() -> int:
             run_model(m, todo, args.out, args.chunk)
     if args.sei_only:
         entries = [e for e in entries if is_sei_like(e)]
-    rep = analyze(args.out, entries, args.models)
+    rep = analyse(args.out, entries, args.models)
     print_report(rep)
     sei = {e["mp_id"] for e in entries if is_sei_like(e)}
-    rep_sei = analyze(args.out, entries, args.models, subset=sei)
+    rep_sei = analyse(args.out, entries, args.models, subset=sei)
     print("\nSEI-like compounds only (metal of Li/Na/K/Mg/Ca/Sr/Ba/Ag/Cu/Zn/Al/Sn/Bi + H/N/O/F/P/S/Cl/Se/Br/Te/I):")
     print_report(rep_sei)
     rep["sei_like"] = rep_sei

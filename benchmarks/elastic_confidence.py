@@ -80,7 +80,7 @@ class Data:
         self.entries = [e for e in entries if e["mp_id"] in raw]
         ids = [e["mp_id"] for e in self.entries]
         self.cs = EA.tensors(raw, ids, "C_GPa")
-        self.vols = [raw[i].get("volume_A3_per_atom", 10.0) for i in ids]
+        self.vols = [raw[i].get("volume_per_atom_A3", 10.0) for i in ids]
         self.formulas = [e["formula"] for e in self.entries]
         self.ref = np.array([e["K_vrh"] / e["G_vrh"] for e in self.entries])
         self.model = model

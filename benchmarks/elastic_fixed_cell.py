@@ -41,16 +41,16 @@ def _part_dir(part: int) -> Path:
     return d
 
 
-def analyze(every: int) -> None:
+def analyse(every: int) -> None:
     from pymatgen.core import Structure
 
     default = EA.ROOT / "bench-out" / "elastic_accuracy"
     cached = EA.load_raw(default, MODEL)
     ratios = []
     for e in EA.load_dev(1):
-        if "volume_A3_per_atom" in cached.get(e["mp_id"], {}):
+        if "volume_per_atom_A3" in cached.get(e["mp_id"], {}):
             s = Structure.from_dict(e["structure"])
-            ratios.append(cached[e["mp_id"]]["volume_A3_per_atom"] / (s.volume / len(s)))
+            ratios.append(cached[e["mp_id"]]["volume_per_atom_A3"] / (s.volume / len(s)))
     q = np.percentile(ratios, [5, 50, 95])
     print(f"{MODEL} relaxed volume / DFT volume over {len(ratios)} compounds: median {q[1]:.4f}, 5-95 % {q[0]:.3f}-{q[2]:.3f}\n")
     (OUT / f"raw_{MODEL}.jsonl").write_text("".join(p.read_text() for p in sorted(OUT.glob(f"part*/raw_{MODEL}.jsonl"))))
@@ -63,7 +63,7 @@ def analyze(every: int) -> None:
         if not all(i in raw for i in ids):
             print(f"| {label} | tensors missing in {d} | | | | | | |")
             continue
-        vols = [raw[i].get("volume_A3_per_atom", 10.0) for i in ids]
+        vols = [raw[i].get("volume_per_atom_A3", 10.0) for i in ids]
         for ions, key in (("relaxed", "C_GPa"), ("clamped", "C_clamped_GPa")):
             cs = EA.tensors(raw, ids, key)
             u = EA.metrics(EA.predict(cs, vols), entries)
@@ -82,7 +82,7 @@ def main() -> None:
     if not args.analyze_only:
         compute(args.every, args.part, args.parts)
     if args.analyze_only or args.parts == 1:
-        analyze(args.every)
+        analyse(args.every)
 
 
 if __name__ == "__main__":

@@ -94,7 +94,7 @@ def main() -> None:
     if not all(i in raw for i in ids):
         sys.exit(f"error: {args.out}/raw_{args.model}.jsonl lacks compounds; run elastic_accuracy.py --every 1 first")
     cs = EA.tensors(raw, ids, "C_GPa")
-    vols = [raw[i].get("volume_A3_per_atom", 10.0) for i in ids]
+    vols = [raw[i].get("volume_per_atom_A3", 10.0) for i in ids]
     print(f"{args.model}, {len(ids)} dev compounds, 5-fold CV x {len(EA.CV_SEEDS)} seeds\n")
     print("| scaling | MAE K (GPa) | MAE G (GPa) | Pugh agreement | unstable |")
     print("|---|---|---|---|---|")

@@ -50,7 +50,7 @@ def main() -> None:
         for label, subset in (("all SEI-like", sei), ("outside the every-5th", unseen)):
             ids = [e["mp_id"] for e in subset]
             cs = EA.tensors(raw, ids, "C_GPa")
-            vols = [raw[i].get("volume_A3_per_atom", 10.0) for i in ids]
+            vols = [raw[i].get("volume_per_atom_A3", 10.0) for i in ids]
             print(f"| {m} | {len(subset)} ({label}) | none | {row(EA.metrics(EA.predict(cs, vols), subset))} |")
             if params and params.get("kind", "ridge") == "ridge" and label != "all SEI-like":
                 scaler = EA._scaler(params)  # the shipped calibration, as dsei applies it
@@ -60,7 +60,7 @@ def main() -> None:
         if all(e["mp_id"] in raw for e in entries):
             ids = [e["mp_id"] for e in entries]
             cs = EA.tensors(raw, ids, "C_GPa")
-            vols = [raw[i].get("volume_A3_per_atom", 10.0) for i in ids]
+            vols = [raw[i].get("volume_per_atom_A3", 10.0) for i in ids]
             keep = [i for i, e in enumerate(entries) if EA.is_sei_like(e)]
             formulas = [e["formula"] for e in entries]
             for kind in ("ridge", "gbt", "gbt_w"):

@@ -94,7 +94,7 @@ def heldout_calibrated(raws, entries: list[dict], folder: Path, model: str) -> l
         return None
     fn = fitter_ridge(
         [np.array(raw[e["mp_id"]]["C_GPa"]) for e in train],
-        [raw[e["mp_id"]]["volume_A3_per_atom"] for e in train],
+        [raw[e["mp_id"]]["volume_per_atom_A3"] for e in train],
         [e["formula"] for e in train],
         train,
     )
@@ -102,7 +102,7 @@ def heldout_calibrated(raws, entries: list[dict], folder: Path, model: str) -> l
     out = []
     for r in raws:
         c = np.asarray(r.C_GPa, dtype=float)
-        sc = fn(c, r.volume_A3_per_atom, r.formula)  # None for a tensor that is not positive definite
+        sc = fn(c, r.volume_per_atom_A3, r.formula)  # None for a tensor that is not positive definite
         out.append(c if sc is None else scale_tensor(c, 1.0, sc[1]))
     return out
 

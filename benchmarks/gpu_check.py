@@ -38,6 +38,7 @@ import traceback
 from pathlib import Path
 
 import numpy as np
+from ase import units
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
@@ -125,7 +126,7 @@ def part_agreement(res: dict) -> None:
                 float(np.abs(a.stress_eV_per_A3 - b.stress_eV_per_A3).max())
                 for a, b in zip(ec, eg, strict=True)
             )
-            * 160.21766
+            / units.GPa
         )
         fmax = max(float(np.abs(a.forces_eV_per_A).max()) for a in ec)
         rows.append(
@@ -213,6 +214,8 @@ def part_dev(
         for line in _open(cache_path):
             if line.strip():
                 r = json.loads(line)
+                if "volume_A3_per_atom" in r:  # caches written before the field was named volume_per_atom_A3
+                    r["volume_per_atom_A3"] = r.pop("volume_A3_per_atom")
                 if "C_GPa" in r:
                     cpu_cache[r["mp_id"]] = r
     both = entries[:: max(1, len(entries) // n_both)][:n_both]
@@ -229,7 +232,7 @@ def part_dev(
         _sync()
         timing[label] = time.perf_counter() - t
         for e, r in zip(both, raws, strict=True):
-            tensors.setdefault(e["mp_id"], {})[label] = (np.asarray(r.C_GPa), r.volume_A3_per_atom)
+            tensors.setdefault(e["mp_id"], {})[label] = (np.asarray(r.C_GPa), r.volume_per_atom_A3)
             if label == "gpu":
                 cache_out.write(json.dumps(raw_record(e, DEFAULT_ELASTIC_MODEL, r, timing[label] / len(both))) + "\n")
         print(f"dev subset ({len(both)}) on {dev}: {timing[label]:.1f} s", flush=True)
@@ -245,7 +248,7 @@ def part_dev(
         raws = elastic_tensors([Structure.from_dict(e["structure"]) for e in part], m)
         dt = time.perf_counter() - t
         for e, r in zip(part, raws, strict=True):
-            tensors.setdefault(e["mp_id"], {})["gpu"] = (np.asarray(r.C_GPa), r.volume_A3_per_atom)
+            tensors.setdefault(e["mp_id"], {})["gpu"] = (np.asarray(r.C_GPa), r.volume_per_atom_A3)
             cache_out.write(json.dumps(raw_record(e, DEFAULT_ELASTIC_MODEL, r, dt / len(part))) + "\n")
         cache_out.flush()
         n_more += len(part)
@@ -263,7 +266,7 @@ def part_dev(
             if ref_key == "cpu-cached":
                 if mp not in cpu_cache:
                     continue
-                ref = (np.asarray(cpu_cache[mp]["C_GPa"]), cpu_cache[mp]["volume_A3_per_atom"])
+                ref = (np.asarray(cpu_cache[mp]["C_GPa"]), cpu_cache[mp]["volume_per_atom_A3"])
             else:
                 if "cpu" not in d:
                     continue

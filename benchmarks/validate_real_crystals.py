@@ -23,7 +23,7 @@ from pymatgen.core import Structure
 
 from dsei.errors import InputError
 from dsei.structures.io import read_structure
-from dsei.structures.validate import _reduced, analyze_bulk, validate_structure
+from dsei.structures.validate import _reduced, analyse_bulk, validate_structure
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -57,7 +57,7 @@ def main() -> None:
         except InputError as exc:
             err = exc.problem
         dt = time.perf_counter() - t
-        rep = analyze_bulk(_reduced(s))
+        rep = analyse_bulk(_reduced(s))
         rows.append({"set": group, "name": name, "nsites": len(s), "refused": err, "widest_gap_A": rep.widest_gap_A,
                      "gap_dir": rep.widest_gap_direction, "vpa_A3": s.volume / len(s), "dims": sorted(set(rep.component_dims)),
                      "time_s": dt})

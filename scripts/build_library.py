@@ -239,11 +239,22 @@ def _note(entry: dict, text: str) -> None:
 
 
 # ------------------------------------------------------------------------------------------- ranking
+def _read_ranking() -> dict:
+    """``ranking.json`` ({} when absent); a file from before the key was named ``volume_per_atom_A3`` (it was
+    ``volume_A3_per_atom``) is read with the new name."""
+    ranking = json.loads(RANKING.read_text()) if RANKING.exists() else {}
+    for per_model in ranking.values():
+        for rec in per_model.values():
+            if "volume_A3_per_atom" in rec:
+                rec["volume_per_atom_A3"] = rec.pop("volume_A3_per_atom")
+    return ranking
+
+
 def run_ranking(entries: list[dict], models: list[str], steps: int, fmax: float, log) -> dict:
     from dsei.models import load_model
     from dsei.relax import relax
 
-    ranking = json.loads(RANKING.read_text()) if RANKING.exists() else {}
+    ranking = _read_ranking()
     for name in models:
         model = load_model(name)
         todo = [e for e in entries if name not in ranking.get(e["id"], {})]
@@ -260,7 +271,7 @@ def run_ranking(entries: list[dict], models: list[str], steps: int, fmax: float,
                     "max_force_eV_per_A": round(r.max_force_eV_per_A, 4),
                     "max_stress_GPa": round(r.max_stress_GPa, 4),
                     "volume_change_pct": round(r.volume_change_pct, 2),
-                    "volume_A3_per_atom": round(r.volume_A3_per_atom, 4),
+                    "volume_per_atom_A3": round(r.volume_per_atom_A3, 4),
                     "spacegroup_before": r.spacegroup_before,
                     "spacegroup_after": r.spacegroup_after,
                     "wall_s": round(time.perf_counter() - t0, 2),
@@ -389,7 +400,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.rank:
         log = sys.stdout if args.log == "-" else open(args.log, "a")  # noqa: SIM115
         run_ranking(entries, args.models, args.steps, args.fmax, log)
-    ranking = json.loads(RANKING.read_text()) if RANKING.exists() else {}
+    ranking = _read_ranking()
     mark_experimental(entries, ranking)
     apply_ranking(entries, ranking)
     entries.sort(key=lambda e: (e["role"], e["formula"], e["id"]))

@@ -33,12 +33,26 @@ def test_relax_cli_json(run_cli, tmp_path):
     data = json.loads(stdout)
     for key in ("formula", "model", "energy_per_atom_eV", "converged", "steps", "volume_change_pct", "spacegroup_before", "spacegroup_after"):
         assert key in data
-    assert data["formula"] == "LiF" and data["model"] == "sevennet" and data["schema_version"]
+    assert data["formula"] == "LiF" and data["model"] == "sevennet" and data["schema_version"] == "1.1"
+    assert "volume_A3_per_atom" not in data and 7.9 < data["volume_per_atom_A3"] < 9.0  # LiF: 8.18 Å³/atom at 4.03 Å (exp.)
     assert data["spacegroup_before"] == data["spacegroup_after"] == "Fm-3m (225)"
     assert out.exists()
     from dsei.structures.io import read_structure
 
     assert read_structure(out).composition.reduced_formula == "LiF"
+
+
+def test_result_reads_the_old_volume_name():
+    """Schema 1.0 JSON (``volume_A3_per_atom``) is still read, and written back with the new name."""
+    from dsei.relax import RelaxResult
+
+    old = {"schema_version": "1.0", "formula": "LiF", "model": "sevennet", "energy_per_atom_eV": -4.9, "converged": True,
+           "steps": 3, "fmax_eV_per_A": 0.01, "max_force_eV_per_A": 0.004, "max_stress_GPa": 0.01,
+           "volume_change_pct": 2.1, "volume_A3_per_atom": 16.9, "spacegroup_before": "Fm-3m (225)",
+           "spacegroup_after": "Fm-3m (225)", "fix_symmetry": True, "optimizer": "FIRE",
+           "lattice_abc_A": [2.9, 2.9, 2.9], "lattice_angles_deg": [60.0, 60.0, 60.0]}
+    d = RelaxResult.model_validate(old).to_json_dict()
+    assert d["volume_per_atom_A3"] == 16.9 and "volume_A3_per_atom" not in d
 
 
 def test_unconverged_is_reported_honestly(lif):

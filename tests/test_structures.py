@@ -131,3 +131,36 @@ def test_library_formula_resolves(run_cli):
     assert s.composition.reduced_formula == "LiF"
     code, _, err = run_cli("relax", "NoSuchPhase123", "--model", "sevennet")
     assert code == 2 and err.startswith("error: NoSuchPhase123:")
+
+
+def test_spglib_new_error_handling_no_deprecation_and_failures_handled(monkeypatch):
+    """dsei switches spglib to its new error handling once (``import dsei``): no DeprecationWarning from spglib on
+    dsei's symmetry calls, and where spglib raises instead of returning None the callers still fall back."""
+    import os
+    import warnings
+
+    import spglib
+    from ase.build import bulk
+
+    import dsei  # noqa: F401 - sets SPGLIB_OLD_ERROR_HANDLING
+    from dsei.mechanics.elastic import _primitive, _standardize
+    from dsei.mechanics.ions import _symmetry_ops
+    from dsei.relax import spacegroup
+
+    assert os.environ["SPGLIB_OLD_ERROR_HANDLING"].lower() in ("false", "0")
+    lif = bulk("LiF", "rocksalt", a=4.03, cubic=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        assert _standardize(lif.copy(), 1e-3).number == 225
+        assert len(_primitive(lif, 1e-3)) == 2 and spacegroup(lif) == ("Fm-3m", 225)
+        assert fingerprint(AGCL).startswith("AgCl-Fm-3m-225-")
+
+    def fail(*args, **kwargs):  # injected fault: spglib's new handling raises where it returned None
+        raise spglib.SpglibError("spacegroup search failed")
+
+    monkeypatch.setattr(spglib, "get_symmetry_dataset", fail)
+    monkeypatch.setattr(spglib, "standardize_cell", fail)
+    assert _standardize(lif.copy(), 1e-3) is None
+    assert len(_primitive(lif, 1e-3)) == 8  # the input cell is kept
+    rep, ops = _symmetry_ops(lif, 1e-3)
+    assert len(ops) == 1 and list(rep) == list(range(8))  # identity only

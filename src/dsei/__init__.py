@@ -7,7 +7,17 @@ The public API is imported lazily (``import dsei`` stays fast; torch loads on fi
     dsei.load_model("chgnet").evaluate(structures)
 """
 
+import os
+
 from dsei._version import __version__
+
+# spglib's new error handling, set once before dsei, pymatgen or ASE first call spglib: a failed symmetry search
+# raises spglib.SpglibError instead of returning None, and the deprecated old default's DeprecationWarning on every
+# call goes away. spglib's documented switch (spglib.error, "deprecated:: 2.7.0") is spglib.error.OLD_ERROR_HANDLING
+# = False or the environment variable SPGLIB_OLD_ERROR_HANDLING=false, read at every call; the variable needs no
+# import of spglib (and numpy) here, and reaches worker processes. A value the user set is kept: dsei's callers
+# handle both behaviours (they catch the exception and still check for None).
+os.environ.setdefault("SPGLIB_OLD_ERROR_HANDLING", "false")
 
 _LAZY = {
     "relax": "dsei.relax",

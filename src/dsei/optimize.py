@@ -65,19 +65,10 @@ def batched_relax(
     ``finite_check``: if given, a non-finite energy or force raises :class:`~dsei.errors.CalculationError`
     ("<formula>: non-finite forces while <finite_check>").
     """
-    from ase.constraints import FixSymmetry
-    from ase.filters import FrechetCellFilter
     from ase.optimize import BFGS, FIRE
 
     opt_cls = {"BFGS": BFGS, "FIRE": FIRE}[optimizer.upper()]
-
-    targets = []
-    for atoms in atoms_list:
-        if fix_symmetry:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                atoms.set_constraint(FixSymmetry(atoms, symprec=symprec))
-        targets.append(FrechetCellFilter(atoms) if relax_cell else atoms)
+    targets = _targets(atoms_list, relax_cell, fix_symmetry, symprec)
     opts = [opt_cls(t, logfile=None) for t in targets]
     info: list[BatchRelaxInfo | None] = [None] * len(atoms_list)
     first: list[Evaluation | None] = [None] * len(atoms_list)
@@ -86,13 +77,7 @@ def batched_relax(
     step = 0
     while active:
         if prune_eV is not None and step == prune_after:
-            e_low = min(ev.energy_eV for ev in last if ev is not None)
-            for i in active:
-                if last[i].energy_eV > e_low + prune_eV:  # type: ignore[union-attr]
-                    ev = last[i]
-                    fm = float(np.linalg.norm(ev.forces_eV_per_A, axis=1).max())  # type: ignore[union-attr]
-                    info[i] = BatchRelaxInfo(False, step, fm, ev, first[i], pruned=True)  # type: ignore[arg-type]
-            active = [i for i in active if info[i] is None]
+            active = _prune(active, step, prune_eV, info, first, last)
             if not active:
                 break
         evs = model.evaluate([atoms_list[i] for i in active])
@@ -121,6 +106,34 @@ def batched_relax(
         atoms.set_constraint()
         atoms.calc = None
     return info  # type: ignore[return-value]
+
+
+def _targets(atoms_list: list[Atoms], relax_cell: bool, fix_symmetry: bool, symprec: float) -> list:
+    """What each optimiser moves: the atoms (with ``FixSymmetry`` where asked), wrapped in ``FrechetCellFilter``
+    when the cell relaxes too."""
+    from ase.constraints import FixSymmetry
+    from ase.filters import FrechetCellFilter
+
+    targets = []
+    for atoms in atoms_list:
+        if fix_symmetry:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                atoms.set_constraint(FixSymmetry(atoms, symprec=symprec))
+        targets.append(FrechetCellFilter(atoms) if relax_cell else atoms)
+    return targets
+
+
+def _prune(active: list[int], step: int, prune_eV: float, info: list, first: list, last: list) -> list[int]:
+    """Stop (``pruned``, in ``info``) the active systems more than ``prune_eV`` above the lowest energy so far;
+    returns those still active."""
+    e_low = min(ev.energy_eV for ev in last if ev is not None)
+    for i in active:
+        if last[i].energy_eV > e_low + prune_eV:
+            ev = last[i]
+            fm = float(np.linalg.norm(ev.forces_eV_per_A, axis=1).max())
+            info[i] = BatchRelaxInfo(False, step, fm, ev, first[i], pruned=True)
+    return [i for i in active if info[i] is None]
 
 
 def _max_force(target) -> float:

@@ -16,7 +16,8 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from ase import Atoms
+from ase import Atoms, units
+from pydantic import AliasChoices, Field
 from pymatgen.core import Structure
 from pymatgen.io.ase import AseAtomsAdaptor
 
@@ -28,8 +29,12 @@ OPTIMIZERS = ("FIRE", "BFGS", "LBFGS")
 
 class RelaxResult(Result):
     """JSON: ``{formula, model, energy_per_atom_eV, converged, steps, volume_change_pct, spacegroup_before,
-    spacegroup_after, ...}``."""
+    spacegroup_after, ...}``.
 
+    Schema 1.1: ``volume_A3_per_atom`` became ``volume_per_atom_A3`` (quantity first, unit last); the old name is
+    still read."""
+
+    schema_version: str = "1.1"
     source: str | None = None
     formula: str
     model: str
@@ -40,7 +45,7 @@ class RelaxResult(Result):
     max_force_eV_per_A: float
     max_stress_GPa: float
     volume_change_pct: float
-    volume_A3_per_atom: float
+    volume_per_atom_A3: float = Field(validation_alias=AliasChoices("volume_per_atom_A3", "volume_A3_per_atom"))
     spacegroup_before: str
     spacegroup_after: str
     fix_symmetry: bool
@@ -113,7 +118,7 @@ def relax(
     n_steps = int(opt.nsteps)
     forces = target.get_forces()
     max_f = float(np.sqrt((forces**2).sum(axis=1)).max()) if len(forces) else 0.0
-    stress = atoms.get_stress(voigt=True) / _GPA
+    stress = atoms.get_stress(voigt=True) / units.GPa
     energy = float(atoms.get_potential_energy())
     atoms.set_constraint()
     atoms.calc = None
@@ -137,7 +142,7 @@ def _relaxed(relaxed, model_name, source, energy, converged, n_steps, fmax, max_
         max_force_eV_per_A=max_f,
         max_stress_GPa=float(np.abs(stress_GPa).max()),
         volume_change_pct=100.0 * (relaxed.volume - v0) / v0,
-        volume_A3_per_atom=relaxed.volume / len(relaxed),
+        volume_per_atom_A3=relaxed.volume / len(relaxed),
         spacegroup_before=f"{sg_before[0]} ({sg_before[1]})",
         spacegroup_after=f"{sg_after[0]} ({sg_after[1]})",
         fix_symmetry=fix_symmetry,
@@ -180,10 +185,8 @@ def relax_many(
         relaxed = AseAtomsAdaptor.get_structure(atoms)
         relaxed.properties = dict(struct.properties or {})
         source = src or (struct.properties or {}).get("source")
-        stress = np.asarray(info.evaluation.stress_eV_per_A3) / _GPA
+        stress = np.asarray(info.evaluation.stress_eV_per_A3) / units.GPa
         out.append(_relaxed(relaxed, m.name, source, float(info.evaluation.energy_eV), bool(info.converged), int(info.steps), fmax,
                             float(info.max_force_eV_per_A), stress, v, sgb, fix_symmetry, opt_name, symprec))
     return out
 
-
-_GPA = 1.0 / 160.21766208  # eV/Å^3 per GPa

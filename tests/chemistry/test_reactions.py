@@ -11,7 +11,7 @@ from pymatgen.entries.computed_entries import ComputedEntry
 
 from dsei.chemistry.conversion import convert, parse_additive
 from dsei.chemistry.energies import EnergySet
-from dsei.chemistry.stability import analyze, format_reaction
+from dsei.chemistry.stability import analyse, format_reaction
 from dsei.errors import InputError
 
 
@@ -81,7 +81,7 @@ def test_toy_reduction_potential_known_answer():
     # Li–Ag–F with hand-made energies (eV per formula unit): AgF + Li -> LiF + Ag has ΔE = -6 - (-2) = -4 eV,
     # so AgF is reduced below exactly 4.000 V; LiAg (ΔE = -0.3 eV) makes LiF + LiAg the products at 0 V.
     es = toy({"Li": 0.0, "Ag": 0.0, "F": 0.0, "LiF": -6.0, "AgF": -2.0, "LiAg": -0.3})
-    d = analyze("AgF", "Li", es)
+    d = analyse("AgF", "Li", es)
     assert d["reduction_potential_V"] == pytest.approx(4.0, abs=1e-9)
     assert d["reaction_energy_eV_per_fu"] == pytest.approx(-4.0, abs=1e-9)
     assert d["reaction"] == "AgF + Li -> Ag + LiF"
@@ -89,16 +89,16 @@ def test_toy_reduction_potential_known_answer():
     assert sorted(d["products_at_0V"]) == ["LiAg", "LiF"]
     assert d["reaction_energy_at_0V_eV_per_fu"] == pytest.approx(-4.3, abs=1e-9)
     assert_balanced(d["reaction_at_0V"])
-    ag = analyze("Ag", "Li", es)
+    ag = analyse("Ag", "Li", es)
     assert ag["reduction_potential_V"] == pytest.approx(0.3, abs=1e-9)
-    lif = analyze("LiF", "Li", es)
+    lif = analyse("LiF", "Li", es)
     assert lif["stable_at_0V"] and lif["reduction_potential_V"] is None and lif["products_at_0V"] == ["LiF"]
 
 
 def test_toy_two_step_reduction():
     # MX2-type: ZnF2 + 2 Li -> Zn + 2 LiF, ΔE = -12 - (-7) = -5 eV for 2 Li: 2.5 V.
     es = toy({"Li": 0.0, "Zn": 0.0, "F": 0.0, "LiF": -6.0, "ZnF2": -7.0})
-    d = analyze("ZnF2", "Li", es)
+    d = analyse("ZnF2", "Li", es)
     assert d["reduction_potential_V"] == pytest.approx(2.5, abs=1e-9)
     assert d["metal_consumed_per_fu"] == pytest.approx(2.0)
     assert_balanced(d["reaction"])
@@ -107,7 +107,7 @@ def test_toy_two_step_reduction():
 def test_toy_stable_phase_against_metal():
     # MgO-like: the exchange MgO + 2 Li -> Li2O + Mg is uphill (+0.2 eV): stable at 0 V, potential null.
     es = toy({"Li": 0.0, "Mg": 0.0, "O": 0.0, "Li2O": -6.0, "MgO": -6.2})
-    d = analyze("MgO", "Li", es)
+    d = analyse("MgO", "Li", es)
     assert d["stable_at_0V"] is True
     assert d["reduction_potential_V"] is None
     assert d["products_at_0V"] == ["MgO"]

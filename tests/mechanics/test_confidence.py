@@ -80,7 +80,7 @@ def test_default_result_carries_p_ductile_and_its_verdict(lif, run_cli):
     r = elastic(lif)
     params = conf.parameters(DEFAULT_ELASTIC_MODEL)
     assert r.calibrated and r.p_ductile is not None and r.p_ductile < 0.5
-    _, _, feats = cal.apply_with_features(np.array(r.C_uncalibrated_GPa), DEFAULT_ELASTIC_MODEL, "LiF", r.volume_A3_per_atom)
+    _, _, feats = cal.apply_with_features(np.array(r.C_uncalibrated_GPa), DEFAULT_ELASTIC_MODEL, "LiF", r.volume_per_atom_A3)
     assert r.p_ductile == pytest.approx(conf.p_ductile(params, r.pugh_ratio, feats), abs=2e-4)
     p_star = params["p_star"]
     expected = "brittle" if r.p_ductile <= 1 - p_star else "uncertain"

@@ -8,7 +8,7 @@ the local potential is above its reduction potential. So
    (:func:`~dsei.chemistry.conversion.convert`), the additive metal (its cation is reduced by the metal
    anode: M^z+ + z A → M + z A⁺, always downhill for the cations considered) and, recursively, the
    products at 0 V of every candidate that the anode reduces (e.g. Ag2S + 4 Li → Li2S + 2 LiAg);
-2. every candidate gets its reduction potential against the anode (:func:`~dsei.chemistry.stability.analyze`);
+2. every candidate gets its reduction potential against the anode (:func:`~dsei.chemistry.stability.analyse`);
 3. layer 1 (next to the anode) holds the candidates stable at 0 V; the others follow in increasing
    reduction potential, one layer per phase — the further out, the more oxidising the phase.
 
@@ -20,6 +20,7 @@ mechanical contrast between neighbouring layers is reported; ``gradient`` compar
 
 from __future__ import annotations
 
+import functools
 import json
 import statistics
 
@@ -28,7 +29,7 @@ from pymatgen.core import Composition
 from dsei.cache import defaults_of, signature
 from dsei.chemistry.conversion import convert, parse_additive
 from dsei.chemistry.energies import ANION_ELEMENTS, EnergySet, cache_dir, chemistry_cache
-from dsei.chemistry.stability import analyze, energy_set
+from dsei.chemistry.stability import analyse, energy_set
 from dsei.errors import InputError
 from dsei.models import DEFAULT_BARRIER_MODEL, DEFAULT_CHEMISTRY_MODEL, DEFAULT_ELASTIC_MODEL
 from dsei.results import Result
@@ -114,13 +115,10 @@ def mechanics_of(formula: str, model: str) -> dict:
     """Pugh ratio, moduli and verdict of the library ground state of ``formula``, or of the chemistry set's
     structure of a phase the library lacks (:func:`dsei.structures.library.structure_for_formula`); cached per
     model."""
-    try:
-        from dsei.mechanics import elastic
-        from dsei.mechanics.elastic import method_signature
+    from dsei.mechanics import elastic
+    from dsei.mechanics.elastic import method_signature
 
-        sig = mechanics_signature(model)
-    except Exception as exc:  # noqa: BLE001 - module missing or broken
-        return {"pugh_ratio": None, "note": f"mechanics module not available ({type(exc).__name__})"}
+    sig = mechanics_signature(model)
     cache = chemistry_cache()
     cached = cache.get(MECHANICS_NAMESPACE, sig, formula)
     if cached is None:  # a value of the former JSON cache with today's elastic method: kept, copied over
@@ -163,12 +161,9 @@ def barrier_of(
     model, vacancy or interstitial as the host allows: minutes per phase). Metals get no barrier."""
     if _is_metallic(formula):
         return None, "metal: no ionic migration barrier"
-    try:
-        from dsei.transport import barrier
+    from dsei.transport import barrier
 
-        sig = barrier_signature(method, model)
-    except Exception as exc:  # noqa: BLE001 - module missing or broken
-        return None, f"transport module not available ({type(exc).__name__})"
+    sig = barrier_signature(method, model)
     key = f"{ion}:{formula}"
     cache = chemistry_cache()
     cached = cache.get(BARRIER_NAMESPACE, sig, key)
@@ -219,6 +214,34 @@ def design(
     elements = {anode, metal} | {e.symbol for n in natives for e in Composition(n).elements}
     es: EnergySet = energy_set(model, correction, entries, elements)
     notes: list[str] = []
+    conversions, origin = _conversions(natives, additive, anode, es, notes)
+    origin.setdefault(metal, "metallic by-product")  # M^z+ reduced by the anode metal
+    stab = _reduction_closure(origin, anode, es, notes)
+    groups, has_inner = _layer_groups(stab)
+    mech_model = mechanics_model or DEFAULT_ELASTIC_MODEL
+    phase_props = functools.partial(
+        _phase_properties, stab=stab, origin=origin, anode=anode, mech_model=mech_model if mechanics else None,
+        barrier_method=barrier_method, barrier_model=barrier_model or DEFAULT_BARRIER_MODEL,
+    )
+    layers = _layers(groups, has_inner, stab, origin, anode, phase_props, progress)
+    _add_contrasts(layers)
+    return DesignResult(
+        anode=anode,
+        layers=layers,
+        native=[Composition(n).reduced_formula for n in natives],
+        additive=additive,
+        cation=f"{metal}{'' if z == 1 else z}+",
+        conversions=conversions,
+        gradient=_gradient(layers, origin),
+        model=es.model,
+        correction=es.description,
+        mechanics_model=mech_model if mechanics else None,
+        notes=notes,
+    )
+
+
+def _conversions(natives: list[str], additive: str, anode: str, es: EnergySet, notes: list[str]) -> tuple[list[dict], dict[str, str]]:
+    """Each native phase's conversion by the additive (JSON dicts) and the origin of every phase met so far."""
     conversions = []
     origin: dict[str, str] = {}
     for n in natives:
@@ -234,8 +257,12 @@ def design(
                 )
         else:
             notes.append(f"{red}: {c.notes[0] if c.notes else 'no conversion product'}")
-    origin.setdefault(metal, "metallic by-product")  # M^z+ reduced by the anode metal
-    # candidates and, recursively, the products of their reduction at 0 V
+    return conversions, origin
+
+
+def _reduction_closure(origin: dict[str, str], anode: str, es: EnergySet, notes: list[str]) -> dict[str, dict]:
+    """Reduction potential of every candidate and, recursively, of the products of its reduction at 0 V (added to
+    ``origin``)."""
     stab: dict[str, dict] = {}
     queue = list(origin)
     while queue:
@@ -245,17 +272,70 @@ def design(
         if not es.has(f):
             notes.append(f"{f}: no energy available, left out")
             continue
-        stab[f] = analyze(f, anode, es)
+        stab[f] = analyse(f, anode, es)
         for p in stab[f]["products_at_0V"]:
             if p not in origin:
                 origin[p] = "metallic by-product" if _is_metallic(p) else "reduction product at the anode"
                 queue.append(p)
+    return stab
+
+
+def _layer_groups(stab: dict[str, dict]) -> tuple[list[list[str]], bool]:
+    """The phases of each layer from the anode out (layer 1: all phases stable at 0 V, if any; then one phase per
+    layer in increasing reduction potential), and whether there is such an inner layer."""
     inner = sorted(f for f, s in stab.items() if s["stable_at_0V"])
     outer = sorted(
         (f for f, s in stab.items() if not s["stable_at_0V"]), key=lambda f: stab[f]["reduction_potential_V"]
     )
     groups = [inner] + [[f] for f in outer] if inner else [[f] for f in outer]
-    mech_model = mechanics_model or DEFAULT_ELASTIC_MODEL
+    return groups, bool(inner)
+
+
+def _phase_properties(
+    f: str, *, stab: dict[str, dict], origin: dict[str, str], anode: str, mech_model: str | None,
+    barrier_method: str | None, barrier_model: str,
+) -> dict:
+    """One phase's record: its reduction, its mechanics (``mech_model`` None: not requested) and its barrier."""
+    s = stab[f]
+    rec = {
+        "formula": f,
+        "origin": origin[f],
+        "reduction_potential_V": s["reduction_potential_V"],
+        "stable_at_0V": s["stable_at_0V"],
+        "products_at_0V": s["products_at_0V"],
+        "reaction": s["reaction"],
+    }
+    if mech_model is not None:
+        rec |= mechanics_of(f, mech_model)
+    else:
+        rec |= {"pugh_ratio": None, "note": "mechanics not requested"}
+    if barrier_method:
+        b, bnote = barrier_of(f, anode, barrier_method, barrier_model)
+    else:
+        b, bnote = None, "barrier not requested"
+    rec["barrier_eV"] = b
+    rec["barrier_method"] = barrier_method
+    if bnote:
+        rec["barrier_note"] = bnote
+    return rec
+
+
+def _role(pos: int, has_inner: bool, f: str, stab: dict[str, dict], origin: dict[str, str], anode: str) -> str:
+    """Why the layer at ``pos`` (first phase ``f``) sits where it does."""
+    if pos == 1 and has_inner:
+        return f"inner: stable in contact with {anode} metal (0 V vs {anode}/{anode}+)"
+    v = stab[f]["reduction_potential_V"]
+    kind = {
+        "metallic by-product": "metallic by-product",
+        "native": "native phase",
+        "reduction product at the anode": "reduction product",
+    }.get(origin[f], origin[f].replace("conversion", "conversion product"))
+    return f"outer: {kind}, reduced by {anode} below {v:.2f} V — stable only further from the metal"
+
+
+def _layers(groups, has_inner: bool, stab: dict[str, dict], origin: dict[str, str], anode: str, phase_props, progress) -> list[dict]:
+    """One dict per layer with its phases' properties; a layer's Pugh ratio, barrier and shear modulus are the
+    lowest of its phases'."""
     layers = []
     n_phases, done = sum(len(g) for g in groups), 0
     for pos, phases in enumerate(groups, start=1):
@@ -264,45 +344,13 @@ def design(
             if progress:
                 progress(done, n_phases, f)
             done += 1
-            s = stab[f]
-            rec = {
-                "formula": f,
-                "origin": origin[f],
-                "reduction_potential_V": s["reduction_potential_V"],
-                "stable_at_0V": s["stable_at_0V"],
-                "products_at_0V": s["products_at_0V"],
-                "reaction": s["reaction"],
-            }
-            if mechanics:
-                rec |= mechanics_of(f, mech_model)
-            else:
-                rec |= {"pugh_ratio": None, "note": "mechanics not requested"}
-            if barrier_method:
-                b, bnote = barrier_of(f, anode, barrier_method, barrier_model or DEFAULT_BARRIER_MODEL)
-            else:
-                b, bnote = None, "barrier not requested"
-            rec["barrier_eV"] = b
-            rec["barrier_method"] = barrier_method
-            if bnote:
-                rec["barrier_note"] = bnote
-            props.append(rec)
+            props.append(phase_props(f))
         pughs = [p["pugh_ratio"] for p in props if p.get("pugh_ratio") is not None]
         barriers = [p["barrier_eV"] for p in props if p.get("barrier_eV") is not None]
-        if pos == 1 and inner:
-            role = f"inner: stable in contact with {anode} metal (0 V vs {anode}/{anode}+)"
-        else:
-            f = phases[0]
-            v = stab[f]["reduction_potential_V"]
-            kind = {
-                "metallic by-product": "metallic by-product",
-                "native": "native phase",
-                "reduction product at the anode": "reduction product",
-            }.get(origin[f], origin[f].replace("conversion", "conversion product"))
-            role = f"outer: {kind}, reduced by {anode} below {v:.2f} V — stable only further from the metal"
         layer = {
             "position": pos,
             "phases": phases,
-            "role": role,
+            "role": _role(pos, has_inner, phases[0], stab, origin, anode),
             "pugh_ratio": min(pughs) if pughs else None,
             "barrier_eV": min(barriers) if barriers else None,
             "phase_properties": props,
@@ -312,6 +360,11 @@ def design(
         gs = [p["G_vrh_GPa"] for p in props if p.get("G_vrh_GPa") is not None]
         layer["G_vrh_GPa"] = min(gs) if gs else None
         layers.append(layer)
+    return layers
+
+
+def _add_contrasts(layers: list[dict]) -> None:
+    """The mechanical contrast of each layer to the next one out (in place: ``contrast_to_next``)."""
     for a, b in zip(layers, layers[1:], strict=False):
         a["contrast_to_next"] = {
             "delta_pugh_ratio": (b["pugh_ratio"] - a["pugh_ratio"])
@@ -321,20 +374,6 @@ def design(
             if a["G_vrh_GPa"] and b["G_vrh_GPa"]
             else None,
         }
-    gradient = _gradient(layers, origin)
-    return DesignResult(
-        anode=anode,
-        layers=layers,
-        native=[Composition(n).reduced_formula for n in natives],
-        additive=additive,
-        cation=f"{metal}{'' if z == 1 else z}+",
-        conversions=conversions,
-        gradient=gradient,
-        model=es.model,
-        correction=es.description,
-        mechanics_model=mech_model if mechanics else None,
-        notes=notes,
-    )
 
 
 def _gradient(layers: list[dict], origin: dict[str, str]) -> dict:

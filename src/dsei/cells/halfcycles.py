@@ -176,23 +176,7 @@ class HalfCycleAccumulator:
         use_all = n_mid < 3
         sel = mid | use_all[ra]
         plateau = _grouped_median(ra[sel], av[sel], nrun)
-        # Binned profile: mean, min, max of the signed voltage in `bins` equal time bins per run.
-        nb = self.bins
-        b = np.minimum((rel * nb).astype(np.int64), nb - 1)
-        g = ra * nb + b
-        cnt = np.bincount(g, minlength=nrun * nb)
-        ssum = np.bincount(g, weights=va, minlength=nrun * nb)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean = np.where(cnt > 0, ssum / np.where(cnt > 0, cnt, 1), np.nan)
-        vmin = np.full(nrun * nb, np.inf)
-        vmax = np.full(nrun * nb, -np.inf)
-        if len(g):
-            seg = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
-            np.minimum.at(vmin, g[seg], np.minimum.reduceat(va, seg))
-            np.maximum.at(vmax, g[seg], np.maximum.reduceat(va, seg))
-        vmin[cnt == 0] = np.nan
-        vmax[cnt == 0] = np.nan
-        prof = np.stack([mean.reshape(nrun, nb), vmin.reshape(nrun, nb), vmax.reshape(nrun, nb)], axis=1).astype(np.float32)
+        prof = _binned_profile(ra, rel, va, nrun, self.bins)
         k = np.flatnonzero(keep)
         c = self._cols
         c["sign"].extend(signs[k].tolist())
@@ -227,6 +211,26 @@ class HalfCycleAccumulator:
             first_time_h=float(self._first_t or 0.0),
             last_time_h=float(self._last_t or 0.0),
         )
+
+
+def _binned_profile(ra: np.ndarray, rel: np.ndarray, va: np.ndarray, nrun: int, nb: int) -> np.ndarray:
+    """(run, [mean, min, max], bin) of the signed voltage in ``nb`` equal time bins per run (float32; NaN for an
+    empty bin); ``ra``: run of each active point, ``rel``: its time within the run (0..1)."""
+    b = np.minimum((rel * nb).astype(np.int64), nb - 1)
+    g = ra * nb + b
+    cnt = np.bincount(g, minlength=nrun * nb)
+    ssum = np.bincount(g, weights=va, minlength=nrun * nb)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(cnt > 0, ssum / np.where(cnt > 0, cnt, 1), np.nan)
+    vmin = np.full(nrun * nb, np.inf)
+    vmax = np.full(nrun * nb, -np.inf)
+    if len(g):
+        seg = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
+        np.minimum.at(vmin, g[seg], np.minimum.reduceat(va, seg))
+        np.maximum.at(vmax, g[seg], np.maximum.reduceat(va, seg))
+    vmin[cnt == 0] = np.nan
+    vmax[cnt == 0] = np.nan
+    return np.stack([mean.reshape(nrun, nb), vmin.reshape(nrun, nb), vmax.reshape(nrun, nb)], axis=1).astype(np.float32)
 
 
 def _grouped_median(groups: np.ndarray, values: np.ndarray, ngroups: int) -> np.ndarray:

@@ -248,6 +248,28 @@ def critical_current_density(hc: HalfCycles, area_cm2: float, failure: FailureIn
     return {"ccd_mA_cm2": ccd, "lower_bound": False, "failure_current_density_mA_cm2": failing["current_density_mA_cm2"], "steps": steps}
 
 
+def _overpotentials(p_mV: np.ndarray, pk_mV: np.ndarray, failure, n: int) -> tuple[dict, dict]:
+    """Statistics of the plateau and peak overpotentials (mV) over the half-cycles before failure, with the last
+    values."""
+    healthy = slice(0, failure.half_cycle - 1) if failure.detected and failure.half_cycle and failure.half_cycle > 1 else slice(0, n)
+    op = _stats(p_mV[healthy])
+    op["last"] = float(p_mV[-1]) if n else None
+    op["last_before_failure"] = float(p_mV[healthy][-1]) if n and len(p_mV[healthy]) else None
+    pk = _stats(pk_mV[healthy])
+    pk["last"] = float(pk_mV[-1]) if n else None
+    return op, pk
+
+
+def _criteria_json(c: FailureCriteria) -> dict:
+    """The failure criteria with their rules in words."""
+    crit = asdict(c)
+    crit["divergence_rule"] = (f"plateau > {c.divergence_mV:g} mV" if c.divergence_mV is not None
+                               else f"plateau/current > {c.divergence_factor:g} x its initial value (median of the first 10 half-cycles)")
+    crit["soft_short_rule"] = (f"plateau/current < {c.soft_short_fraction:g} x its median over the preceding {c.baseline_window} half-cycles, "
+                               f"for >= {c.sustain_fraction:.0%} of the next {c.sustain} half-cycles")
+    return crit
+
+
 def analyse_symmetric(
     hc: HalfCycles,
     area_cm2: float | None = None,
@@ -270,12 +292,7 @@ def analyse_symmetric(
     failure, events = detect_failure(hc, c)
     p_mV = hc.plateau_V * 1e3
     pk_mV = hc.peak_V * 1e3
-    healthy = slice(0, failure.half_cycle - 1) if failure.detected and failure.half_cycle and failure.half_cycle > 1 else slice(0, n)
-    op = _stats(p_mV[healthy])
-    op["last"] = float(p_mV[-1]) if n else None
-    op["last_before_failure"] = float(p_mV[healthy][-1]) if n and len(p_mV[healthy]) else None
-    pk = _stats(pk_mV[healthy])
-    pk["last"] = float(pk_mV[-1]) if n else None
+    op, pk = _overpotentials(p_mV, pk_mV, failure, n)
     cum = float(hc.charge_mAh.sum())
     cum_fail = None
     if failure.detected:
@@ -291,11 +308,7 @@ def analyse_symmetric(
     if n == 0:
         warnings.append("no current-carrying half-cycle found")
     ccd = critical_current_density(hc, area_cm2, failure) if area_cm2 and n else None
-    crit = asdict(c)
-    crit["divergence_rule"] = (f"plateau > {c.divergence_mV:g} mV" if c.divergence_mV is not None
-                               else f"plateau/current > {c.divergence_factor:g} x its initial value (median of the first 10 half-cycles)")
-    crit["soft_short_rule"] = (f"plateau/current < {c.soft_short_fraction:g} x its median over the preceding {c.baseline_window} half-cycles, "
-                               f"for >= {c.sustain_fraction:.0%} of the next {c.sustain} half-cycles")
+    crit = _criteria_json(c)
     t0 = hc.first_time_h
     return SymmetricResult(
         source=source,

@@ -228,6 +228,14 @@ def design_cmd(
     if json_out:
         write_json(r, json_out)
     con = out_console(json_out)
+    con.print(_design_table(r, anode))
+    _print_gradient(con, r.gradient)
+    for n in r.notes:
+        con.print(f"[yellow]note:[/] {n}")
+
+
+def _design_table(r, anode: str) -> Table:
+    """One row per layer from the anode out: phases, role, reduction potentials, B/G, G, verdicts, barrier."""
     t = Table(
         title=f"gradient SEI on {anode}: native {', '.join(r.native)} + {r.additive} ({r.cation}); layer 1 touches {anode}"
     )
@@ -261,8 +269,11 @@ def design_cmd(
             if lay["barrier_eV"] is not None
             else lay.get("barrier_note", "—"),
         )
-    con.print(t)
-    g = r.gradient
+    return t
+
+
+def _print_gradient(con, g: dict) -> None:
+    """Inner vs outer mean B/G and G (where known) and the outer conversion products that are not ductile."""
     if g.get("soft_outside_strong_inside") is not None:
         con.print(
             f"inner (non-metallic) mean B/G {g['inner_mean_pugh_ratio']:.2f}, G {g['inner_mean_G_GPa']:.1f} GPa; "
@@ -278,9 +289,6 @@ def design_cmd(
             "outer conversion products that are not ductile: "
             + ", ".join(f"{f} ({v})" for f, v in g["outer_not_ductile"].items())
         )
-    for n in r.notes:
-        con.print(f"[yellow]note:[/] {n}")
-
 
 def _split_salts(s: str) -> list[str]:
     """Split on commas outside parentheses."""

@@ -244,10 +244,9 @@ def convert(
     )
     d_ion = -a * (e_m - e_a)
     total = d_solid + d_ion
-    rxn = format_reaction({native_red: 1.0, cation: n_m}, {product: n_prod, f"{anode}+": a})
-    notes = []
+    notes: list[str] = []
     out = base | {
-        "reaction": rxn,
+        "reaction": format_reaction({native_red: 1.0, cation: n_m}, {product: n_prod, f"{anode}+": a}),
         "product": product,
         "exchanged_per_fu": a,
         "solid_exchange_energy_eV_per_fu": d_solid,
@@ -256,35 +255,45 @@ def convert(
         "driving_force_eV_per_Li": total / a,
         "favorable": total < 0,
     }
-    # experimental version of the same numbers (ΔfH° of native and product + the same E°)
+    out |= _experimental_and_all_solid(es, native_red, product, metal, z, anode, salt_anion, a, n_prod, n_m, d_ion, notes)
+    out["notes"] = notes
+    return ConversionResult(**out)
+
+
+def _experimental_and_all_solid(
+    es: EnergySet, native_red: str, product: str, metal: str, z: int, anode: str, salt_anion: str | None,
+    a: float, n_prod: float, n_m: float, d_ion: float, notes: list[str],
+) -> dict:
+    """The same reaction from experimental ΔfH° (with the same E° term) and, for a salt whose anion is not an
+    element of the phases, the all-solid version native + (a/z) M(anion)_z → product + a A(anion), model and
+    experimental; a missing energy becomes a note."""
     from dsei.chemistry.corrections import exp_dhf
 
+    out: dict = {}
     h_nat, h_prod = exp_dhf(native_red), exp_dhf(product)
     if h_nat is not None and h_prod is not None:
         out["experimental_driving_force_eV_per_fu"] = n_prod * h_prod - h_nat + d_ion
-    # all-solid version: native + (a/z) M(anion)_z → product + a A(anion)
-    if salt_anion is not None and salt_anion not in ANION_ELEMENTS:
-        m_salt = Composition(f"{metal}({salt_anion}){z}" if z > 1 else f"{metal}{salt_anion}").reduced_formula
-        a_salt = Composition(f"{anode}{salt_anion}").reduced_formula
-        ss_rxn = format_reaction({native_red: 1.0, m_salt: n_m}, {product: n_prod, a_salt: a})
-        out["solid_state_reaction"] = ss_rxn
-        if es.has(m_salt) and es.has(a_salt):
-            out["solid_state_energy_eV_per_fu"] = (
-                n_prod * es.energy(product)
-                + a * es.energy(a_salt)
-                - es.energy(native_red)
-                - n_m * es.energy(m_salt)
-            )
-        else:
-            missing = [s for s in (m_salt, a_salt) if not es.has(s)]
-            notes.append(f"all-solid energy not computed: no energy for {', '.join(missing)}")
-        hs = [exp_dhf(s) for s in (m_salt, a_salt)]
-        if None not in hs and h_nat is not None and h_prod is not None:
-            out["experimental_solid_state_energy_eV_per_fu"] = (
-                n_prod * h_prod + a * hs[1] - h_nat - n_m * hs[0]
-            )
-    out["notes"] = notes
-    return ConversionResult(**out)
+    if salt_anion is None or salt_anion in ANION_ELEMENTS:
+        return out
+    m_salt = Composition(f"{metal}({salt_anion}){z}" if z > 1 else f"{metal}{salt_anion}").reduced_formula
+    a_salt = Composition(f"{anode}{salt_anion}").reduced_formula
+    out["solid_state_reaction"] = format_reaction({native_red: 1.0, m_salt: n_m}, {product: n_prod, a_salt: a})
+    if es.has(m_salt) and es.has(a_salt):
+        out["solid_state_energy_eV_per_fu"] = (
+            n_prod * es.energy(product)
+            + a * es.energy(a_salt)
+            - es.energy(native_red)
+            - n_m * es.energy(m_salt)
+        )
+    else:
+        missing = [s for s in (m_salt, a_salt) if not es.has(s)]
+        notes.append(f"all-solid energy not computed: no energy for {', '.join(missing)}")
+    hs = [exp_dhf(s) for s in (m_salt, a_salt)]
+    if None not in hs and h_nat is not None and h_prod is not None:
+        out["experimental_solid_state_energy_eV_per_fu"] = (
+            n_prod * h_prod + a * hs[1] - h_nat - n_m * hs[0]
+        )
+    return out
 
 
 def rank_additives(

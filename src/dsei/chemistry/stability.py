@@ -179,7 +179,7 @@ def _steps(pd: PhaseDiagram, red: str, e_fu: float, anode: str, e_metal: float) 
     return out
 
 
-def analyze(formula: str, anode: str, es: EnergySet, energy_fu: float | None = None) -> dict:
+def analyse(formula: str, anode: str, es: EnergySet, energy_fu: float | None = None) -> dict:
     """The numbers behind :func:`stability` (pure function of the energies). ``energy_fu``: the phase's
     own energy per reduced formula unit (a user structure); default the lowest known polymorph."""
     comp = Composition(formula)
@@ -244,7 +244,7 @@ def stability(
     formula, source, e_fu = _formula_or_structure(phase, es, struct, fingerprint)
     if not es.has(anode):
         raise InputError("anode", f"no energy for metal {anode} ({es.description})")
-    d = analyze(formula, anode, es, energy_fu=e_fu)
+    d = analyse(formula, anode, es, energy_fu=e_fu)
     return StabilityResult(
         **d, model=es.model, correction=es.description, potential_reference=f"{anode}/{anode}+", source=source
     )

@@ -39,9 +39,6 @@ STRUCTURE = (
 #: feature order of the surrogate (a shipped model names its own; see :mod:`dsei.discovery.surrogate`)
 FEATURES = COMPOSITION + STRUCTURE
 
-_SYSTEMS = ("triclinic", "monoclinic", "orthorhombic", "tetragonal", "trigonal", "hexagonal", "cubic")
-
-
 @functools.lru_cache(maxsize=256)
 def _element(symbol: str) -> dict[str, float]:
     el = Element(symbol)
@@ -116,7 +113,7 @@ def structure_features(struct: Structure) -> tuple[float, ...]:
     cell = (struct.lattice.matrix, struct.frac_coords, [site.specie.Z for site in struct])
     try:
         sg = spglib.get_symmetry_dataset(cell, symprec=0.1)
-        number = int(sg.number if hasattr(sg, "number") else sg["number"])
+        number = int(sg.number)  # spglib >= 2.5 (pinned): a SpglibDataset with attributes
     except Exception:  # noqa: BLE001 - spglib gives up on a broken cell: call it triclinic
         number = 1
     system = 0 if number <= 2 else 1 if number <= 15 else 2 if number <= 74 else 3 if number <= 142 else 4 if number <= 167 else 5 if number <= 194 else 6

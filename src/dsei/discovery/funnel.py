@@ -211,12 +211,56 @@ def discover(
     acquisition first, at least ``top``) that is relaxed per round; ``top``: how many of those go to the MLIP
     elastic stage per round; ``options``: per-stage options (``{"relax": {"fmax": 0.02}}``)."""
     from dsei.campaign.executors import make_executor
-    from dsei.campaign.pipeline import Pipeline, default_stages
-    from dsei.discovery.enumerate import enumerate_candidates
+    from dsei.campaign.pipeline import Pipeline
     from dsei.discovery.surrogate import load_surrogate
 
     t_start = time.perf_counter()
     say = log or (lambda msg: None)
+    stages = _checked_stages(stages, relax_fraction, top, rounds)
+    options = options or {}
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    cands, rec_of, struct_of, enumeration = _enumerate(anode, cations, anions, max_candidates, exclude_formulas, memory_gb, say)
+    sur = load_surrogate(surrogate)
+    store = ResultStore(out / "results.sqlite")
+    rounds_info: list[dict[str, Any]] = []
+    failures: list[dict[str, str]] = []
+    pstages = _pipeline_stages(stages, options, anode, top)
+    by_name = {s.name: s for s in pstages}
+    signature = hashlib.sha256(json.dumps([anode, sorted(cations), sorted(anions), max_candidates, relax_fraction, top, kappa,
+                                           sorted(exclude_formulas), max_e_hull, _surrogate_id(sur), sorted(stages)]).encode()).hexdigest()[:16]
+    relax_model = by_name["relax"].model if "relax" in by_name else None
+    try:
+        with make_executor(workers, dask) as executor:
+            pipe = Pipeline(pstages, store, executor) if pstages else None
+            run = _Round(out, store, executor, pipe, by_name, cands, signature, anode, relax_model, exclude_formulas,
+                         max_e_hull, kappa, top, relax_fraction, progress)
+            preds: dict[str, dict] = {}
+            for rnd in range(1, rounds + 1):
+                info: dict[str, Any] = {"round": rnd, "surrogate": _surrogate_id(sur)}
+                preds = _score_round(store, cands, struct_of, sur, kappa, rnd, info, say)
+                rounds_info.append(info)
+                if pipe is None:
+                    break
+                run.mlip_stages(rnd, preds, info)
+                if rnd < rounds and retrain and "elastic" in by_name:
+                    sur = _retrain(store, pipe, cands, struct_of, sur, by_name["elastic"], out, rnd, info, say)
+            collected = {c.candidate_id: _collect(store, pipe, c) for c in cands} if pipe else {}
+            hull = _hull_for(store, pipe, [c for c in cands if collected.get(c.candidate_id, {}).get("relax")], anode, relax_model, exclude_formulas) if pipe else {}
+        failures = _failures(store)
+    finally:
+        store.close()
+    rows = build_rows(cands, rec_of, preds, collected, hull, max_e_hull)
+    files = write_outputs(rows, out, {
+        "command": "dsei discover", "anode": anode, "cations": ",".join(cations), "anions": ",".join(anions),
+        "candidates": len(cands), "stages": ", ".join(stages), "relax model": relax_model or "-",
+        "surrogate": rounds_info[-1]["surrogate"] if rounds_info else "-", "excluded formulas": ", ".join(exclude_formulas) or "none",
+    }, collected)
+    return DiscoverResult(out, rows, enumeration, rounds_info, failures, files, time.perf_counter() - t_start)
+
+
+def _checked_stages(stages, relax_fraction: float, top: int, rounds: int) -> tuple[str, ...]:
+    """The stages to run (``surrogate`` first, always), after checking them and the round sizes."""
     stages = tuple(dict.fromkeys(("surrogate", *stages)))
     unknown = [s for s in stages if s not in DISCOVER_STAGES]
     if unknown:
@@ -229,9 +273,13 @@ def discover(
         raise InputError("relax_fraction", "must be in (0, 1]")
     if top < 0 or rounds < 1:
         raise InputError("top" if top < 0 else "rounds", "must be ≥ 0" if top < 0 else "must be ≥ 1")
-    options = options or {}
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    return stages
+
+
+def _enumerate(anode, cations, anions, max_candidates, exclude_formulas, memory_gb, say):
+    """The candidates of the chemical space (``Candidate``\\ s), their enumeration records and structures by id, and
+    the enumeration summary."""
+    from dsei.discovery.enumerate import enumerate_candidates
 
     t0 = time.perf_counter()
     enum = enumerate_candidates(anode, cations, anions, max_candidates=max_candidates, exclude_formulas=exclude_formulas, memory_gb=memory_gb)
@@ -243,81 +291,101 @@ def discover(
     enumeration = {**enum.summary(), "elapsed_s": time.perf_counter() - t0}
     say(f"enumerated {len(cands)} candidates from {enum.substitutions} substitutions into {enum.prototypes} prototypes "
         f"({enumeration['elapsed_s']:.0f} s); dropped: " + (", ".join(f"{k} {v}" for k, v in enum.dropped.items()) or "none"))
+    return cands, rec_of, struct_of, enumeration
 
-    sur = load_surrogate(surrogate)
-    store = ResultStore(out / "results.sqlite")
-    rounds_info: list[dict[str, Any]] = []
-    failures: list[dict[str, str]] = []
-    pipe_stage_names = [s for s in ("validate", "relax", "bvse", "elastic", "neb") if s == "validate" and "relax" in stages or s in stages]
-    pstages = default_stages(None, {**options, "bvse": {"ion": anode, **options.get("bvse", {})},
-                                    "neb": {"ion": anode, "max_candidates": top, **options.get("neb", {})}}, pipe_stage_names) if pipe_stage_names else []
-    by_name = {s.name: s for s in pstages}
-    signature = hashlib.sha256(json.dumps([anode, sorted(cations), sorted(anions), max_candidates, relax_fraction, top, kappa,
-                                           sorted(exclude_formulas), max_e_hull, _surrogate_id(sur), sorted(stages)]).encode()).hexdigest()[:16]
-    relax_model = by_name["relax"].model if "relax" in by_name else None
-    try:
-        with make_executor(workers, dask) as executor:
-            pipe = Pipeline(pstages, store, executor) if pstages else None
-            preds: dict[str, dict] = {}
-            for rnd in range(1, rounds + 1):
-                info: dict[str, Any] = {"round": rnd, "surrogate": _surrogate_id(sur)}
-                t0 = time.perf_counter()
-                preds = score_candidates(store, cands, [struct_of[c.candidate_id] for c in cands], sur, kappa)
-                info["surrogate_scored"] = len(preds)
-                info["surrogate_s"] = time.perf_counter() - t0
-                say(f"round {rnd}: surrogate scored {len(preds)} candidates in {info['surrogate_s']:.1f} s")
-                if pipe is None:
-                    rounds_info.append(info)
-                    break
-                ranked = sorted((c for c in cands if c.candidate_id in preds), key=lambda c: -_ucb(preds[c.candidate_id], kappa))
-                # the round's picks are written down before any work, so a run killed mid-round and started again
-                # relaxes/verifies exactly the same candidates (not the next best on top of them)
-                plan = _read_plan(out, rnd, signature) or {"signature": signature}
-                earlier = [_read_plan(out, r, signature) for r in range(1, rnd)]
-                n_relax = max(top, math.ceil(relax_fraction * len(cands)))
-                chosen = _planned(out, rnd, plan, "relax", earlier, (c.candidate_id for c in ranked), n_relax)
-                relax_set = [c for c in ranked if c.candidate_id in chosen]
-                info["relax_requested"] = len(plan["relax"])
-                t0 = time.perf_counter()
-                sub = [by_name[n] for n in ("validate", "relax", "bvse") if n in by_name]
-                Pipeline(sub, store, executor).run(relax_set, progress=progress)
-                info["relax_s"] = time.perf_counter() - t0
-                hull = _hull_for(store, pipe, relax_set, anode, relax_model, exclude_formulas)
-                if "elastic" in by_name:
-                    eligible = (c.candidate_id for c in relax_set if _relaxed_ok(store, pipe, c)
-                                and hull.get(c.candidate_id, {}).get("e_above_hull_eV_per_atom", math.inf) <= max_e_hull)
-                    el_ids = _planned(out, rnd, plan, "elastic", earlier, eligible, top)
-                    el_set = [c for c in ranked if c.candidate_id in el_ids]
-                    info["elastic_requested"] = len(plan["elastic"])
-                    t0 = time.perf_counter()
-                    el_stages = [by_name[n] for n in ("validate", "relax", "elastic")]
-                    Pipeline(el_stages, store, executor).run(el_set, progress=progress)
-                    info["elastic_s"] = time.perf_counter() - t0
-                    if "neb" in by_name:
-                        t0 = time.perf_counter()
-                        Pipeline([by_name[n] for n in ("validate", "relax", "bvse", "elastic", "neb")], store, executor).run(el_set, progress=progress)
-                        info["neb_s"] = time.perf_counter() - t0
-                rounds_info.append(info)
-                if rnd < rounds and retrain and "elastic" in by_name:
-                    t0 = time.perf_counter()
-                    sur, n_added = refit_with_store(store, pipe, cands, struct_of, sur, by_name["elastic"], out / f"surrogate_round{rnd + 1}.json")
-                    info["retrained_on_mlip_results"] = n_added
-                    info["retrain_s"] = time.perf_counter() - t0
-                    say(f"round {rnd}: refitted the surrogate with {n_added} MLIP elastic results ({info['retrain_s']:.0f} s)")
-            collected = {c.candidate_id: _collect(store, pipe, c) for c in cands} if pipe else {}
-            hull = _hull_for(store, pipe, [c for c in cands if collected.get(c.candidate_id, {}).get("relax")], anode, relax_model, exclude_formulas) if pipe else {}
-        for rec in store.records():
-            if rec.status == "failed":
-                failures.append({"candidate_id": rec.candidate_id, "stage": rec.stage, "error_type": rec.error_type or "", "error": rec.error_message or ""})
-    finally:
-        store.close()
-    rows = build_rows(cands, rec_of, preds, collected, hull, max_e_hull)
-    files = write_outputs(rows, out, {
-        "command": "dsei discover", "anode": anode, "cations": ",".join(cations), "anions": ",".join(anions),
-        "candidates": len(cands), "stages": ", ".join(stages), "relax model": relax_model or "-",
-        "surrogate": rounds_info[-1]["surrogate"] if rounds_info else "-", "excluded formulas": ", ".join(exclude_formulas) or "none",
-    }, collected)
-    return DiscoverResult(out, rows, enumeration, rounds_info, failures, files, time.perf_counter() - t_start)
+
+def _pipeline_stages(stages: tuple[str, ...], options: dict, anode: str, top: int) -> list:
+    """The campaign stages of the MLIP part (validate before relax; the ion of BVSE and NEB is the anode's)."""
+    from dsei.campaign.pipeline import default_stages
+
+    names = [s for s in ("validate", "relax", "bvse", "elastic", "neb") if s == "validate" and "relax" in stages or s in stages]
+    if not names:
+        return []
+    return default_stages(None, {**options, "bvse": {"ion": anode, **options.get("bvse", {})},
+                                 "neb": {"ion": anode, "max_candidates": top, **options.get("neb", {})}}, names)
+
+
+def _score_round(store, cands, struct_of, sur, kappa: float, rnd: int, info: dict, say) -> dict[str, dict]:
+    """The surrogate's predictions for every candidate in round ``rnd`` (count and time into ``info``)."""
+    t0 = time.perf_counter()
+    preds = score_candidates(store, cands, [struct_of[c.candidate_id] for c in cands], sur, kappa)
+    info["surrogate_scored"] = len(preds)
+    info["surrogate_s"] = time.perf_counter() - t0
+    say(f"round {rnd}: surrogate scored {len(preds)} candidates in {info['surrogate_s']:.1f} s")
+    return preds
+
+
+@dataclass
+class _Round:
+    """What the MLIP part of every round shares: the store, the executor, the stages and the round sizes."""
+
+    out: Path
+    store: Any
+    executor: Any
+    pipe: Any
+    by_name: dict[str, Any]
+    cands: list[Candidate]
+    signature: str
+    anode: str
+    relax_model: str | None
+    exclude_formulas: Any
+    max_e_hull: float
+    kappa: float
+    top: int
+    relax_fraction: float
+    progress: Any
+
+    def mlip_stages(self, rnd: int, preds: dict[str, dict], info: dict) -> None:
+        """Relax (+ BVSE) the round's best candidates by acquisition, then the elastic (and NEB) stages on the best
+        of those within ``max_e_hull`` of the hull; counts and times into ``info``."""
+        from dsei.campaign.pipeline import Pipeline
+
+        by_name = self.by_name
+        ranked = sorted((c for c in self.cands if c.candidate_id in preds), key=lambda c: -_ucb(preds[c.candidate_id], self.kappa))
+        # the round's picks are written down before any work, so a run killed mid-round and started again
+        # relaxes/verifies exactly the same candidates (not the next best on top of them)
+        plan = _read_plan(self.out, rnd, self.signature) or {"signature": self.signature}
+        earlier = [_read_plan(self.out, r, self.signature) for r in range(1, rnd)]
+        n_relax = max(self.top, math.ceil(self.relax_fraction * len(self.cands)))
+        chosen = _planned(self.out, rnd, plan, "relax", earlier, (c.candidate_id for c in ranked), n_relax)
+        relax_set = [c for c in ranked if c.candidate_id in chosen]
+        info["relax_requested"] = len(plan["relax"])
+        t0 = time.perf_counter()
+        sub = [by_name[n] for n in ("validate", "relax", "bvse") if n in by_name]
+        Pipeline(sub, self.store, self.executor).run(relax_set, progress=self.progress)
+        info["relax_s"] = time.perf_counter() - t0
+        if "elastic" not in by_name:
+            return
+        hull = _hull_for(self.store, self.pipe, relax_set, self.anode, self.relax_model, self.exclude_formulas)
+        eligible = (c.candidate_id for c in relax_set if _relaxed_ok(self.store, self.pipe, c)
+                    and hull.get(c.candidate_id, {}).get("e_above_hull_eV_per_atom", math.inf) <= self.max_e_hull)
+        el_ids = _planned(self.out, rnd, plan, "elastic", earlier, eligible, self.top)
+        el_set = [c for c in ranked if c.candidate_id in el_ids]
+        info["elastic_requested"] = len(plan["elastic"])
+        t0 = time.perf_counter()
+        Pipeline([by_name[n] for n in ("validate", "relax", "elastic")], self.store, self.executor).run(el_set, progress=self.progress)
+        info["elastic_s"] = time.perf_counter() - t0
+        if "neb" in by_name:
+            t0 = time.perf_counter()
+            Pipeline([by_name[n] for n in ("validate", "relax", "bvse", "elastic", "neb")], self.store, self.executor).run(el_set, progress=self.progress)
+            info["neb_s"] = time.perf_counter() - t0
+
+
+def _retrain(store, pipe, cands, struct_of, sur, elastic_stage, out: Path, rnd: int, info: dict, say):
+    """The surrogate refitted with the store's MLIP elastic results for round ``rnd + 1`` (count and time into
+    ``info``)."""
+    t0 = time.perf_counter()
+    sur, n_added = refit_with_store(store, pipe, cands, struct_of, sur, elastic_stage, out / f"surrogate_round{rnd + 1}.json")
+    info["retrained_on_mlip_results"] = n_added
+    info["retrain_s"] = time.perf_counter() - t0
+    say(f"round {rnd}: refitted the surrogate with {n_added} MLIP elastic results ({info['retrain_s']:.0f} s)")
+    return sur
+
+
+def _failures(store) -> list[dict[str, str]]:
+    """Every failed (candidate, stage) of the store."""
+    return [{"candidate_id": rec.candidate_id, "stage": rec.stage, "error_type": rec.error_type or "", "error": rec.error_message or ""}
+            for rec in store.records() if rec.status == "failed"]
 
 
 def _read_plan(out: Path, rnd: int, signature: str) -> dict:

@@ -37,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 from ase import Atoms, units
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pymatgen.core import Structure
 from pymatgen.io.ase import AseAtomsAdaptor
 
@@ -110,7 +110,6 @@ _RETRY_LABELS = {
     "input_cell": "input cell (lattice not relaxed)",
     "small_strains": "smaller strains (±0.1/±0.25 %)",
 }
-ION_STEPS = 300
 SYMPREC = 1e-3
 
 
@@ -120,7 +119,12 @@ class ElasticResult(Result):
 
     Moduli are null when the tensor is not positive definite (``verdict == "unstable"``). ``spread`` holds
     the committee standard deviation of every modulus (empty for a single model).
+
+    Schema 1.1: ``volume_A3_per_atom`` became ``volume_per_atom_A3`` (quantity first, unit last); the old name is
+    still read.
     """
+
+    schema_version: str = "1.1"
 
     source: str | None = None
     formula: str
@@ -165,7 +169,7 @@ class ElasticResult(Result):
     #: without re-evaluating, or where no ion moves by symmetry; ``ions_relaxed`` says whether they were relaxed.
     ion_relax_max_steps: int = 0
     ions_relaxed: bool = True
-    volume_A3_per_atom: float = 0.0
+    volume_per_atom_A3: float = Field(0.0, validation_alias=AliasChoices("volume_per_atom_A3", "volume_A3_per_atom"))
     members: list[dict] = Field(default_factory=list)
     #: the requested model when its tensor was not positive definite and the numbers come from the fallback
     #: model (``model``; see :data:`FALLBACK_MODEL`)
@@ -201,7 +205,7 @@ class RawTensor:
     relax_steps: int
     ion_steps: int
     ions_relaxed: bool
-    volume_A3_per_atom: float
+    volume_per_atom_A3: float
     structure: Structure
     time_s: float = 0.0
     #: The clamped-ion tensor from the same strained cells (their stresses before the ions moved).
@@ -211,12 +215,21 @@ class RawTensor:
 
 
 # ------------------------------------------------------------------------------------------ geometry
-def _standardize(atoms: Atoms, symprec: float):
-    """Rotate ``atoms`` (in place) into spglib's standard orientation; return the spglib dataset."""
+def _dataset(atoms: Atoms, symprec: float):
+    """spglib's symmetry dataset of ``atoms``, or None where spglib finds no space group."""
     import spglib
 
-    cell = (atoms.cell[:], atoms.get_scaled_positions(), atoms.numbers)
-    ds = spglib.get_symmetry_dataset(cell, symprec=symprec)
+    try:
+        # None only under spglib's old error handling (SPGLIB_OLD_ERROR_HANDLING set by the user)
+        return spglib.get_symmetry_dataset((atoms.cell[:], atoms.get_scaled_positions(), atoms.numbers), symprec=symprec)
+    except spglib.SpglibError:
+        return None
+
+
+def _standardize(atoms: Atoms, symprec: float):
+    """Rotate ``atoms`` (in place) into spglib's standard orientation; return the spglib dataset (None when
+    spglib finds no space group: the caller treats the cell as P1)."""
+    ds = _dataset(atoms, symprec)
     if ds is None:
         return None
     r = np.asarray(ds.std_rotation_matrix, dtype=float)
@@ -224,7 +237,7 @@ def _standardize(atoms: Atoms, symprec: float):
     r = u @ vt
     if np.linalg.det(r) > 0 and not np.allclose(r, np.eye(3)):
         atoms.set_cell(atoms.cell[:] @ r.T, scale_atoms=True)
-        ds = spglib.get_symmetry_dataset((atoms.cell[:], atoms.get_scaled_positions(), atoms.numbers), symprec=symprec)
+        ds = _dataset(atoms, symprec)
     return ds
 
 
@@ -313,24 +326,9 @@ def elastic_tensors(
     """
     if ion_method not in ("linear", "newton", "bfgs"):
         raise ValueError(f"ion_method must be linear, newton or bfgs, not {ion_method!r}")
-    from ase.spacegroup.symmetrize import refine_symmetry
-
     m = model if isinstance(model, Model) else load_model(model)
     t0 = time.perf_counter()
-    atoms_list = []
-    for s in structures:
-        a = _to_atoms(s)
-        a.calc = None
-        a.set_constraint()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            try:
-                refine_symmetry(a, symprec=max(symprec, 1e-5))
-            except Exception:  # noqa: BLE001 - spglib cannot symmetrise odd cells: continue unsymmetrised
-                pass
-        if primitive:
-            a = _primitive(a, symprec)
-        atoms_list.append(a)
+    atoms_list = [_reference_cell(s, symprec, primitive) for s in structures]
     if relax and atoms_list:
         if progress:
             progress(f"relaxing {len(atoms_list)} reference cell(s)")
@@ -338,6 +336,41 @@ def elastic_tensors(
     else:
         rinfo = [None] * len(atoms_list)
     plans = [_plan(a, symprec, magnitudes) for a in atoms_list]
+    cells, owner = _strained_cells(plans)
+    if progress:
+        progress(f"{len(cells)} strained cells" + (" (ions relaxed)" if relax_ions else ""))
+    stresses, clamped, steps = _strained_stresses(cells, owner, plans, m, relax_ions, ion_fmax, ion_method)
+    elapsed = time.perf_counter() - t0
+    out = []
+    idx = 0
+    for k, p in enumerate(plans):
+        n = 1 + len(p.strains)
+        block = slice(idx, idx + n)
+        out.append(_raw_tensor(p, structures[k], m.name, stresses[block], clamped[block], max(steps[block]), rinfo[k],
+                               relax, relax_ions, elapsed / max(1, len(plans))))
+        idx += n
+    return out
+
+
+def _reference_cell(s: Structure | Atoms, symprec: float, primitive: bool) -> Atoms:
+    """``s`` as ASE atoms without calculator or constraints, symmetrised (``refine_symmetry``) and, with
+    ``primitive``, reduced to spglib's standardised primitive cell."""
+    from ase.spacegroup.symmetrize import refine_symmetry
+
+    a = _to_atoms(s)
+    a.calc = None
+    a.set_constraint()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            refine_symmetry(a, symprec=max(symprec, 1e-5))
+        except Exception:  # noqa: BLE001 - spglib cannot symmetrise odd cells: continue unsymmetrised
+            pass
+    return _primitive(a, symprec) if primitive else a
+
+
+def _strained_cells(plans: list[_Plan]) -> tuple[list[Atoms], list[int]]:
+    """The unstrained and every strained cell of every plan, in order, and the plan each belongs to."""
     cells: list[Atoms] = []
     owner: list[int] = []
     for k, p in enumerate(plans):
@@ -346,8 +379,11 @@ def elastic_tensors(
             c.set_cell(deformed_cell(p.atoms.cell[:], e), scale_atoms=True)
             cells.append(c)
             owner.append(k)
-    if progress:
-        progress(f"{len(cells)} strained cells" + (" (ions relaxed)" if relax_ions else ""))
+    return cells, owner
+
+
+def _strained_stresses(cells, owner, plans, m: Model, relax_ions: bool, ion_fmax: float, ion_method: str):
+    """Stresses (GPa, Voigt) of every cell with ions relaxed (as asked) and clamped, and the ion steps of each."""
     if relax_ions:
         cinfo = _relax_ions(cells, owner, [p.atoms for p in plans], m, fmax=ion_fmax, method=ion_method)
         stresses = [ci.evaluation.stress_eV_per_A3 / units.GPa for ci in cinfo]
@@ -356,50 +392,45 @@ def elastic_tensors(
     else:
         stresses = clamped = [ev.stress_eV_per_A3 / units.GPa for ev in m.evaluate(cells)]
         steps = [0] * len(cells)
-    elapsed = time.perf_counter() - t0
-    out = []
-    idx = 0
-    for k, p in enumerate(plans):
-        n = 1 + len(p.strains)
-        strains = np.vstack([np.zeros(6), *p.strains])
-        fit = fit_tensor(strains, np.array(stresses[idx : idx + n]), p.basis)
-        fit_clamped = fit_tensor(strains, np.array(clamped[idx : idx + n]), p.basis)
-        c_final, ions_ok, note = fit.C, relax_ions, ""
-        if relax_ions and not _relaxation_is_physical(fit.C, fit_clamped.C):
-            # Relaxing ions can only soften a tensor (C_clamped − C_relaxed ⪰ 0) and keeps a stable one
-            # stable; when it does not, the model's reference structure is internally unstable under
-            # strain and the relaxed-ion numbers are not a tensor of this structure: use clamped-ion.
-            c_final, ions_ok = fit_clamped.C, False
-            note = "relaxed-ion tensor unphysical (model's internal instability under strain); clamped-ion reported"
-        ion_steps = max(steps[idx : idx + n])
-        idx += n
-        ri = rinfo[k]
-        relaxed_struct = AseAtomsAdaptor.get_structure(p.atoms)
-        src = structures[k]
-        out.append(
-            RawTensor(
-                source=_source(src),
-                formula=relaxed_struct.composition.reduced_formula,
-                model=m.name,
-                C_GPa=c_final,
-                spacegroup=p.spacegroup,
-                laue_class=p.laue,
-                n_constants=fit.n_constants,
-                n_cells=n - 1,
-                fit_rms_GPa=fit.rms_residual,
-                relaxed=relax,
-                relax_converged=bool(ri.converged) if ri else True,
-                relax_steps=int(ri.steps) if ri else 0,
-                ion_steps=int(ion_steps),
-                ions_relaxed=ions_ok,
-                ion_note=note,
-                volume_A3_per_atom=float(p.atoms.get_volume() / len(p.atoms)),
-                structure=relaxed_struct,
-                time_s=elapsed / max(1, len(plans)),
-                C_clamped_GPa=fit_clamped.C,
-            )
-        )
-    return out
+    return stresses, clamped, steps
+
+
+def _raw_tensor(p: _Plan, src, model_name: str, stresses, clamped, ion_steps: int, ri, relax: bool, relax_ions: bool,
+                time_s: float) -> RawTensor:
+    """The fitted tensor of one plan from its cells' stresses (clamped-ion where the relaxed-ion one is not
+    physical), with its bookkeeping."""
+    strains = np.vstack([np.zeros(6), *p.strains])
+    fit = fit_tensor(strains, np.array(stresses), p.basis)
+    fit_clamped = fit_tensor(strains, np.array(clamped), p.basis)
+    c_final, ions_ok, note = fit.C, relax_ions, ""
+    if relax_ions and not _relaxation_is_physical(fit.C, fit_clamped.C):
+        # Relaxing ions can only soften a tensor (C_clamped − C_relaxed ⪰ 0) and keeps a stable one
+        # stable; when it does not, the model's reference structure is internally unstable under
+        # strain and the relaxed-ion numbers are not a tensor of this structure: use clamped-ion.
+        c_final, ions_ok = fit_clamped.C, False
+        note = "relaxed-ion tensor unphysical (model's internal instability under strain); clamped-ion reported"
+    relaxed_struct = AseAtomsAdaptor.get_structure(p.atoms)
+    return RawTensor(
+        source=_source(src),
+        formula=relaxed_struct.composition.reduced_formula,
+        model=model_name,
+        C_GPa=c_final,
+        spacegroup=p.spacegroup,
+        laue_class=p.laue,
+        n_constants=fit.n_constants,
+        n_cells=len(p.strains),
+        fit_rms_GPa=fit.rms_residual,
+        relaxed=relax,
+        relax_converged=bool(ri.converged) if ri else True,
+        relax_steps=int(ri.steps) if ri else 0,
+        ion_steps=int(ion_steps),
+        ions_relaxed=ions_ok,
+        ion_note=note,
+        volume_per_atom_A3=float(p.atoms.get_volume() / len(p.atoms)),
+        structure=relaxed_struct,
+        time_s=time_s,
+        C_clamped_GPa=fit_clamped.C,
+    )
 
 
 # ------------------------------------------------------------------------------------------ results
@@ -419,7 +450,7 @@ def _round_matrix(c: np.ndarray) -> list[list[float]]:
 def _result_from_tensor(raw: RawTensor, c: np.ndarray, calibrated: bool, model_name: str, features: dict | None = None) -> ElasticResult:
     """``features``: the calibration's features of this tensor with ``ln_a_G`` (calibration.apply_with_features);
     with them, a calibrated tensor of a model with a confidence model gets ``p_ductile`` and its verdict from it."""
-    d = describe(c, raw.volume_A3_per_atom).as_dict()
+    d = describe(c, raw.volume_per_atom_A3).as_dict()
     below, above = uncertain_band(calibrated)
     band = [PUGH_THRESHOLD - below, PUGH_THRESHOLD + above]
     params = conf.parameters(model_name) if calibrated and features is not None else None
@@ -456,7 +487,7 @@ def _result_from_tensor(raw: RawTensor, c: np.ndarray, calibrated: bool, model_n
         relax_steps=raw.relax_steps,
         ion_relax_max_steps=raw.ion_steps,
         ions_relaxed=raw.ions_relaxed,
-        volume_A3_per_atom=raw.volume_A3_per_atom,
+        volume_per_atom_A3=raw.volume_per_atom_A3,
         time_s=raw.time_s,
         **d,
     )
@@ -473,7 +504,7 @@ def _member_summary(r: ElasticResult) -> dict:
 def _committee_result(members: list[ElasticResult], raws: list[RawTensor], name: str) -> ElasticResult:
     cs = [np.array(r.C_GPa) for r in members]
     c_mean = np.mean(cs, axis=0)
-    vol = float(np.mean([r.volume_A3_per_atom for r in raws]))
+    vol = float(np.mean([r.volume_per_atom_A3 for r in raws]))
     d = describe(c_mean, vol).as_dict()
     calibrated = bool(members) and all(r.calibrated for r in members)
     below, above = uncertain_band(calibrated)
@@ -508,7 +539,7 @@ def _committee_result(members: list[ElasticResult], raws: list[RawTensor], name:
         relax_steps=max(r.relax_steps for r in raws),
         ion_relax_max_steps=max(r.ion_steps for r in raws),
         ions_relaxed=first.ions_relaxed,
-        volume_A3_per_atom=vol,
+        volume_per_atom_A3=vol,
         members=[{k: m.to_json_dict()[k] for k in _MEMBER_KEYS} for m in members],
         time_s=sum(r.time_s for r in raws),
         **d,
@@ -546,7 +577,7 @@ def _results(raws: list[RawTensor], model_name: str, calibrate: bool | None) -> 
     out = []
     for raw in raws:
         if use_cal:
-            c, applied, feats = cal.apply_with_features(raw.C_GPa, model_name, raw.formula, raw.volume_A3_per_atom)
+            c, applied, feats = cal.apply_with_features(raw.C_GPa, model_name, raw.formula, raw.volume_per_atom_A3)
         else:
             c, applied, feats = raw.C_GPa, False, None
         out.append(_result_from_tensor(raw, c, applied, model_name, feats))
@@ -583,17 +614,7 @@ def _retry_unstable(structures, results: list[ElasticResult], todo: list[int], m
     tried: dict[int, list[dict]] = {k: [_attempt("standard", results[k])] for k in todo}
     first = {k: results[k] for k in todo}
     fb_name = None if fallback is None else (fallback.name if isinstance(fallback, Model) else canonical_name(fallback))
-    steps: list[tuple[str, object]] = []
-    for step in RETRIES:
-        if step in ("tight_relax", "input_cell") and not kw.get("relax", True):
-            continue  # no relaxation asked for: the input cell is what was computed
-        if step == "fallback":
-            if fb_name is not None and fb_name != m.name:
-                steps.append((step, fallback))
-            continue
-        steps.append((step, m))
-    if LAST_MODEL not in (m.name, fb_name):
-        steps.append(("last_model", LAST_MODEL))
+    steps = _retry_steps(m, fallback, fb_name, kw.get("relax", True))
     remaining = list(todo)
     fb_result: dict[int, ElasticResult] = {}
     cost = {k: results[k].time_s for k in todo}  # every attempt's time, charged to the structure
@@ -604,18 +625,7 @@ def _retry_unstable(structures, results: list[ElasticResult], todo: list[int], m
         group = [start[k] for k in remaining]
         label = _RETRY_LABELS.get(step, "other model")
         try:
-            if step in ("fallback", "last_model"):
-                new = elastic_many(group, model, fallback=None, retry=False, **kw)
-            else:
-                opts = dict(relax=kw.get("relax", True), relax_ions=kw.get("relax_ions", True), symprec=kw.get("symprec", SYMPREC),
-                            magnitudes=kw.get("magnitudes", DEFAULT_MAGNITUDES))
-                if step == "tight_relax":
-                    opts.update(relax_fmax=RETRY_RELAX_FMAX, relax_steps=RETRY_RELAX_STEPS)
-                elif step == "input_cell":
-                    opts.update(relax_cell=False)
-                elif step == "small_strains":
-                    opts.update(magnitudes=RETRY_MAGNITUDES)
-                new = _results(elastic_tensors(group, m, **opts), m.name, kw.get("calibrate"))
+            new = _retry_attempt(step, model, group, m, kw)
         except Exception as exc:  # noqa: BLE001 - a failed retry (e.g. a model not installed) must not lose the answer
             msg = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
             for k in remaining:
@@ -656,6 +666,38 @@ def _retry_unstable(structures, results: list[ElasticResult], todo: list[int], m
             "verdict_reason": f"{first[k].verdict_reason} (smallest eigenvalue {_eig(first[k])}); also not positive definite "
                               f"with: {tries}" + (f"; {fb_name} agrees (not positive definite either)" if fb_name else ""),
             "retries": tried[k], "members": members, "time_s": cost[k]})
+
+
+def _retry_steps(m: Model, fallback, fb_name: str | None, relax: bool) -> list[tuple[str, object]]:
+    """(step, model) of each retry in :data:`RETRIES` order that applies, then :data:`LAST_MODEL` unless already used."""
+    steps: list[tuple[str, object]] = []
+    for step in RETRIES:
+        if step in ("tight_relax", "input_cell") and not relax:
+            continue  # no relaxation asked for: the input cell is what was computed
+        if step == "fallback":
+            if fb_name is not None and fb_name != m.name:
+                steps.append((step, fallback))
+            continue
+        steps.append((step, m))
+    if LAST_MODEL not in (m.name, fb_name):
+        steps.append(("last_model", LAST_MODEL))
+    return steps
+
+
+def _retry_attempt(step: str, model, group: list, m: Model, kw: dict) -> list[ElasticResult]:
+    """The results of one retry ``step`` for the structures ``group``: another model, or model ``m`` with a tighter
+    relaxation, the input cell or smaller strains."""
+    if step in ("fallback", "last_model"):
+        return elastic_many(group, model, fallback=None, retry=False, **kw)
+    opts = dict(relax=kw.get("relax", True), relax_ions=kw.get("relax_ions", True), symprec=kw.get("symprec", SYMPREC),
+                magnitudes=kw.get("magnitudes", DEFAULT_MAGNITUDES))
+    if step == "tight_relax":
+        opts.update(relax_fmax=RETRY_RELAX_FMAX, relax_steps=RETRY_RELAX_STEPS)
+    elif step == "input_cell":
+        opts.update(relax_cell=False)
+    elif step == "small_strains":
+        opts.update(magnitudes=RETRY_MAGNITUDES)
+    return _results(elastic_tensors(group, m, **opts), m.name, kw.get("calibrate"))
 
 
 def _members(model: str | Model) -> list[str | Model]:

@@ -55,8 +55,11 @@ def _symmetry_ops(a: Atoms, symprec: float):
     n = len(a)
     ident = [(np.eye(3), np.arange(n))]
     frac = a.get_scaled_positions()
-    ds = spglib.get_symmetry_dataset((a.cell[:], frac, a.numbers), symprec=symprec)
-    if ds is None:
+    try:
+        ds = spglib.get_symmetry_dataset((a.cell[:], frac, a.numbers), symprec=symprec)
+    except spglib.SpglibError:
+        ds = None
+    if ds is None:  # None: spglib's old error handling (SPGLIB_OLD_ERROR_HANDLING set by the user)
         return np.arange(n), ident
     rots = cartesian_rotations(a.cell[:], ds.rotations)
     ops = []
@@ -288,19 +291,9 @@ def relax_ions(
     evs = model.evaluate(cells)
     first = list(evs)
     steps = [0] * len(cells)
-
-    def fmax_of(ev):
-        return float(np.sqrt((ev.forces_eV_per_A**2).sum(axis=1)).max())
-
-    done = [fmax_of(e) < fmax for e in evs]
+    done = [_fmax_of(e) < fmax for e in evs]
     if method == "bfgs":
-        rest = [c for c in range(len(cells)) if not done[c]]
-        if rest:
-            binfo = batched_relax([cells[c] for c in rest], model, fmax=fmax, steps=bfgs_steps, relax_cell=False)
-            for c, bi in zip(rest, binfo, strict=True):
-                evs[c] = bi.evaluation
-                steps[c] = bi.steps
-                done[c] = bi.converged
+        _bfgs_ions(cells, model, fmax, bfgs_steps, evs, steps, done)
         return [IonInfo(evs[c], first[c], steps[c], done[c]) for c in range(len(cells))]
     # Structures that need a Hessian: at least one strained cell with forces above fmax.
     need = sorted({owner[c] for c in range(len(cells)) if not done[c]})
@@ -312,21 +305,51 @@ def relax_ions(
             pinv[k] = pseudo_inverse(fc.phi)[0]
     if method == "newton":
         active = [c for c in range(len(cells)) if not done[c]]
-    else:  # linear: every cell of a structure with force constants; the anharmonic ones go on to Newton
-        active = []
-        for c in range(len(cells)):
-            k = owner[c]
-            if k not in fcs:
-                continue
-            f = evs[c].forces_eV_per_A.reshape(-1)
-            u = pinv[k] @ f
-            if float(np.sqrt((u.reshape(-1, 3) ** 2).sum(axis=1)).max()) > LINEAR_MAX_STEP_A:
-                active.append(c)
-                continue
-            sigma = evs[c].stress_eV_per_A3 + _matrix_to_voigt(np.einsum("n,nab->ab", u, fcs[k].dstress))
-            residual = (f - fcs[k].phi @ u).reshape(-1, 3)
-            evs[c] = Evaluation(float(evs[c].energy_eV - 0.5 * f @ u), residual, sigma)
-            done[c] = True
+    else:
+        active = _linear_response(owner, fcs, pinv, evs, done)
+    _newton_steps(cells, owner, model, fmax, max_newton, pinv, active, evs, steps, done)
+    return [IonInfo(evs[c], first[c], steps[c], done[c]) for c in range(len(cells))]
+
+
+def _fmax_of(ev: Evaluation) -> float:
+    """Largest force on an atom (eV/Å)."""
+    return float(np.sqrt((ev.forces_eV_per_A**2).sum(axis=1)).max())
+
+
+def _bfgs_ions(cells, model: Model, fmax: float, bfgs_steps: int, evs, steps, done) -> None:
+    """Batched BFGS (positions only) on the cells not yet done; ``evs``, ``steps``, ``done`` updated in place."""
+    rest = [c for c in range(len(cells)) if not done[c]]
+    if rest:
+        binfo = batched_relax([cells[c] for c in rest], model, fmax=fmax, steps=bfgs_steps, relax_cell=False)
+        for c, bi in zip(rest, binfo, strict=True):
+            evs[c] = bi.evaluation
+            steps[c] = bi.steps
+            done[c] = bi.converged
+
+
+def _linear_response(owner, fcs: dict[int, ForceConstants], pinv: dict[int, np.ndarray], evs, done) -> list[int]:
+    """Harmonic relaxed-ion response of every cell of a structure with force constants (``evs`` and ``done``
+    updated in place); returns the anharmonic cells (step above :data:`LINEAR_MAX_STEP_A`), which go on to Newton."""
+    active = []
+    for c in range(len(evs)):
+        k = owner[c]
+        if k not in fcs:
+            continue
+        f = evs[c].forces_eV_per_A.reshape(-1)
+        u = pinv[k] @ f
+        if float(np.sqrt((u.reshape(-1, 3) ** 2).sum(axis=1)).max()) > LINEAR_MAX_STEP_A:
+            active.append(c)
+            continue
+        sigma = evs[c].stress_eV_per_A3 + _matrix_to_voigt(np.einsum("n,nab->ab", u, fcs[k].dstress))
+        residual = (f - fcs[k].phi @ u).reshape(-1, 3)
+        evs[c] = Evaluation(float(evs[c].energy_eV - 0.5 * f @ u), residual, sigma)
+        done[c] = True
+    return active
+
+
+def _newton_steps(cells, owner, model: Model, fmax: float, max_newton: int, pinv, active: list[int], evs, steps, done) -> None:
+    """Up to ``max_newton`` Newton steps (Φ⁺ F, capped at :data:`MAX_NEWTON_STEP_A`) on the ``active`` cells, all
+    moved cells re-evaluated together each step; ``cells``, ``evs``, ``steps``, ``done`` updated in place."""
     for _ in range(max_newton):
         if not active:
             break
@@ -346,6 +369,5 @@ def relax_ions(
         for c, ev in zip(moved, model.evaluate([cells[c] for c in moved]), strict=True):
             evs[c] = ev
             steps[c] += 1
-            done[c] = fmax_of(ev) < fmax
+            done[c] = _fmax_of(ev) < fmax
         active = [c for c in moved if not done[c]]
-    return [IonInfo(evs[c], first[c], steps[c], done[c]) for c in range(len(cells))]

@@ -28,21 +28,6 @@ import numpy as np
 LAUE_CLASSES = ("-1", "2/m", "mmm", "4/m", "4/mmm", "-3", "-3m", "6/m", "6/mmm", "m-3", "m-3m")
 _LAUE_START = (1, 3, 16, 75, 89, 143, 149, 168, 177, 195, 207)
 
-#: Crystal family of each Laue class (for messages and docs).
-CRYSTAL_SYSTEM = {
-    "-1": "triclinic",
-    "2/m": "monoclinic",
-    "mmm": "orthorhombic",
-    "4/m": "tetragonal",
-    "4/mmm": "tetragonal",
-    "-3": "trigonal",
-    "-3m": "trigonal",
-    "6/m": "hexagonal",
-    "6/mmm": "hexagonal",
-    "m-3": "cubic",
-    "m-3m": "cubic",
-}
-
 #: Independent second-order elastic constants per Laue class (Nye, Physical Properties of Crystals, 1957).
 N_INDEPENDENT = {"-1": 21, "2/m": 13, "mmm": 9, "4/m": 7, "4/mmm": 6, "-3": 7, "-3m": 6, "6/m": 5, "6/mmm": 5, "m-3": 3, "m-3m": 3}
 
@@ -74,11 +59,6 @@ def laue_class(spacegroup_number: int) -> str:
         raise ValueError(f"space group number must be 1..230, not {n}")
     idx = int(np.searchsorted(_LAUE_START, n, side="right")) - 1
     return LAUE_CLASSES[idx]
-
-
-def n_states(laue: str) -> int:
-    """Number of ULICS strain states used for a Laue class."""
-    return N_STATES[laue]
 
 
 def strain_states(laue: str, extra: int = 0) -> np.ndarray:

@@ -241,29 +241,14 @@ def analyse_image(
     an image in which nothing is found returns a result with ``status`` ``no_boundary``/``no_objects``
     and the ``reason``.
     """
-    from dsei.microscopy.cross_section import analyse_cross_section_array
     from dsei.microscopy.top_view import analyse_top_view_array
 
-    if mode not in MODES:
-        raise InputError("mode", f"must be cross-section or top-view, not {mode!r}")
-    if layers is not None and layers < 2:
-        raise InputError("layers", "needs at least 2 layers (one boundary)")
-    if tilt_correction_deg is not None and not 5 <= tilt_correction_deg <= 90:
-        raise InputError("tilt_correction", f"must be the stage tilt in degrees, 5 to 90, not {tilt_correction_deg!r}")
-    if objects not in ("bright", "dark"):
-        raise InputError("objects", f"must be bright or dark, not {objects!r}")
+    _check_options(mode, layers, tilt_correction_deg, objects)
     img = read_image(path, pixel_size=pixel_size, max_pixels=max_pixels)
     rows, cols = img.shape
     bar = find_data_bar(img.grey, img.metadata, data_bar)
     last_row = bar.start_row if bar.start_row is not None else rows
-    reg = parse_region(region) if isinstance(region, str) or region is None else tuple(int(v) for v in region)
-    x0, y0, x1, y1 = reg if reg else (0, 0, cols, last_row)
-    if reg:
-        if x0 >= cols or y0 >= last_row:
-            raise InputError("region", f"{reg} lies outside the analysable image ({cols} x {last_row} px without the data bar)")
-        x1, y1 = min(x1, cols), min(y1, last_row)
-        if x1 - x0 < 16 or y1 - y0 < 16:
-            raise InputError("region", f"{reg} leaves less than 16 x 16 px inside the analysable image")
+    x0, y0, x1, y1 = _analysed_region(region, cols, last_row)
     notes = list(img.notes)
     if bar.start_row is not None:
         notes.append(f"data bar rows {bar.start_row}-{rows - 1} excluded ({bar.source})")
@@ -290,28 +275,62 @@ def analyse_image(
         notes=notes,
     )
     if mode == "cross-section":
-        raw = analyse_cross_section_array(grey, n_layers=layers)
-        y_scale = 1.0
-        if tilt_correction_deg is not None:
-            y_scale = 1.0 / float(np.sin(np.radians(tilt_correction_deg)))
-            notes.append(f"vertical lengths divided by sin({tilt_correction_deg:g}°) = {1 / y_scale:.4f} (--tilt-correction: a face viewed at that stage tilt)")
-        else:
-            st = img.metadata.get("stage_tilt_deg")
-            if st is not None and abs(st) > 5 and not img.metadata.get("tilt_correction_on", False):
-                notes.append(
-                    f"the stage was tilted by {st:.1f}° and the instrument's tilt correction was off: on a FIB cross-section face "
-                    f"vertical lengths are foreshortened by sin({abs(st):.1f}°); give --tilt-correction {abs(st):.0f} to correct them"
-                )
-        summary, table = _cross_section_summary(raw, px, x0, y0, y_scale)
-        summary["vertical_scale_factor"] = y_scale
-        res.cross_section = summary
-        res.status, res.reason = raw.status, raw.reason
+        raw, table = _measure_cross_section(grey, layers, tilt_correction_deg, img.metadata, px, x0, y0, res, notes)
     else:
         raw = analyse_top_view_array(grey, objects=objects, flatten=flatten, min_area_px=min_area_px, id_grid=id_grid, threshold=threshold)
         summary, table = _top_view_summary(raw, px, area_um2, x0, y0)
         res.top_view = summary
-        res.status, res.reason = raw.status, raw.reason
+    res.status, res.reason = raw.status, raw.reason
     return SemAnalysis(result=res, image=img, raw=raw, objects=table, region=(x0, y0, x1, y1))
+
+
+def _check_options(mode: str, layers: int | None, tilt_correction_deg: float | None, objects: str) -> None:
+    """Refuse options out of range (InputError naming the argument)."""
+    if mode not in MODES:
+        raise InputError("mode", f"must be cross-section or top-view, not {mode!r}")
+    if layers is not None and layers < 2:
+        raise InputError("layers", "needs at least 2 layers (one boundary)")
+    if tilt_correction_deg is not None and not 5 <= tilt_correction_deg <= 90:
+        raise InputError("tilt_correction", f"must be the stage tilt in degrees, 5 to 90, not {tilt_correction_deg!r}")
+    if objects not in ("bright", "dark"):
+        raise InputError("objects", f"must be bright or dark, not {objects!r}")
+
+
+def _analysed_region(region, cols: int, last_row: int) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1) in px: ``region`` (text or tuple) clipped to the image above the data bar, or all of it."""
+    reg = parse_region(region) if isinstance(region, str) or region is None else tuple(int(v) for v in region)
+    if not reg:
+        return 0, 0, cols, last_row
+    x0, y0, x1, y1 = reg
+    if x0 >= cols or y0 >= last_row:
+        raise InputError("region", f"{reg} lies outside the analysable image ({cols} x {last_row} px without the data bar)")
+    x1, y1 = min(x1, cols), min(y1, last_row)
+    if x1 - x0 < 16 or y1 - y0 < 16:
+        raise InputError("region", f"{reg} leaves less than 16 x 16 px inside the analysable image")
+    return x0, y0, x1, y1
+
+
+def _measure_cross_section(grey, layers, tilt_correction_deg, metadata: dict, px: float, x0: int, y0: int, res: SemResult, notes: list[str]):
+    """Layers of a cross-section, vertical lengths corrected for the stage tilt where asked (a note where the
+    metadata shows an uncorrected tilt); the summary goes into ``res``; returns (raw result, per-layer table)."""
+    from dsei.microscopy.cross_section import analyse_cross_section_array
+
+    raw = analyse_cross_section_array(grey, n_layers=layers)
+    y_scale = 1.0
+    if tilt_correction_deg is not None:
+        y_scale = 1.0 / float(np.sin(np.radians(tilt_correction_deg)))
+        notes.append(f"vertical lengths divided by sin({tilt_correction_deg:g}°) = {1 / y_scale:.4f} (--tilt-correction: a face viewed at that stage tilt)")
+    else:
+        st = metadata.get("stage_tilt_deg")
+        if st is not None and abs(st) > 5 and not metadata.get("tilt_correction_on", False):
+            notes.append(
+                f"the stage was tilted by {st:.1f}° and the instrument's tilt correction was off: on a FIB cross-section face "
+                f"vertical lengths are foreshortened by sin({abs(st):.1f}°); give --tilt-correction {abs(st):.0f} to correct them"
+            )
+    summary, table = _cross_section_summary(raw, px, x0, y0, y_scale)
+    summary["vertical_scale_factor"] = y_scale
+    res.cross_section = summary
+    return raw, table
 
 
 def image_files(paths: list[str | Path]) -> list[Path]:

@@ -46,17 +46,53 @@ def sem_cmd(
     html_out: Annotated[Path | None, typer.Option("--html", help="HTML report (dsei screen style, self-contained).", metavar="OUT.html")] = None,
 ) -> None:
     """Measure SEM images: layer thickness and interface roughness (cross-section), or particle count, size, coverage, porosity, shape, dendrite indicator and index of dispersion (top view)."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-    from rich.table import Table
-
     from dsei.errors import InputError
-    from dsei.microscopy.api import MODES, SemAnalysis, analyse_image, image_files
-    from dsei.microscopy.api import compare as compare_analyses
-    from dsei.microscopy.io import parse_pixel_size
+    from dsei.microscopy.api import analyse_image, image_files
     from dsei.microscopy.outputs import write_csv, write_html
-    from dsei.results import write_json
 
     mode, objects = Mode(mode).value, Objects(objects).value
+    thr = _checked_options(mode, pixel_size, data_bar, threshold, max_pixels)
+    files = image_files(paths)
+    single = len(files) == 1
+    if overlay is not None and not single and overlay.suffix.lower() == ".png":
+        raise InputError("--overlay", "several images: give a folder, not a .png file")
+    if overlay is not None and single and overlay.suffix.lower() not in (".png", ""):
+        raise InputError(overlay, "overlays are written as PNG: give a .png path or a folder")
+    kwargs = dict(mode=mode, pixel_size=pixel_size, layers=layers, region=region, data_bar=data_bar, max_pixels=max_pixels, objects=objects, flatten=flatten, min_area_px=min_area_px, threshold=thr, tilt_correction_deg=tilt_correction)
+    con = out_console(json_out)
+    overlays: dict[str, str] = {}
+    if single:
+        analyses = [analyse_image(files[0], **kwargs)]  # an unusable single file is an error (exit 2)
+        _overlay(analyses[0], overlay, single, overlays)
+    else:
+        analyses = _analyse_folder(files, kwargs, mode, overlay, overlays)
+    for a in analyses:
+        if csv_out is not None:
+            a.result.outputs["csv"] = str(csv_out)
+    if csv_out is not None:
+        write_csv(analyses, csv_out)
+    if html_out is not None:
+        write_html(analyses, html_out, overlays)
+        for a in analyses:
+            a.result.outputs["html"] = str(html_out)
+    results = [a.result for a in analyses]
+    if json_out:
+        _write_json(analyses, json_out, compare, single)
+    if compare or not single:
+        _print_comparison(con, analyses, mode)
+    else:
+        _print_single(con, results[0])
+    failed = [r for r in results if r.status == "failed"]
+    if failed and len(failed) == len(results):
+        raise InputError(results[0].file if single else "IMAGE|FOLDER", "no image could be analysed")
+
+
+def _checked_options(mode: str, pixel_size: str | None, data_bar: str, threshold: str, max_pixels: int) -> str | float:
+    """Refuse bad options before any file is read; returns the threshold (a method name or a grey level)."""
+    from dsei.errors import InputError
+    from dsei.microscopy.api import MODES
+    from dsei.microscopy.io import parse_pixel_size
+
     if mode not in MODES:  # the enum and MODES must agree (tests/test_cli_imports.py)
         raise InputError("--mode", f"must be cross-section or top-view, not {mode!r}")
     parse_pixel_size(pixel_size)  # a bad --pixel-size is an error before any file is read
@@ -70,77 +106,69 @@ def sem_cmd(
             raise InputError("--threshold", f"must be auto, isodata, otsu or a number, not {threshold!r}") from None
     if max_pixels < 256:
         raise InputError("--max-pixels", "must be at least 256")
-    files = image_files(paths)
-    single = len(files) == 1
-    if overlay is not None and not single and overlay.suffix.lower() == ".png":
-        raise InputError("--overlay", "several images: give a folder, not a .png file")
-    if overlay is not None and single and overlay.suffix.lower() not in (".png", ""):
-        raise InputError(overlay, "overlays are written as PNG: give a .png path or a folder")
-    kwargs = dict(mode=mode, pixel_size=pixel_size, layers=layers, region=region, data_bar=data_bar, max_pixels=max_pixels, objects=objects, flatten=flatten, min_area_px=min_area_px, threshold=thr, tilt_correction_deg=tilt_correction)
-    con = out_console(json_out)
-    analyses: list[SemAnalysis] = []
-    overlays: dict[str, str] = {}
-    if single:
-        analyses.append(analyse_image(files[0], **kwargs))  # an unusable single file is an error (exit 2)
-    else:
-        from dsei.errors import DseiError
-        from dsei.microscopy.api import SemResult
+    return thr
 
-        with Progress(TextColumn("[bold]sem[/]"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("{task.description}"), console=err_console, transient=False) as prog:
-            task = prog.add_task("", total=len(files))
-            for f in files:
-                prog.update(task, description=f.name)
-                try:
-                    a = analyse_image(f, **kwargs)
-                    _overlay(a, overlay, single, overlays)  # written as we go: a later failure loses nothing
-                    a.image, a.raw = None, None  # memory stays flat over a long folder: the arrays are no longer needed
-                    analyses.append(a)
-                except DseiError as exc:  # one bad file never stops the rest
-                    analyses.append(SemAnalysis(SemResult(file=str(f), mode=mode, status="failed", reason=str(exc)), None))
-                    err_console.print(f"[yellow]warning:[/] {exc}")
-                except Exception as exc:  # noqa: BLE001 - a bug on one image must not lose the others
-                    first = " ".join(str(exc).split())[:160]
-                    analyses.append(SemAnalysis(SemResult(file=str(f), mode=mode, status="failed", reason=f"internal error {type(exc).__name__}: {first}"), None))
-                    err_console.print(f"[yellow]warning:[/] {f}: internal error {type(exc).__name__}: {first}")
-                prog.advance(task)
-    if single:
-        _overlay(analyses[0], overlay, single, overlays)
-    for a in analyses:
-        if csv_out is not None:
-            a.result.outputs["csv"] = str(csv_out)
-    if csv_out is not None:
-        write_csv(analyses, csv_out)
-    if html_out is not None:
-        write_html(analyses, html_out, overlays)
-        for a in analyses:
-            a.result.outputs["html"] = str(html_out)
+
+def _analyse_folder(files: list[Path], kwargs: dict, mode: str, overlay: Path | None, overlays: dict) -> list:
+    """Every image with a progress bar; overlays written as it goes and the arrays dropped (flat memory); a file
+    that fails becomes a ``failed`` result with a warning, and the rest go on."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from dsei.errors import DseiError
+    from dsei.microscopy.api import SemAnalysis, SemResult, analyse_image
+
+    analyses = []
+    with Progress(TextColumn("[bold]sem[/]"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("{task.description}"), console=err_console, transient=False) as prog:
+        task = prog.add_task("", total=len(files))
+        for f in files:
+            prog.update(task, description=f.name)
+            try:
+                a = analyse_image(f, **kwargs)
+                _overlay(a, overlay, False, overlays)  # written as we go: a later failure loses nothing
+                a.image, a.raw = None, None  # memory stays flat over a long folder: the arrays are no longer needed
+                analyses.append(a)
+            except DseiError as exc:  # one bad file never stops the rest
+                analyses.append(SemAnalysis(SemResult(file=str(f), mode=mode, status="failed", reason=str(exc)), None))
+                err_console.print(f"[yellow]warning:[/] {exc}")
+            except Exception as exc:  # noqa: BLE001 - a bug on one image must not lose the others
+                first = " ".join(str(exc).split())[:160]
+                analyses.append(SemAnalysis(SemResult(file=str(f), mode=mode, status="failed", reason=f"internal error {type(exc).__name__}: {first}"), None))
+                err_console.print(f"[yellow]warning:[/] {f}: internal error {type(exc).__name__}: {first}")
+            prog.advance(task)
+    return analyses
+
+
+def _write_json(analyses: list, json_out: str, compare: bool, single: bool) -> None:
+    """The comparison (``--compare``), the one result, or ``{command: sem, results}``."""
+    from dsei.microscopy.api import compare as compare_analyses
+    from dsei.results import write_json
+
     results = [a.result for a in analyses]
-    if json_out:
-        if compare:
-            write_json(compare_analyses(analyses), json_out)
-        elif single:
-            write_json(results[0], json_out)
-        else:
-            write_json(results, json_out, command="sem")
-    # ---- human-readable
-    if compare or not single:
-        cmp = compare_analyses(analyses)
-        keys: list[str] = []
-        for r in cmp.rows:
-            keys.extend(k for k in r if k not in keys and k != "file")
-        # one column per image, one row per quantity: readable in a terminal for any number of metrics
-        table = Table(title=f"dsei sem --mode {mode}: {len(results)} images")
-        table.add_column("quantity")
-        for r in cmp.rows:
-            table.add_column(str(r["file"]), overflow="fold")
-        for k in keys:
-            table.add_row(k, *[_cell(r.get(k)) for r in cmp.rows])
-        con.print(table)
+    if compare:
+        write_json(compare_analyses(analyses), json_out)
+    elif single:
+        write_json(results[0], json_out)
     else:
-        _print_single(con, results[0])
-    failed = [r for r in results if r.status == "failed"]
-    if failed and len(failed) == len(results):
-        raise InputError(results[0].file if single else "IMAGE|FOLDER", "no image could be analysed")
+        write_json(results, json_out, command="sem")
+
+
+def _print_comparison(con, analyses: list, mode: str) -> None:
+    """One column per image, one row per quantity: readable in a terminal for any number of metrics."""
+    from rich.table import Table
+
+    from dsei.microscopy.api import compare as compare_analyses
+
+    cmp = compare_analyses(analyses)
+    keys: list[str] = []
+    for r in cmp.rows:
+        keys.extend(k for k in r if k not in keys and k != "file")
+    table = Table(title=f"dsei sem --mode {mode}: {len(analyses)} images")
+    table.add_column("quantity")
+    for r in cmp.rows:
+        table.add_column(str(r["file"]), overflow="fold")
+    for k in keys:
+        table.add_row(k, *[_cell(r.get(k)) for r in cmp.rows])
+    con.print(table)
 
 
 def _overlay(a, overlay: Path | None, single: bool, overlays: dict) -> None:

@@ -205,7 +205,15 @@ def analyse_cross_section_array(
             bd.ra_px = float(np.mean(np.abs(r)))
             bd.rq_px = float(np.sqrt(np.mean(r**2)))
         boundaries.append(bd)
-    # layers: above the first boundary, between consecutive ones, below the last (mean grey on a column subsample)
+    status = "ok" if not reason else "partial"
+    return CrossSectionRaw(boundaries, slope, status, reason, _layer_means(img, boundaries), _thicknesses(boundaries))
+
+
+def _layer_means(img: np.ndarray, boundaries: list[Boundary]) -> list[float]:
+    """Mean grey of each layer: above the first boundary, between consecutive ones, below the last (on a column
+    subsample, 2 px clear of the boundaries)."""
+    rows, cols = img.shape
+    xs = np.arange(cols)
     edges = [np.zeros(cols)] + [np.where(np.isfinite(b.y_px), b.y_px, b.intercept + b.slope * xs) for b in boundaries] + [np.full(cols, rows - 1.0)]
     layer_means = []
     sub = slice(None, None, max(1, cols // 256))
@@ -214,10 +222,14 @@ def analyse_cross_section_array(
         m = (yy >= edges[i][None, sub] + 2) & (yy <= edges[i + 1][None, sub] - 2)
         vals = img[:, sub][m]
         layer_means.append(float(vals.mean()) if vals.size else float("nan"))
+    return layer_means
+
+
+def _thicknesses(boundaries: list[Boundary]) -> list[np.ndarray]:
+    """Per-column thickness (px) of each layer between consecutive boundaries, perpendicular to their mean tilt."""
     thick = []
     for i in range(len(boundaries) - 1):
         b1, b2 = boundaries[i], boundaries[i + 1]
         cos = np.cos(np.arctan(0.5 * (b1.slope + b2.slope)))
         thick.append((b2.y_px - b1.y_px) * cos)
-    status = "ok" if not reason else "partial"
-    return CrossSectionRaw(boundaries, slope, status, reason, layer_means, thick)
+    return thick

@@ -241,70 +241,9 @@ def read_image(path: str | Path, pixel_size: str | float | None = None, max_pixe
     meta: dict[str, Any] = {}
     px_um, source, vendor = None, "", ""
     if kind == "tiff":
-        import tifffile
-
-        try:
-            with tifffile.TiffFile(path) as tif:
-                page = tif.pages.first if hasattr(tif.pages, "first") else tif.pages[0]
-                shape = page.shape
-                if len(shape) < 2:
-                    raise InputError(path, f"TIFF page of shape {shape} is not a 2-D image")
-                if len(shape) == 3 and shape[0] in (3, 4) and shape[-1] not in (3, 4):  # planar RGB
-                    rows, cols = shape[1], shape[2]
-                else:
-                    rows, cols = shape[0], shape[1]
-                _check_pixels(path, rows, cols, max_pixels)
-                px_um, source, vendor, meta = _tiff_pixel_size(tif, page, path)
-                arr = page.asarray()
-                photometric = int(page.photometric)
-                colormap = page.colormap if photometric == 3 else None
-                if len(tif.pages) > 1:
-                    notes.append(f"multi-page TIFF: the first of {len(tif.pages)} pages was analysed")
-        except InputError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - tifffile raises many types for broken files
-            raise InputError(path, f"unreadable or truncated TIFF ({type(exc).__name__}: {' '.join(str(exc).split())[:120]})") from None
-        if arr.ndim == 3 and arr.shape[0] in (3, 4) and arr.shape[-1] not in (3, 4):
-            arr = np.moveaxis(arr, 0, -1)
-        if colormap is not None:
-            mode = "palette"
-            cmap = np.asarray(colormap, dtype=np.float32) / 65535.0  # (3, 2**bits)
-            grey_lut = (0.2125 * cmap[0] + 0.7154 * cmap[1] + 0.0721 * cmap[2]).astype(np.float32)
-            grey = grey_lut[np.clip(arr.astype(np.intp), 0, grey_lut.size - 1)]
-        else:
-            mode = {2: "grey"}.get(arr.ndim, "rgba" if arr.ndim == 3 and arr.shape[2] == 4 else "rgb")
-            grey = _to_grey(arr, mode)
-        dtype = str(arr.dtype)
-        del arr
+        grey, mode, dtype, (px_um, source, vendor, meta) = _read_tiff(path, max_pixels, notes)
     else:
-        from PIL import Image
-
-        try:
-            with Image.open(path) as im:
-                cols, rows = im.size
-                _check_pixels(path, rows, cols, max_pixels)
-                Image.MAX_IMAGE_PIXELS = max(max_pixels, Image.MAX_IMAGE_PIXELS or 0)
-                pil_mode = im.mode
-                if pil_mode == "P" or pil_mode == "PA":
-                    im = im.convert("RGBA" if "transparency" in im.info or pil_mode == "PA" else "RGB")
-                    mode = "palette"
-                elif pil_mode in ("CMYK", "YCbCr", "LAB", "HSV"):
-                    im = im.convert("RGB")
-                    mode = "rgb"
-                else:
-                    mode = {"RGB": "rgb", "RGBA": "rgba", "LA": "grey"}.get(pil_mode, "grey")
-                arr = np.asarray(im)
-                if pil_mode == "LA":
-                    arr = arr[..., 0]
-        except InputError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - Pillow raises many types for broken files
-            raise InputError(path, f"unreadable or truncated {kind.upper()} ({type(exc).__name__}: {' '.join(str(exc).split())[:120]})") from None
-        dtype = str(arr.dtype)
-        if pil_mode.startswith("I;16") or (arr.dtype == np.int32 and pil_mode == "I"):
-            arr = arr.astype(np.uint16) if arr.max() <= 65535 else arr
-        grey = _to_grey(arr, mode)
-        del arr
+        grey, mode, dtype = _read_pillow(path, kind, max_pixels)
     if mode != "grey":
         notes.append(f"{mode} image converted to grey (BT.709 luma)")
     if px_um is None:
@@ -327,3 +266,72 @@ def read_image(path: str | Path, pixel_size: str | float | None = None, max_pixe
         notes=notes,
         metadata=meta,
     )
+
+
+def _read_tiff(path: Path, max_pixels: int, notes: list[str]):
+    """(grey, mode, original dtype, (pixel size µm, its source, vendor, metadata)) of the first page of a TIFF."""
+    import tifffile
+
+    try:
+        with tifffile.TiffFile(path) as tif:
+            page = tif.pages.first if hasattr(tif.pages, "first") else tif.pages[0]
+            shape = page.shape
+            if len(shape) < 2:
+                raise InputError(path, f"TIFF page of shape {shape} is not a 2-D image")
+            if len(shape) == 3 and shape[0] in (3, 4) and shape[-1] not in (3, 4):  # planar RGB
+                rows, cols = shape[1], shape[2]
+            else:
+                rows, cols = shape[0], shape[1]
+            _check_pixels(path, rows, cols, max_pixels)
+            pixel = _tiff_pixel_size(tif, page, path)
+            arr = page.asarray()
+            photometric = int(page.photometric)
+            colormap = page.colormap if photometric == 3 else None
+            if len(tif.pages) > 1:
+                notes.append(f"multi-page TIFF: the first of {len(tif.pages)} pages was analysed")
+    except InputError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - tifffile raises many types for broken files
+        raise InputError(path, f"unreadable or truncated TIFF ({type(exc).__name__}: {' '.join(str(exc).split())[:120]})") from None
+    if arr.ndim == 3 and arr.shape[0] in (3, 4) and arr.shape[-1] not in (3, 4):
+        arr = np.moveaxis(arr, 0, -1)
+    if colormap is not None:
+        mode = "palette"
+        cmap = np.asarray(colormap, dtype=np.float32) / 65535.0  # (3, 2**bits)
+        grey_lut = (0.2125 * cmap[0] + 0.7154 * cmap[1] + 0.0721 * cmap[2]).astype(np.float32)
+        grey = grey_lut[np.clip(arr.astype(np.intp), 0, grey_lut.size - 1)]
+    else:
+        mode = {2: "grey"}.get(arr.ndim, "rgba" if arr.ndim == 3 and arr.shape[2] == 4 else "rgb")
+        grey = _to_grey(arr, mode)
+    return grey, mode, str(arr.dtype), pixel
+
+
+def _read_pillow(path: Path, kind: str, max_pixels: int):
+    """(grey, mode, original dtype) of a PNG, JPEG or BMP image (Pillow)."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            cols, rows = im.size
+            _check_pixels(path, rows, cols, max_pixels)
+            Image.MAX_IMAGE_PIXELS = max(max_pixels, Image.MAX_IMAGE_PIXELS or 0)
+            pil_mode = im.mode
+            if pil_mode == "P" or pil_mode == "PA":
+                im = im.convert("RGBA" if "transparency" in im.info or pil_mode == "PA" else "RGB")
+                mode = "palette"
+            elif pil_mode in ("CMYK", "YCbCr", "LAB", "HSV"):
+                im = im.convert("RGB")
+                mode = "rgb"
+            else:
+                mode = {"RGB": "rgb", "RGBA": "rgba", "LA": "grey"}.get(pil_mode, "grey")
+            arr = np.asarray(im)
+            if pil_mode == "LA":
+                arr = arr[..., 0]
+    except InputError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - Pillow raises many types for broken files
+        raise InputError(path, f"unreadable or truncated {kind.upper()} ({type(exc).__name__}: {' '.join(str(exc).split())[:120]})") from None
+    dtype = str(arr.dtype)
+    if pil_mode.startswith("I;16") or (arr.dtype == np.int32 and pil_mode == "I"):
+        arr = arr.astype(np.uint16) if arr.max() <= 65535 else arr
+    return _to_grey(arr, mode), mode, dtype

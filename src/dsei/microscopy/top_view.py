@@ -318,29 +318,8 @@ def _per_object(labels: np.ndarray, skel: np.ndarray, ends: np.ndarray, branch_l
     minor = 4 * np.sqrt(np.maximum(half_tr - disc, 0))
     # bounding boxes (for "touches the edge")
     slices = ndi.find_objects(labels)
-    # perimeter: border pixels (a 4-neighbour with another label, or the image edge) coded as skimage does
-    pad = np.pad(labels, 1, constant_values=0)
-    centre = pad[1:-1, 1:-1]
-    border = (centre > 0) & ((pad[:-2, 1:-1] != centre) | (pad[2:, 1:-1] != centre) | (pad[1:-1, :-2] != centre) | (pad[1:-1, 2:] != centre))
-    bp = np.pad(border.astype(np.uint8), 1)
-    code = np.zeros(border.shape, np.uint8)
-    for dy in (0, 1, 2):
-        for dx in (0, 1, 2):
-            code += _PERIMETER_KERNEL[dy, dx] * bp[dy : dy + rows, dx : dx + cols]
-    perim = np.bincount(labels[border], _perimeter_weights()[np.minimum(code[border], 49)], minlength=n + 1)
-    # skeleton length per object: 1 per orthogonal, √2 per diagonal pair of skeleton pixels (of one object)
-    sy, sx = np.nonzero(skel)
-    lab_sk = np.pad(np.where(skel, labels, 0), 1)
-    own = lab_sk[sy + 1, sx + 1]
-    length = np.zeros(n + 1)
-    for dy, dx, w in ((0, 1, 1.0), (1, 0, 1.0), (1, 1, np.sqrt(2)), (1, -1, np.sqrt(2))):
-        same = lab_sk[sy + 1 + dy, sx + 1 + dx] == own
-        length += w * np.bincount(own[same], minlength=n + 1)
-    n_end = np.bincount(labels[ends], minlength=n + 1)
-    branch = branch_lbl > 0
-    owner = np.zeros(nb + 1, np.int64)
-    owner[branch_lbl[branch]] = labels[branch]  # the object each junction cluster lies in
-    n_jun = np.bincount(owner[1:], minlength=n + 1) if nb else np.zeros(n + 1, np.int64)
+    perim = _perimeters(labels, n)
+    length, n_end, n_jun = _skeleton_counts(labels, skel, ends, branch_lbl, nb, n)
     out = []
     for lab in present.tolist():
         sl = slices[lab - 1]
@@ -367,6 +346,39 @@ def _per_object(labels: np.ndarray, skel: np.ndarray, ends: np.ndarray, branch_l
             }
         )
     return out
+
+
+def _perimeters(labels: np.ndarray, n: int) -> np.ndarray:
+    """Perimeter (px) of every label 0..n: border pixels (a 4-neighbour with another label, or the image edge)
+    coded and weighted as :func:`skimage.measure.perimeter` does."""
+    rows, cols = labels.shape
+    pad = np.pad(labels, 1, constant_values=0)
+    centre = pad[1:-1, 1:-1]
+    border = (centre > 0) & ((pad[:-2, 1:-1] != centre) | (pad[2:, 1:-1] != centre) | (pad[1:-1, :-2] != centre) | (pad[1:-1, 2:] != centre))
+    bp = np.pad(border.astype(np.uint8), 1)
+    code = np.zeros(border.shape, np.uint8)
+    for dy in (0, 1, 2):
+        for dx in (0, 1, 2):
+            code += _PERIMETER_KERNEL[dy, dx] * bp[dy : dy + rows, dx : dx + cols]
+    return np.bincount(labels[border], _perimeter_weights()[np.minimum(code[border], 49)], minlength=n + 1)
+
+
+def _skeleton_counts(labels: np.ndarray, skel: np.ndarray, ends: np.ndarray, branch_lbl: np.ndarray, nb: int, n: int):
+    """Per label 0..n: skeleton length (px; 1 per orthogonal, √2 per diagonal pair of skeleton pixels of one
+    object), end points and junction clusters."""
+    sy, sx = np.nonzero(skel)
+    lab_sk = np.pad(np.where(skel, labels, 0), 1)
+    own = lab_sk[sy + 1, sx + 1]
+    length = np.zeros(n + 1)
+    for dy, dx, w in ((0, 1, 1.0), (1, 0, 1.0), (1, 1, np.sqrt(2)), (1, -1, np.sqrt(2))):
+        same = lab_sk[sy + 1 + dy, sx + 1 + dx] == own
+        length += w * np.bincount(own[same], minlength=n + 1)
+    n_end = np.bincount(labels[ends], minlength=n + 1)
+    branch = branch_lbl > 0
+    owner = np.zeros(nb + 1, np.int64)
+    owner[branch_lbl[branch]] = labels[branch]  # the object each junction cluster lies in
+    n_jun = np.bincount(owner[1:], minlength=n + 1) if nb else np.zeros(n + 1, np.int64)
+    return length, n_end, n_jun
 
 
 def _fill_holes(mask: np.ndarray) -> np.ndarray:

@@ -65,10 +65,6 @@ def to_atoms(struct: Structure | Atoms) -> Atoms:
     return struct.copy() if isinstance(struct, Atoms) else AseAtomsAdaptor.get_atoms(struct)
 
 
-def to_structure(struct: Structure | Atoms) -> Structure:
-    return struct if isinstance(struct, Structure) else AseAtomsAdaptor.get_structure(struct)
-
-
 def chunks_by_atoms(sizes: Sequence[int], max_atoms: int) -> list[list[int]]:
     """Split indices into consecutive groups whose atom counts stay below ``max_atoms``."""
     groups: list[list[int]] = []

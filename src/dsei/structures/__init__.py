@@ -10,7 +10,7 @@ _EXPORTS = {
     "Library": "dsei.structures.library",
     "LibraryEntry": "dsei.structures.library",
     "get_library": "dsei.structures.library",
-    "analyze_bulk": "dsei.structures.validate",
+    "analyse_bulk": "dsei.structures.validate",
     "bulk_problem": "dsei.structures.validate",
     "prepare": "dsei.structures.validate",
     "validate_structure": "dsei.structures.validate",

@@ -99,7 +99,7 @@ class NotBulkWarning(UserWarning):
 # ------------------------------------------------------------------------------------------- bulk analysis
 @dataclass
 class BulkReport:
-    """What :func:`analyze_bulk` found. ``problem`` is None for a bulk crystal."""
+    """What :func:`analyse_bulk` found. ``problem`` is None for a bulk crystal."""
 
     widest_gap_A: float
     widest_gap_direction: str
@@ -147,7 +147,7 @@ def vacuum_gaps(struct: Structure) -> list[tuple[float, tuple[int, int, int]]]:
     return out
 
 
-def analyze_bulk(struct: Structure, max_gap_A: float = MAX_VACUUM_GAP_A, contact_factor: float = CONTACT_FACTOR) -> BulkReport:
+def analyse_bulk(struct: Structure, max_gap_A: float = MAX_VACUUM_GAP_A, contact_factor: float = CONTACT_FACTOR) -> BulkReport:
     """Vacuum gaps, isolated atoms and the periodic dimensionality of the contact graph (module docstring)."""
     gaps = vacuum_gaps(struct)
     rep = BulkReport(gaps[0][0], _direction_label(gaps[0][1]))
@@ -253,8 +253,8 @@ def _bulk_problem_text(rep: BulkReport, max_gap_A: float) -> str | None:
 
 
 def bulk_problem(struct: Structure) -> str | None:
-    """One line saying why ``struct`` is not a bulk crystal, or None (see :func:`analyze_bulk`)."""
-    return analyze_bulk(struct).problem
+    """One line saying why ``struct`` is not a bulk crystal, or None (see :func:`analyse_bulk`)."""
+    return analyse_bulk(struct).problem
 
 
 # ------------------------------------------------------------------------------------------------ validate
