@@ -76,3 +76,19 @@ def test_relax_many_matches_relax(lif):
         assert b.result.converged and b.result.spacegroup_after == a.result.spacegroup_after
         assert b.result.energy_per_atom_eV == pytest.approx(a.result.energy_per_atom_eV, abs=1e-5)
         assert b.structure.volume == pytest.approx(a.structure.volume, rel=1e-4)
+
+
+def test_relax_many_standardize_relaxes_the_primitive_cell():
+    """``standardize=True`` relaxes the symmetrised primitive cell (the elastic tensor's reference cell): a
+    conventional 8-atom rock-salt LiF becomes 2 atoms at the same energy and volume per atom."""
+    from pymatgen.core import Lattice, Structure
+
+    from dsei.relax import relax_many, standard_cell
+
+    conv = Structure.from_spacegroup("Fm-3m", Lattice.cubic(4.05), ["Li", "F"], [[0, 0, 0], [0.5, 0.5, 0.5]])
+    assert len(conv) == 8 and len(standard_cell(conv)) == 2
+    plain, std = relax_many([conv], "sevennet"), relax_many([conv], "sevennet", standardize=True)
+    assert len(plain[0].structure) == 8 and len(std[0].structure) == 2
+    assert std[0].result.converged and std[0].result.spacegroup_after == plain[0].result.spacegroup_after == "Fm-3m (225)"
+    assert std[0].result.energy_per_atom_eV == pytest.approx(plain[0].result.energy_per_atom_eV, abs=1e-4)
+    assert std[0].result.volume_per_atom_A3 == pytest.approx(plain[0].result.volume_per_atom_A3, rel=1e-3)

@@ -143,8 +143,9 @@ def test_spglib_new_error_handling_no_deprecation_and_failures_handled(monkeypat
     from ase.build import bulk
 
     import dsei  # noqa: F401 - sets SPGLIB_OLD_ERROR_HANDLING
-    from dsei.mechanics.elastic import _primitive, _standardize
+    from dsei.mechanics.elastic import _standardize
     from dsei.mechanics.ions import _symmetry_ops
+    from dsei.relax import primitive_cell as _primitive
     from dsei.relax import spacegroup
 
     assert os.environ["SPGLIB_OLD_ERROR_HANDLING"].lower() in ("false", "0")

@@ -153,6 +153,40 @@ def _relaxed(relaxed, model_name, source, energy, converged, n_steps, fmax, max_
     return Relaxed(relaxed, result)
 
 
+def primitive_cell(atoms: Atoms, symprec: float) -> Atoms:
+    """spglib's standardised primitive cell of ``atoms`` when it has fewer atoms, else ``atoms``."""
+    import spglib
+
+    try:
+        res = spglib.standardize_cell((atoms.cell[:], atoms.get_scaled_positions(), atoms.numbers), to_primitive=True, symprec=symprec)
+    except Exception:  # noqa: BLE001 - keep the input cell
+        return atoms
+    if res is None or len(res[2]) >= len(atoms):
+        return atoms
+    lat, frac, nums = res
+    return Atoms(numbers=nums, scaled_positions=frac, cell=lat, pbc=True, info=dict(atoms.info))
+
+
+def standard_cell(s: Structure | Atoms, symprec: float = 1e-3, primitive: bool = True) -> Atoms:
+    """The cell a property calculation works on: ``s`` as ASE atoms without calculator or constraints,
+    symmetrised (ASE ``refine_symmetry``) and, with ``primitive``, reduced to spglib's standardised primitive cell
+    (same crystal, fewer atoms: a conventional rock-salt cell of 8 atoms becomes 2). The elastic tensor's
+    reference cell (:func:`dsei.mechanics.elastic_tensors`) and ``dsei screen``'s relax stage both start here,
+    so the screen's relaxed structure is the one the elastic tensor would have relaxed itself."""
+    from ase.spacegroup.symmetrize import refine_symmetry
+
+    a = s.copy() if isinstance(s, Atoms) else AseAtomsAdaptor.get_atoms(s)
+    a.calc = None
+    a.set_constraint()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            refine_symmetry(a, symprec=max(symprec, 1e-5))
+        except Exception:  # noqa: BLE001 - spglib cannot symmetrise odd cells: continue unsymmetrised
+            pass
+    return primitive_cell(a, symprec) if primitive else a
+
+
 def relax_many(
     structures: list[Structure],
     model: str | Model = DEFAULT_MODEL,
@@ -162,11 +196,13 @@ def relax_many(
     fix_symmetry: bool = True,
     symprec: float = 1e-3,
     sources: list[str | None] | None = None,
+    standardize: bool = False,
 ) -> list[Relaxed]:
     """:func:`relax` for many structures at once: each keeps its own ASE optimizer, filter and symmetry
     constraint, but every step evaluates all unconverged structures in one batched forward pass
     (:func:`dsei.optimize.batched_relax`). Same convergence criterion and result fields as
-    :func:`relax` (cell and positions relaxed)."""
+    :func:`relax` (cell and positions relaxed). ``standardize``: relax :func:`standard_cell` of each structure
+    (symmetrised, primitive) instead of the cell as given; ``spacegroup_before`` is still the input's."""
     from dsei.optimize import batched_relax
 
     m = model if isinstance(model, Model) else load_model(model)
@@ -174,7 +210,7 @@ def relax_many(
     if opt_name not in ("FIRE", "BFGS"):
         raise ValueError(f"optimizer must be FIRE or BFGS for batched relaxation, not {optimizer!r}")
     sources = sources or [None] * len(structures)
-    atoms_list = [AseAtomsAdaptor.get_atoms(s) for s in structures]
+    atoms_list = [standard_cell(s, symprec) if standardize else AseAtomsAdaptor.get_atoms(s) for s in structures]
     v0 = [a.get_volume() for a in atoms_list]
     sg_before = [spacegroup(s, symprec) for s in structures]
     infos = batched_relax(

@@ -3,21 +3,19 @@
 The route of ``dsei screen`` is the plain mapping :data:`STAGES` (name → stage class; each class calls one
 science function):
 
-============  =====================================  =========================================================
-stage         function                               reads
-============  =====================================  =========================================================
-validate      :func:`dsei.structures.validate_structure`  the input structure (model coverage, site cap)
-relax         :func:`dsei.relax.relax`                the input structure
-stability     :func:`dsei.chemistry.stability`        the relaxed structure if relaxed with its model, else the input
-bvse          :func:`dsei.transport.bvse`             the relaxed structure
-elastic       :func:`dsei.mechanics.elastic_many`     the relaxed structure if relaxed with its model, else the input
-neb           :func:`dsei.transport.barrier.barrier`  as elastic (off by default)
-============  =====================================  =========================================================
+- ``validate`` → :func:`dsei.structures.validate_structure` on the input structure (model coverage, site cap);
+- ``relax`` → :func:`dsei.relax.relax_many` on the input's standardised cell (symmetrised, primitive);
+- ``stability`` → :func:`dsei.chemistry.stability` (the relaxed structure if relaxed with its model, else the input);
+- ``bvse`` → :func:`dsei.transport.bvse` on the relaxed structure;
+- ``elastic`` → :func:`dsei.mechanics.elastic_many` (the relaxed structure if relaxed with its model, else the input);
+- ``neb`` (off by default) → :func:`dsei.transport.barrier.barrier` (as elastic).
 
 **One relaxation per model.** The relax stage runs on the model of the stage that will reuse its structure
-(:func:`dsei.campaign.pipeline.stage_models`: the elastic model when the route has an elastic stage), so the
-elastic stage starts from a converged structure (its reference relaxation then stops at the first check) and
-BVSE reads the same cell. A stage on another model starts from the input structure and relaxes it with its own
+(:func:`dsei.campaign.pipeline.stage_models`: the elastic model when the route has an elastic stage), by the
+elastic tensor's own reference procedure (:func:`dsei.relax.standard_cell`, then batched BFGS to 0.01 eV/Å with
+the space group fixed). The elastic stage on that model therefore starts from the cell it would have relaxed to
+itself (its reference relaxation stops at the first check) and gives ``dsei elastic``'s tensor, and BVSE reads
+the same cell. A stage on another model starts from the input structure and relaxes it with its own
 model, exactly as the single-property command (``dsei elastic``, ``stability``, ``barrier``) would.
 
 Each stage declares its name, the stages whose results it needs (``requires``), a cost rank (cheap first)
@@ -213,31 +211,23 @@ class ValidateStage(Stage):
 
 @dataclass
 class RelaxStage(Stage):
-    """Symmetry-preserving relaxation (:func:`dsei.relax.relax`). Not converged → the candidate stops."""
+    """Symmetry-preserving relaxation of the standardised cell (:func:`dsei.relax.relax_many` with
+    ``standardize=True``: symmetrised, primitive, cell and positions by batched BFGS with the space group fixed)
+    — the reference relaxation of the elastic tensor, so the elastic stage on the same model starts from a
+    converged cell. Not converged → the candidate stops."""
 
     name: ClassVar[str] = "relax"
     requires: ClassVar[tuple[str, ...]] = ("validate",)
     cost: ClassVar[int] = 10
-    # One candidate per job by default, although batched relaxation (:meth:`run_many`, ``[relax] chunk = 8``)
-    # measured faster on the CPU (42 library candidates, SevenNet-0: 1.41x on two torch threads, 1.07x on one;
-    # docs/benchmarks.md, "Executors"): a kill loses a whole unfinished chunk, and batch partners move results by
-    # float noise, so executors that batch differently (pool, Dask) would no longer give identical results.
+    # One candidate per job by default, although relaxing several per job (``[relax] chunk = 8``) shares the
+    # forward passes and measured faster on the CPU (docs/benchmarks.md, "Executors"): a kill loses a whole
+    # unfinished chunk, and batch partners move results by float noise, so executors that batch differently
+    # (pool, Dask) would no longer give identical results.
     chunk: ClassVar[int] = 1
     option_schema: ClassVar[dict[str, Opt] | None] = {"fmax": Opt(float, _gt(0)), "steps": Opt(int, _ge(1))}
 
     def run(self, candidate, upstream):
-        from dsei.relax import relax
-
-        r = relax(
-            candidate.pmg(),
-            self.model,
-            fmax=self.options.get("fmax", 0.01),
-            steps=self.options.get("steps", 300),
-            source=candidate.source,
-        )
-        out = r.result.to_json_dict()
-        out["structure"] = r.structure.as_dict()
-        return out
+        return self.run_many([candidate], [upstream])[0]
 
     def run_many(self, candidates, upstreams):
         """All candidates of the job relaxed together: one batched forward pass per optimizer step."""
@@ -249,6 +239,7 @@ class RelaxStage(Stage):
             fmax=self.options.get("fmax", 0.01),
             steps=self.options.get("steps", 300),
             sources=[c.source for c in candidates],
+            standardize=True,
         )
         out = []
         for r in rs:

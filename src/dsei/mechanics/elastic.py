@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import functools
 import time
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,6 +57,7 @@ from dsei.mechanics.verdict import (
 from dsei.models import COMMITTEE, DEFAULT_ELASTIC_MODEL, Model, load_model
 from dsei.models.registry import canonical_name
 from dsei.optimize import batched_relax
+from dsei.relax import standard_cell
 from dsei.results import Result
 
 #: Force threshold (eV/Å) for the reference relaxation (cell + ions) and for the ions of strained cells.
@@ -241,20 +241,6 @@ def _standardize(atoms: Atoms, symprec: float):
     return ds
 
 
-def _primitive(atoms: Atoms, symprec: float) -> Atoms:
-    """spglib's standardised primitive cell of ``atoms`` when it has fewer atoms, else ``atoms``."""
-    import spglib
-
-    try:
-        res = spglib.standardize_cell((atoms.cell[:], atoms.get_scaled_positions(), atoms.numbers), to_primitive=True, symprec=symprec)
-    except Exception:  # noqa: BLE001 - keep the input cell
-        return atoms
-    if res is None or len(res[2]) >= len(atoms):
-        return atoms
-    lat, frac, nums = res
-    return Atoms(numbers=nums, scaled_positions=frac, cell=lat, pbc=True, info=dict(atoms.info))
-
-
 @dataclass
 class _Plan:
     atoms: Atoms
@@ -328,7 +314,7 @@ def elastic_tensors(
         raise ValueError(f"ion_method must be linear, newton or bfgs, not {ion_method!r}")
     m = model if isinstance(model, Model) else load_model(model)
     t0 = time.perf_counter()
-    atoms_list = [_reference_cell(s, symprec, primitive) for s in structures]
+    atoms_list = [standard_cell(s, symprec, primitive) for s in structures]
     if relax and atoms_list:
         if progress:
             progress(f"relaxing {len(atoms_list)} reference cell(s)")
@@ -350,23 +336,6 @@ def elastic_tensors(
                                relax, relax_ions, elapsed / max(1, len(plans))))
         idx += n
     return out
-
-
-def _reference_cell(s: Structure | Atoms, symprec: float, primitive: bool) -> Atoms:
-    """``s`` as ASE atoms without calculator or constraints, symmetrised (``refine_symmetry``) and, with
-    ``primitive``, reduced to spglib's standardised primitive cell."""
-    from ase.spacegroup.symmetrize import refine_symmetry
-
-    a = _to_atoms(s)
-    a.calc = None
-    a.set_constraint()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            refine_symmetry(a, symprec=max(symprec, 1e-5))
-        except Exception:  # noqa: BLE001 - spglib cannot symmetrise odd cells: continue unsymmetrised
-            pass
-    return _primitive(a, symprec) if primitive else a
 
 
 def _strained_cells(plans: list[_Plan]) -> tuple[list[Atoms], list[int]]:

@@ -152,7 +152,10 @@ def _symmetry_ops(host: Structure, symprec: float) -> tuple[np.ndarray, np.ndarr
     import spglib
 
     cell = (host.lattice.matrix, host.frac_coords, [s.specie.Z for s in host])
-    ds = spglib.get_symmetry_dataset(cell, symprec=symprec)
+    try:
+        ds = spglib.get_symmetry_dataset(cell, symprec=symprec)
+    except spglib.SpglibError:  # spglib's new error handling (dsei/__init__) raises where it returned None
+        ds = None
     if ds is None:
         return np.eye(3, dtype=int)[None], np.zeros((1, 3))
     return np.asarray(ds.rotations), np.asarray(ds.translations)
