@@ -23,7 +23,7 @@ SRC = Path(dsei.__file__).resolve().parent
 
 #: lowest layer first; a module belongs to the layer of its longest matching prefix (see docs/architecture.md)
 LAYERS: list[tuple[str, ...]] = [
-    ("dsei._version", "dsei._lazy", "dsei.errors", "dsei.extras", "dsei.results", "dsei.cache", "dsei.report"),  # report: HTML/CSV rendering, imports no dsei; extras: the optional-package checks
+    ("dsei._version", "dsei._lazy", "dsei._warnings", "dsei.errors", "dsei.extras", "dsei.results", "dsei.cache", "dsei.report"),  # report: HTML/CSV rendering, imports no dsei; extras: the optional-package checks
     ("dsei.structures", "dsei.models"),
     ("dsei.relax", "dsei.optimize"),
     ("dsei.mechanics", "dsei.transport", "dsei.chemistry", "dsei.cells", "dsei.microscopy"),

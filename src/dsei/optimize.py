@@ -17,13 +17,13 @@ A system whose largest (generalised) force is below ``fmax`` at the start costs 
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 from ase import Atoms
 from ase.calculators.singlepoint import SinglePointCalculator
 
+from dsei._warnings import quiet
 from dsei.errors import CalculationError
 from dsei.models.base import Evaluation, Model
 
@@ -96,8 +96,7 @@ def batched_relax(
             if fm < fmax or step >= steps:
                 info[i] = BatchRelaxInfo(fm < fmax, step, fm, ev, first[i])
                 continue
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
+            with quiet():
                 opts[i].step()  # reads the forces just attached; moves positions (and cell)
             still.append(i)
         active = still
@@ -117,8 +116,7 @@ def _targets(atoms_list: list[Atoms], relax_cell: bool, fix_symmetry: bool, symp
     targets = []
     for atoms in atoms_list:
         if fix_symmetry:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
+            with quiet():
                 atoms.set_constraint(FixSymmetry(atoms, symprec=symprec))
         targets.append(FrechetCellFilter(atoms) if relax_cell else atoms)
     return targets

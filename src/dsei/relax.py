@@ -12,7 +12,6 @@ BFGS is the default: on the library's small cells it converged in 3–10 steps w
 from __future__ import annotations
 
 import io
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,6 +20,7 @@ from pydantic import AliasChoices, Field
 from pymatgen.core import Structure
 from pymatgen.io.ase import AseAtomsAdaptor
 
+from dsei._warnings import quiet
 from dsei.models import DEFAULT_MODEL, Model, load_model
 from dsei.results import Result
 
@@ -106,14 +106,12 @@ def relax(
     sg_before = spacegroup(struct, symprec)
     v0 = atoms.get_volume()
     if fix_symmetry:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with quiet():
             atoms.set_constraint(FixSymmetry(atoms, symprec=symprec))
     target = FrechetCellFilter(atoms) if relax_cell else atoms
     opt_cls = {"FIRE": FIRE, "BFGS": BFGS, "LBFGS": LBFGS}[opt_name]
     opt = opt_cls(target, logfile=io.StringIO())
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with quiet():
         converged = bool(opt.run(fmax=fmax, steps=steps))
     n_steps = int(opt.nsteps)
     forces = target.get_forces()
@@ -178,8 +176,7 @@ def standard_cell(s: Structure | Atoms, symprec: float = 1e-3, primitive: bool =
     a = s.copy() if isinstance(s, Atoms) else AseAtomsAdaptor.get_atoms(s)
     a.calc = None
     a.set_constraint()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with quiet():
         try:
             refine_symmetry(a, symprec=max(symprec, 1e-5))
         except Exception:  # noqa: BLE001 - spglib cannot symmetrise odd cells: continue unsymmetrised

@@ -116,9 +116,9 @@ class InProcessExecutor(Executor):
 
 def _worker_init(threads: int) -> None:
     os.environ["OMP_NUM_THREADS"] = str(threads)
-    import warnings
+    from dsei._warnings import quiet_process
 
-    warnings.filterwarnings("ignore")
+    quiet_process()  # library noise off in workers; deprecations still follow the default filters
     import torch
 
     torch.set_num_threads(threads)

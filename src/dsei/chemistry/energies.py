@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import warnings
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -45,6 +44,7 @@ from pathlib import Path
 from pymatgen.core import Composition, Structure
 from pymatgen.entries.computed_entries import ComputedEntry
 
+from dsei._warnings import quiet
 from dsei.cache import Cache, cache_dir, signature
 from dsei.chemistry.fere import ANION_ELEMENTS, FereFit, data_dir, fit_fere, shipped_fit
 from dsei.errors import InputError
@@ -136,8 +136,7 @@ def mp2020_correction_eV(comp: Composition, energy_eV: float, structure: Structu
         "potcar_symbols": [],
         "potcar_spec": [],
     }
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with quiet():
         if structure is not None:
             entry = ComputedStructureEntry(
                 structure, energy_eV * len(structure) / comp.num_atoms, parameters=params

@@ -19,6 +19,8 @@ from ase import Atoms, units
 from pymatgen.core import Structure
 from pymatgen.io.ase import AseAtomsAdaptor
 
+from dsei._warnings import quiet
+
 #: Atoms per batched forward pass. On CPU, message-passing cost per atom grows once a batch outgrows the
 #: caches: measured (benchmarks/batch_speed.py) SevenNet-0 is fastest at ~64 atoms a pass and CHGNet at
 #: ~128; larger batches get slower per atom. On a GPU, big batches pay off: on an H100 (benchmarks/gpu_check.py,
@@ -242,12 +244,10 @@ class SevenNetModel(Model):
     """
 
     def __init__(self, device: str = "cpu", checkpoint: str = "7net-0", modal: str | None = None, name: str = "sevennet"):
-        import warnings
 
         from sevenn.calculator import SevenNetCalculator
 
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with quiet():
             self._calc = SevenNetCalculator(checkpoint, device=device, **({"modal": modal} if modal else {}))
         self.model = self._calc.model  # batch mode off: used by ASE calculators
         # A second instance in batch mode for ``evaluate``: SevenNet switches batch mode in place
@@ -263,12 +263,10 @@ class SevenNetModel(Model):
         self._lock = threading.Lock()
 
     def calculator(self):
-        import warnings
 
         from sevenn.calculator import SevenNetCalculator
 
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with quiet():
             kw = {"modal": self.modal} if self.modal else {}
             return SevenNetCalculator(self.model, file_type="model_instance", device=self.device, **kw)
 

@@ -15,13 +15,13 @@ from __future__ import annotations
 import functools
 import json
 import shutil
-import warnings
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
 
 from pymatgen.core import Composition, Structure
 
+from dsei._warnings import quiet
 from dsei.errors import InputError
 
 ROLES = ("native", "conversion", "alloy", "metal", "salt")
@@ -132,8 +132,7 @@ class Library:
 
     def structure(self, entry_id: str) -> Structure:
         entry = self.get(entry_id)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with quiet():
             struct = Structure.from_file(self.root / entry.file)
         struct.properties = {
             "source": f"library:{entry.id}",
@@ -183,8 +182,7 @@ def extra_structure(formula: str) -> Structure | None:
     rec = _extra_index().get(reduced)
     if rec is None:
         return None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with quiet():
         struct = Structure.from_file(extra_dir() / rec["file"])
     struct.properties = {"source": f"extra:{reduced}", "provenance": rec["provenance"]}
     return struct

@@ -57,13 +57,14 @@ from a stand-in structure found by a small search from the calcite-type cell (sc
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from pymatgen.core import Lattice, Structure
+
+from dsei._warnings import quiet
 
 #: Frueh (1958) acanthite: the transcribed CIF from ../shared/data/extra_structures, shipped verbatim
 #: (with its transcription header) as the library file of the ``Ag2S-acanthite`` entry.
@@ -155,8 +156,7 @@ def calcite_nitrate(cation: str, a_A: float, c_A: float, n_o_bond_A: float = 1.2
 def acanthite() -> Structure:
     """Acanthite α-Ag2S (Frueh 1958) from the transcribed CIF shipped with the library."""
     path = _acanthite_path()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with quiet():
         return Structure.from_file(path)
 
 

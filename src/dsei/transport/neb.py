@@ -24,7 +24,6 @@ if the climbing image slides onto an end point (no saddle in between), the barri
 from __future__ import annotations
 
 import time
-import warnings
 from typing import Any
 
 import numpy as np
@@ -35,6 +34,7 @@ from pydantic import PrivateAttr
 from pymatgen.core import Structure
 from pymatgen.io.ase import AseAtomsAdaptor
 
+from dsei._warnings import quiet
 from dsei.errors import CalculationError, DseiError
 from dsei.models import DEFAULT_BARRIER_MODEL, Model, load_model
 from dsei.results import Result
@@ -227,8 +227,7 @@ def _failed(base: dict[str, Any], t0: float, msg: str, **extra) -> NEBResult:
 def _endpoints_step(a: Atoms, b: Atoms, m: Model, fmax: float, max_steps: int, relax: bool) -> tuple[list, dict[str, Any]]:
     """Step 1: both end points relaxed together (or only evaluated); their evaluations and the ``endpoint_*`` fields
     (CalculationError on non-finite energies or forces)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with quiet():
         ep_evs, ep_conv, ep_steps, ep_fmax = _relax_endpoints(a, b, m, fmax, max_steps, relax)
     for ev in ep_evs:
         if not (np.isfinite(ev.energy_eV) and np.all(np.isfinite(ev.forces_eV_per_A))):
@@ -247,8 +246,7 @@ def _interpolated_band(a: Atoms, b: Atoms, ep_evs: list, n_images: int, interpol
     images = [a] + [a.copy() for _ in range(n_images)] + [b]
     for img, ev in ((a, ep_evs[0]), (b, ep_evs[1])):
         img.calc = SinglePointCalculator(img, energy=float(ev.energy_eV), forces=np.array(ev.forces_eV_per_A, dtype=float))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with quiet():
         # a plain ASE NEB for the interpolation: IDPP swaps in its own calculators and then restores ours
         NEB(images, allow_shared_calculator=True).interpolate(method=interpolation, mic=True, apply_constraint=False)
     return images
@@ -266,8 +264,7 @@ def _optimise_band(band: BatchedNEB, opt_name: str, fallback_optimizer: str | No
             break
         name, opt = _optimizer(name, band)
         used.append(name)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with quiet():
             try:
                 opt.run(fmax=fmax, steps=max_steps - steps)
             except DseiError as exc:
