@@ -96,7 +96,7 @@ class CHGNetFeaturiser:
                 if self.stress:
                     total = p["e"] * nat if m.is_intensive else p["e"]
                     grads = torch.autograd.grad(total.sum(), list(g.strains))
-                    pressure = [-float(torch.trace(gr)) / 3.0 / float(v) * 160.21766208 for gr, v in zip(grads, g.volumes)]
+                    pressure = [-float(torch.trace(gr)) / 3.0 / float(v) * 160.21766208 for gr, v in zip(grads, g.volumes, strict=True)]
                 else:
                     pressure = [0.0] * len(chunk)
             e_pa = ((p["e"] + comp) if m.is_intensive else (p["e"] / nat + comp)).detach().numpy()
@@ -250,10 +250,87 @@ def cmd_cv(args) -> None:
                   f"[{sc['wall_s']:.0f} s]", flush=True)
 
 
+def krr_oof(X: np.ndarray, y: dict[str, np.ndarray], groups, alpha: float, gamma_per_feature: float) -> dict[str, np.ndarray]:
+    """Out-of-fold kernel ridge regression (RBF on standardised features, γ = gamma_per_feature / n_features) of
+    ln K, ln G and ln(B/G); the same GroupKFold split as the GBT CV. ``ln_pugh`` is the heads' blend as the GBT's."""
+    from sklearn.kernel_ridge import KernelRidge
+    from sklearn.model_selection import GroupKFold
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    out = {k: np.zeros(len(X)) for k in y}
+    for train, test in GroupKFold(n_splits=5).split(X, groups=groups):
+        for k, v in y.items():
+            m = make_pipeline(StandardScaler(), KernelRidge(alpha=alpha, kernel="rbf", gamma=gamma_per_feature / X.shape[1]))
+            out[k][test] = m.fit(X[train], v[train]).predict(X[test])
+    out["ln_pugh"] = 0.5 * ((out["ln_K"] - out["ln_G"]) + out["ln_pugh_direct"])
+    return out
+
+
+def _score_row(c, oof, ionic) -> dict:
+    from scipy.stats import spearmanr
+
+    from dsei.discovery.surrogate import LN_PUGH_THRESHOLD
+
+    true = c["ln_K"] - c["ln_G"]
+    res = {}
+    for name, sub in (("all", np.ones(len(true), bool)), ("ionic", ionic)):
+        res[name] = {
+            "n": int(sub.sum()),
+            "pugh_side_agreement": float(np.mean((true[sub] >= LN_PUGH_THRESHOLD) == (oof["ln_pugh"][sub] >= LN_PUGH_THRESHOLD))),
+            "spearman_pugh": float(spearmanr(true[sub], oof["ln_pugh"][sub]).statistic),
+            "mae_K_GPa": float(np.mean(np.abs(np.exp(c["ln_K"][sub]) - np.exp(oof["ln_K"][sub])))),
+            "mae_G_GPa": float(np.mean(np.abs(np.exp(c["ln_G"][sub]) - np.exp(oof["ln_G"][sub])))),
+        }
+    return res
+
+
+def cmd_ensemble(args) -> None:
+    """GBT on the 32 descriptors (out-of-fold predictions saved by ``cv``) averaged with kernel ridge on the MLIP
+    embeddings — and, as the control, with kernel ridge on the same 32 descriptors (no MLIP)."""
+    c = dict(np.load(args.cache))
+    ionic = ionic_mask(c["elements"])
+    y = {"ln_K": c["ln_K"], "ln_G": c["ln_G"], "ln_pugh_direct": c["ln_K"] - c["ln_G"]}
+    emb = np.hstack([c["crystal"], c["cation"], c["anion"]])
+    report = {}
+    for grouping in args.groupings.split(","):
+        groups = c["ids"] if grouping == "mp_id" else c["formulas"]
+        gbt = dict(np.load(Path(args.report).with_name(f"oof_base_{grouping}_m{args.members}.npz")))
+        # hyperparameters: a 3 × 4 grid (α 0.03–0.3, γ·n_features 0.03–1) on the mp_id split, best Spearman
+        k_emb = krr_oof(emb, y, groups, alpha=0.03, gamma_per_feature=0.33)
+        k_emb_s = krr_oof(np.hstack([emb, c["scalars"]]), y, groups, alpha=0.03, gamma_per_feature=0.33)
+        k_x = krr_oof(c["x"], y, groups, alpha=0.3, gamma_per_feature=0.96)
+        rows = {
+            "GBT(descriptors) [shipped model]": gbt,
+            "KRR(descriptors)": k_x,
+            "KRR(MLIP embeddings)": k_emb,
+            "KRR(MLIP embeddings + E, P, magmom)": k_emb_s,
+            "GBT(descriptors) + KRR(descriptors) [control, no MLIP]": {k: 0.5 * (gbt[k] + k_x[k]) for k in ("ln_K", "ln_G", "ln_pugh")},
+            "GBT(descriptors) + KRR(MLIP embeddings)": {k: 0.5 * (gbt[k] + k_emb[k]) for k in ("ln_K", "ln_G", "ln_pugh")},
+            "GBT(descriptors) + KRR(MLIP emb. + E, P, magmom)": {k: 0.5 * (gbt[k] + k_emb_s[k]) for k in ("ln_K", "ln_G", "ln_pugh")},
+            "GBT + KRR(descriptors) + KRR(MLIP embeddings)": {k: (gbt[k] + k_x[k] + k_emb[k]) / 3 for k in ("ln_K", "ln_G", "ln_pugh")},
+        }
+        for name, oof in rows.items():
+            sc = _score_row(c, oof, ionic)
+            report[f"{name}|{grouping}"] = sc
+            a, i = sc["all"], sc["ionic"]
+            print(f"{grouping:7s} {name:55s} Pugh side {a['pugh_side_agreement']:.3f} Spearman {a['spearman_pugh']:.3f} "
+                  f"MAE K {a['mae_K_GPa']:.1f} G {a['mae_G_GPa']:.1f} | ionic (n {i['n']}) {i['pugh_side_agreement']:.3f} / "
+                  f"{i['spearman_pugh']:.3f}", flush=True)
+    Path(args.out).write_text(json.dumps(report, indent=1))
+
+
 def cmd_speed(args) -> None:
     from dsei.discovery.enumerate import enumerate_candidates
     from dsei.discovery.features import featurize_many
 
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from anchor import lif_anchor_s
+
+    from dsei.discovery.surrogate import load_surrogate
+    from dsei.models import load_model
+
+    anchor_s = lif_anchor_s(load_model("sevennet"))
     en = enumerate_candidates("Li", ["Ag", "Cu", "Zn", "Sn", "Bi", "In"], ["F", "Cl", "Br", "I", "O", "S", "Se"],
                               max_candidates=args.n)
     structs = list(en.structures)[: args.n]
@@ -262,13 +339,19 @@ def cmd_speed(args) -> None:
     t0 = time.perf_counter()
     featurize_many(structs)
     t_desc = time.perf_counter() - t0
-    res = {"n": len(structs), "mean_sites": float(np.mean([len(s) for s in structs])), "ms_desc": t_desc / len(structs) * 1e3}
+    sur = load_surrogate()
+    t0 = time.perf_counter()
+    sur.predict(structs)
+    t_sur = time.perf_counter() - t0
+    res = {"anchor_s": anchor_s, "n": len(structs), "mean_sites": float(np.mean([len(s) for s in structs])),
+           "ms_desc": t_desc / len(structs) * 1e3, "ms_shipped_surrogate_incl_features": t_sur / len(structs) * 1e3}
     for stress in (False, True):
         fz.stress = stress
         for bs in (16, 32, 64):
             t0 = time.perf_counter()
-            fz(structs, batch_size=bs)
+            f = fz(structs, batch_size=bs)
             res[f"ms_mlip_bs{bs}{'_stress' if stress else ''}"] = (time.perf_counter() - t0) / len(structs) * 1e3
+    res["pressure_GPa_percentiles_5_50_95"] = [float(v) for v in np.percentile(f["scalars"][:, 1], [5, 50, 95])]
     print(json.dumps(res, indent=1))
 
 
@@ -284,10 +367,16 @@ def main() -> None:
     b.add_argument("--variants", default=",".join(VARIANTS))
     b.add_argument("--groupings", default="mp_id")
     b.add_argument("--report", default="bench-out/mlip_features_cv.json")
+    e = sub.add_parser("ensemble")
+    e.add_argument("--cache", default="bench-out/mlip_features.npz")
+    e.add_argument("--members", type=int, default=5)
+    e.add_argument("--groupings", default="mp_id,formula")
+    e.add_argument("--report", default="bench-out/mlip_features_cv.json", help="where cv wrote its oof_*.npz")
+    e.add_argument("--out", default="bench-out/mlip_ensemble.json")
     s = sub.add_parser("speed")
     s.add_argument("--n", type=int, default=500)
     args = ap.parse_args()
-    {"featurise": cmd_featurise, "cv": cmd_cv, "speed": cmd_speed}[args.cmd](args)
+    {"featurise": cmd_featurise, "cv": cmd_cv, "ensemble": cmd_ensemble, "speed": cmd_speed}[args.cmd](args)
 
 
 if __name__ == "__main__":
