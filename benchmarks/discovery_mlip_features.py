@@ -112,6 +112,56 @@ class CHGNetFeaturiser:
                 "scalars": np.array(out["scalars"])}
 
 
+class SevenNetFeaturiser:
+    """SevenNet-0 node features after the last interaction block (the input of its energy readout), pooled as
+    CHGNet's: ``crystal`` (mean over atoms), ``cation`` / ``anion``; ``scalars``: the predicted energy per atom
+    (no forces, no stress: the modules are run up to the readout under ``no_grad`` plus the energy head)."""
+
+    def __init__(self):
+        from dsei.models import load_model
+
+        self.m = load_model("sevennet")
+        self.stress = False
+
+    def __call__(self, structs, batch_size: int = 32) -> dict[str, np.ndarray]:
+        import sevenn._keys as KEY
+        import torch
+        from pymatgen.io.ase import AseAtomsAdaptor
+        from sevenn.atom_graph_data import AtomGraphData
+        from sevenn.train.dataload import unlabeled_atoms_to_graph
+        from torch_geometric.data import Batch
+
+        model = self.m._batch_model
+        out = {"crystal": [], "cation": [], "anion": [], "scalars": []}
+        for i in range(0, len(structs), batch_size):
+            chunk = structs[i:i + batch_size]
+            graphs = [AtomGraphData.from_numpy_dict(unlabeled_atoms_to_graph(AseAtomsAdaptor.get_atoms(s), self.m.cutoff, with_shift=False))
+                      for s in chunk]
+            data = Batch.from_data_list(graphs)
+            with torch.no_grad():
+                node = None
+                data = model._preprocess(data)  # atomic numbers → SevenNet's type one-hot
+                for name, mod in model._modules.items():
+                    if name == "reduce_input_to_hidden":
+                        node = data[KEY.NODE_FEATURE].clone()
+                    if name == "force_output":
+                        break
+                    data = mod(data)
+            e_atom = data[KEY.ATOMIC_ENERGY].reshape(-1).numpy()
+            owner = data[KEY.BATCH].numpy()
+            node = node.numpy()
+            for j, st in enumerate(chunk):
+                sel = owner == j
+                af = node[sel]
+                an = CHGNetFeaturiser.anion_mask(st)
+                cat = ~an if (~an).any() else an
+                out["crystal"].append(af.mean(0))
+                out["cation"].append(af[cat].mean(0))
+                out["anion"].append(af[an].mean(0))
+                out["scalars"].append([float(e_atom[sel].mean()), 0.0, 0.0])
+        return {k: np.array(v) for k, v in out.items()}
+
+
 def training_structures():
     """(structures, ids, formulas, ln_K, ln_G, sources): the rows of load_reference_sets, same order."""
     from pymatgen.core import Structure
@@ -139,14 +189,14 @@ def cmd_featurise(args) -> None:
     x = np.array([featurize(s) for s in structs])
     t_desc = time.perf_counter() - t0
     t0 = time.perf_counter()
-    fz = CHGNetFeaturiser(stress=True)
+    fz = CHGNetFeaturiser(stress=True) if args.model == "chgnet" else SevenNetFeaturiser()
     t_load = time.perf_counter() - t0
     t0 = time.perf_counter()
     f = fz(structs, batch_size=args.batch_size)
     t_mlip = time.perf_counter() - t0
     n = len(structs)
     print(f"{n} rows, mean {np.mean([len(s) for s in structs]):.1f} sites; 32 descriptors {t_desc / n * 1e3:.1f} ms/structure; "
-          f"CHGNet load {t_load:.1f} s, forward (+ stress backward) {t_mlip / n * 1e3:.1f} ms/structure, batch {args.batch_size}")
+          f"{args.model} load {t_load:.1f} s, forward {t_mlip / n * 1e3:.1f} ms/structure, batch {args.batch_size}")
     out = Path(args.cache)
     out.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(out, x=x, ids=np.array([r[1] for r in rows]), formulas=np.array([r[2] for r in rows]),
@@ -320,6 +370,44 @@ def cmd_ensemble(args) -> None:
     Path(args.out).write_text(json.dumps(report, indent=1))
 
 
+def cmd_strain(args) -> None:
+    """How much the predicted ln(B/G) moves when an input cell is not at equilibrium (the candidates are unrelaxed,
+    the training cells are DFT-relaxed): every ``--every``-th training row at volume × (1 ± ``--dv``), KRR on the
+    CHGNet embeddings (fitted on all rows) vs the shipped GBT surrogate on the 32 descriptors."""
+    from sklearn.kernel_ridge import KernelRidge
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from dsei.discovery.surrogate import load_surrogate
+
+    c = dict(np.load(args.cache))
+    emb = np.hstack([c["crystal"], c["cation"], c["anion"]])
+    y = c["ln_K"] - c["ln_G"]
+    krr = make_pipeline(StandardScaler(), KernelRidge(alpha=0.03, kernel="rbf", gamma=0.33 / emb.shape[1])).fit(emb, y)
+    sur = load_surrogate()
+    rows = training_structures()[:: args.every]
+    fz = CHGNetFeaturiser(stress=True)
+    res = {}
+    preds = {}
+    for f in (1 - args.dv, 1.0, 1 + args.dv):
+        structs = []
+        for r in rows:
+            s = r[0].copy()
+            s.scale_lattice(s.volume * f)
+            structs.append(s)
+        e = fz(structs)
+        preds[f] = (krr.predict(np.hstack([e["crystal"], e["cation"], e["anion"]])), sur.predict(structs).ln_pugh,
+                    e["scalars"][:, 1])
+    for f in (1 - args.dv, 1 + args.dv):
+        res[f"volume x{f:.2f}"] = {
+            "n": len(rows),
+            "mean_abs_shift_ln_pugh_krr_mlip": float(np.mean(np.abs(preds[f][0] - preds[1.0][0]))),
+            "mean_abs_shift_ln_pugh_gbt_descriptors": float(np.mean(np.abs(preds[f][1] - preds[1.0][1]))),
+            "median_pressure_GPa": float(np.median(preds[f][2])),
+        }
+    print(json.dumps(res, indent=1))
+
+
 def cmd_speed(args) -> None:
     from dsei.discovery.enumerate import enumerate_candidates
     from dsei.discovery.features import featurize_many
@@ -361,6 +449,7 @@ def main() -> None:
     a = sub.add_parser("featurise")
     a.add_argument("--cache", default="bench-out/mlip_features.npz")
     a.add_argument("--batch-size", type=int, default=32)
+    a.add_argument("--model", choices=("chgnet", "sevennet"), default="chgnet")
     b = sub.add_parser("cv")
     b.add_argument("--cache", default="bench-out/mlip_features.npz")
     b.add_argument("--members", type=int, default=2)
@@ -373,10 +462,14 @@ def main() -> None:
     e.add_argument("--groupings", default="mp_id,formula")
     e.add_argument("--report", default="bench-out/mlip_features_cv.json", help="where cv wrote its oof_*.npz")
     e.add_argument("--out", default="bench-out/mlip_ensemble.json")
+    t = sub.add_parser("strain")
+    t.add_argument("--cache", default="bench-out/mlip_features.npz")
+    t.add_argument("--every", type=int, default=10)
+    t.add_argument("--dv", type=float, default=0.1)
     s = sub.add_parser("speed")
     s.add_argument("--n", type=int, default=500)
     args = ap.parse_args()
-    {"featurise": cmd_featurise, "cv": cmd_cv, "ensemble": cmd_ensemble, "speed": cmd_speed}[args.cmd](args)
+    {"featurise": cmd_featurise, "cv": cmd_cv, "ensemble": cmd_ensemble, "strain": cmd_strain, "speed": cmd_speed}[args.cmd](args)
 
 
 if __name__ == "__main__":
