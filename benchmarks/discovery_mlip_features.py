@@ -3,7 +3,12 @@
     OMP_NUM_THREADS=1 nice python benchmarks/discovery_mlip_features.py featurise [--cache bench-out/mlip_features.npz]
     OMP_NUM_THREADS=1 nice python benchmarks/discovery_mlip_features.py cv [--members 2] [--variants base,both_pca16]
         [--groupings mp_id,formula] [--report bench-out/mlip_features_cv.json]
-    OMP_NUM_THREADS=1 nice python benchmarks/discovery_mlip_features.py speed [--n 500]
+    OMP_NUM_THREADS=1 nice python benchmarks/discovery_mlip_features.py ensemble [--groupings mp_id,formula]
+    OMP_NUM_THREADS=1 nice python benchmarks/discovery_mlip_features.py strain [--every 10] [--dv 0.1]
+    OMP_NUM_THREADS=1 nice python benchmarks/discovery_mlip_features.py speed [--n 300]
+
+Results and the decision (not shipped): docs/discovery.md §2, "MLIP-derived features". Offline: CHGNet's weights
+ship in the chgnet wheel, SevenNet-0's in sevenn's (checked with the network namespace removed).
 
 ``featurise``: every training row of the surrogate (the two elasticity sets of ../shared/data, one row per mp_id,
 K, G > 0: the rows and order of :func:`dsei.discovery.train.load_reference_sets`) through one CHGNet 0.3.0 forward
@@ -25,7 +30,17 @@ heads × bootstrap members, the blend), with the feature variants below; PCA of 
 each fold on the training rows only. Scores: Pugh side, Spearman of B/G, MAE K/G, and the ionic subset (a halogen,
 chalcogen, N, P or H with a metal: the definition of docs/discovery.md §2).
 
-``speed``: MLIP features of enumerated candidates (the rediscovery space), ms per structure on one core, batched.
+``featurise --model sevennet``: SevenNet-0's node features after the last interaction block instead (128 per
+atom, pooled the same way; scalars: the energy per atom only).
+
+``ensemble``: the GBT's out-of-fold predictions (from ``cv --members 5 --variants base``) averaged with kernel ridge
+regression on the MLIP embeddings, and as the control with kernel ridge on the 32 descriptors (no MLIP).
+
+``strain``: the training cells at volume × (1 ± dv), how far the predicted ln(B/G) moves (candidates are
+unrelaxed; the training cells are DFT-relaxed).
+
+``speed``: MLIP features of enumerated candidates (the rediscovery space), ms per structure on one core, batched,
+next to the shipped surrogate (descriptors included) and the same-run anchor (benchmarks/anchor.py).
 """
 
 from __future__ import annotations
