@@ -385,6 +385,51 @@ def cmd_ensemble(args) -> None:
     Path(args.out).write_text(json.dumps(report, indent=1))
 
 
+def cmd_stack(args) -> None:
+    """Stacking: the GBT on the 32 descriptors plus three more columns — kernel ridge predictions of ln K, ln G and
+    ln(B/G) from ``--kernel-on`` (the CHGNet embeddings, or the 32 descriptors as the no-MLIP control). Nested: the
+    training rows of each outer fold get the kernel model's inner out-of-fold predictions (same grouping), the test
+    rows those of a kernel model fitted on all the fold's training rows."""
+    from sklearn.kernel_ridge import KernelRidge
+    from sklearn.model_selection import GroupKFold
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from dsei.discovery.train import TrainingSet, fit_surrogate
+
+    c = dict(np.load(args.cache))
+    ionic = ionic_mask(c["elements"])
+    if args.kernel_on == "mlip":
+        z, alpha, gpf = np.hstack([c["crystal"], c["cation"], c["anion"]]), 0.03, 0.33
+    else:
+        z, alpha, gpf = c["x"], 0.3, 0.96
+    heads = ("ln_K", "ln_G", "ln_pugh_direct")
+    y = {"ln_K": c["ln_K"], "ln_G": c["ln_G"], "ln_pugh_direct": c["ln_K"] - c["ln_G"]}
+    groups = c["ids"] if args.grouping == "mp_id" else c["formulas"]
+    n = len(z)
+    oof = {k: np.zeros(n) for k in ("ln_K", "ln_G", "ln_pugh")}
+    t0 = time.perf_counter()
+    for train, test in GroupKFold(n_splits=5).split(z, groups=groups):
+        inner = krr_oof(z[train], {k: v[train] for k, v in y.items()}, groups[train], alpha, gpf)
+        f_train = np.column_stack([inner[k] for k in heads])
+        f_test = np.column_stack([
+            make_pipeline(StandardScaler(), KernelRidge(alpha=alpha, kernel="rbf", gamma=gpf / z.shape[1]))
+            .fit(z[train], y[k][train]).predict(z[test]) for k in heads])
+        ts = TrainingSet(np.hstack([c["x"][train], f_train]), c["ln_K"][train], c["ln_G"][train],
+                         list(c["ids"][train]), list(c["formulas"][train]))
+        mp = fit_surrogate(ts, members=args.members).member_predictions(np.hstack([c["x"][test], f_test]))
+        oof["ln_K"][test], oof["ln_G"][test] = mp["ln_K"].mean(0), mp["ln_G"].mean(0)
+        oof["ln_pugh"][test] = (0.5 * ((mp["ln_K"] - mp["ln_G"]) + mp["ln_pugh"])).mean(0)
+    sc = _score_row(c, oof, ionic)
+    sc.update({"kernel_on": args.kernel_on, "grouping": args.grouping, "members": args.members,
+               "wall_s": round(time.perf_counter() - t0, 1)})
+    a, i = sc["all"], sc["ionic"]
+    print(f"stack GBT(32 + KRR({args.kernel_on})) {args.grouping} m{args.members}: Pugh side {a['pugh_side_agreement']:.3f} "
+          f"Spearman {a['spearman_pugh']:.3f} MAE K {a['mae_K_GPa']:.1f} G {a['mae_G_GPa']:.1f} | ionic {i['pugh_side_agreement']:.3f} / "
+          f"{i['spearman_pugh']:.3f} [{sc['wall_s']:.0f} s]", flush=True)
+    Path(args.out).write_text(json.dumps(sc, indent=1))
+
+
 def cmd_strain(args) -> None:
     """How much the predicted ln(B/G) moves when an input cell is not at equilibrium (the candidates are unrelaxed,
     the training cells are DFT-relaxed): every ``--every``-th training row at volume × (1 ± ``--dv``), KRR on the
@@ -477,6 +522,12 @@ def main() -> None:
     e.add_argument("--groupings", default="mp_id,formula")
     e.add_argument("--report", default="bench-out/mlip_features_cv.json", help="where cv wrote its oof_*.npz")
     e.add_argument("--out", default="bench-out/mlip_ensemble.json")
+    k = sub.add_parser("stack")
+    k.add_argument("--cache", default="bench-out/mlip_features.npz")
+    k.add_argument("--members", type=int, default=5)
+    k.add_argument("--kernel-on", choices=("mlip", "descriptors"), default="mlip")
+    k.add_argument("--grouping", choices=("mp_id", "formula"), default="mp_id")
+    k.add_argument("--out", default="bench-out/mlip_stack.json")
     t = sub.add_parser("strain")
     t.add_argument("--cache", default="bench-out/mlip_features.npz")
     t.add_argument("--every", type=int, default=10)
@@ -484,7 +535,7 @@ def main() -> None:
     s = sub.add_parser("speed")
     s.add_argument("--n", type=int, default=500)
     args = ap.parse_args()
-    {"featurise": cmd_featurise, "cv": cmd_cv, "ensemble": cmd_ensemble, "strain": cmd_strain, "speed": cmd_speed}[args.cmd](args)
+    {"featurise": cmd_featurise, "cv": cmd_cv, "ensemble": cmd_ensemble, "stack": cmd_stack, "strain": cmd_strain, "speed": cmd_speed}[args.cmd](args)
 
 
 if __name__ == "__main__":
