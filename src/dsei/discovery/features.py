@@ -13,10 +13,10 @@ Two groups, all plain floats in a fixed order (:data:`FEATURES`):
 
 Why not MLIP embeddings: measured (benchmarks/discovery_mlip_features.py, docs/discovery.md §2). CHGNet's crystal
 and cation/anion-pooled atom features of the unrelaxed cell (one forward pass, ~20 ms per candidate on one core,
-affordable) do not improve the trees' B/G under grouped CV; averaged with the trees as a kernel model they add
-+1.1 points Pugh side / +0.033 Spearman, of which +0.7 / +0.015 a descriptor-only kernel model gives too — below
-the +2 points / +0.05 that would justify shipping a second model and its training embeddings. SevenNet-0's node
-features do worse.
+affordable) do not improve the trees' B/G under grouped CV; a kernel model on them stacked under the trees adds
++1.8 points Pugh side / +0.035 Spearman by mp_id (a descriptor-only kernel model: +0.4 / +0.008) but +0.4 / +0.029
+by formula — below the +2 points / +0.05 that would justify shipping a second model and its training embeddings.
+SevenNet-0's node features do worse.
 """
 
 from __future__ import annotations
