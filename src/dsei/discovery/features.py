@@ -11,9 +11,12 @@ Two groups, all plain floats in a fixed order (:data:`FEATURES`):
   number (neighbours within 1.2 × each site's nearest distance), crystal system from spglib (symprec 0.1, as an
   index 0 triclinic … 6 cubic) and sites per primitive cell.
 
-Why not MLIP node embeddings: the surrogate must rank ≥ 1,000 candidates per minute on 2 cores including
-featurisation; one MLIP forward pass on CPU costs about as much as all of these descriptors together and the
-model is not needed anywhere else in the surrogate stage (docs/discovery.md gives the measured throughput).
+Why not MLIP embeddings: measured (benchmarks/discovery_mlip_features.py, docs/discovery.md §2). CHGNet's crystal
+and cation/anion-pooled atom features of the unrelaxed cell (one forward pass, ~20 ms per candidate on one core,
+affordable) do not improve the trees' B/G under grouped CV; a kernel model on them stacked under the trees adds
++1.8 points Pugh side / +0.035 Spearman by mp_id (a descriptor-only kernel model: +0.4 / +0.008) but +0.4 / +0.029
+by formula — below the +2 points / +0.05 that would justify shipping a second model and its training embeddings.
+SevenNet-0's node features do worse.
 """
 
 from __future__ import annotations
