@@ -69,6 +69,7 @@ def test_stage_models_precedence():
     }
     assert stage_models(["validate", "relax", "bvse"]) == dict.fromkeys(["validate", "relax", "bvse"], DEFAULT_MODEL)
     assert stage_models(names, None, {"elastic": {"model": "chgnet"}})["relax"] == "chgnet"
+    assert stage_models(names, None, {"elastic": {"model": "committee"}})["relax"] == DEFAULT_MODEL
     assert set(stage_models(names, "chgnet").values()) == {"chgnet"}
     opts = {"relax": {"model": "chgnet"}, "elastic": {"model": "sevennet", "chunk": 2}}
     got = stage_models(names, None, opts)

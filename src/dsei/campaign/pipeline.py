@@ -244,7 +244,7 @@ def stage_models(names: Sequence[str], model: str | None = None, options: dict[s
     (:attr:`Stage.default_model`: stability SevenNet-MF-0 r2SCAN, elastic SevenNet-l3i5, NEB SevenNet-MF-0
     r2SCAN). The relax stage, unless told otherwise, relaxes with the elastic stage's model when the route has
     one — the elastic stage then reuses that structure instead of relaxing every candidate a second time — and
-    else with the relaxation default (SevenNet-0). Stages that only read the relaxed structure (validate, BVSE)
+    else (or when the elastic model is a committee) with the relaxation default (SevenNet-0). Stages that only read the relaxed structure (validate, BVSE)
     take the relax stage's model."""
     options = options or {}
 
@@ -252,7 +252,10 @@ def stage_models(names: Sequence[str], model: str | None = None, options: dict[s
         cls = STAGES.get(name)
         return model or options.get(name, {}).get("model") or (cls.default_model if cls is not None else None)
 
-    relax = model or options.get("relax", {}).get("model") or (chosen("elastic") if "elastic" in names else None) or chosen("relax")
+    elastic = chosen("elastic") if "elastic" in names else None
+    if elastic is not None and elastic.strip().lower().startswith("committee"):
+        elastic = None  # a committee of models cannot relax one structure: relax on the relaxation default
+    relax = model or options.get("relax", {}).get("model") or elastic or chosen("relax")
     return {n: relax if n == "relax" else chosen(n) or relax for n in names}
 
 
