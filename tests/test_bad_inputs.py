@@ -285,7 +285,7 @@ def test_elastic_stage_passes_only_its_own_options():
     from dsei.campaign.stages import ElasticStage
 
     st = ElasticStage(model="chgnet", options={"chunk": 2, "max_candidates": 3, "calibrate": False})
-    assert st._options({}) == {"calibrate": False}
+    assert st._options() == {"calibrate": False}
 
 
 def test_screen_of_a_folder_without_structures_is_an_input_error(tmp_path, run_cli):
