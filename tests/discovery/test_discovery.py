@@ -156,3 +156,14 @@ def test_hull_and_anode_from_shipped_energies():
     assert out["lif_hi"]["e_above_hull_eV_per_atom"] == pytest.approx(0.2, abs=1e-6)
     assert not out["agf"]["anode_stable"] and 3.5 < out["agf"]["reduction_potential_V"] < 5.0
     assert "LiF" in out["agf"]["products_with_anode"]
+
+
+def test_discover_relaxes_on_the_relaxation_default_not_the_elastic_model():
+    """discover relaxes every picked candidate (its energies make the hull) but runs elastic on a few: its relax
+    stage stays on SevenNet-0, unlike dsei screen's, unless the options name another model."""
+    from dsei.discovery.funnel import _pipeline_stages
+    from dsei.models import DEFAULT_ELASTIC_MODEL, DEFAULT_MODEL
+
+    models = {s.name: s.model for s in _pipeline_stages(("relax", "bvse", "elastic"), {}, "Li", 5)}
+    assert models == {"validate": DEFAULT_MODEL, "relax": DEFAULT_MODEL, "bvse": DEFAULT_MODEL, "elastic": DEFAULT_ELASTIC_MODEL}
+    assert {s.name: s.model for s in _pipeline_stages(("relax",), {"relax": {"model": "chgnet"}}, "Li", 5)}["relax"] == "chgnet"

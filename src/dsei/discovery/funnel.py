@@ -295,13 +295,20 @@ def _enumerate(anode, cations, anions, max_candidates, exclude_formulas, memory_
 
 
 def _pipeline_stages(stages: tuple[str, ...], options: dict, anode: str, top: int) -> list:
-    """The campaign stages of the MLIP part (validate before relax; the ion of BVSE and NEB is the anode's)."""
+    """The campaign stages of the MLIP part (validate before relax; the ion of BVSE and NEB is the anode's).
+
+    Unlike ``dsei screen``, the relax stage stays on the relaxation default (SevenNet-0) unless ``options`` name
+    another: here it relaxes every picked candidate and its energies make the hull, while the elastic stage runs on
+    a few of them only, so relaxing all of them on the elastic model to save the elastic stage's own relaxation
+    would cost more than it saves (and the hull's corrections are fitted for the relaxation default)."""
     from dsei.campaign.pipeline import default_stages
+    from dsei.models import DEFAULT_MODEL
 
     names = [s for s in ("validate", "relax", "bvse", "elastic", "neb") if s == "validate" and "relax" in stages or s in stages]
     if not names:
         return []
-    return default_stages(None, {**options, "bvse": {"ion": anode, **options.get("bvse", {})},
+    return default_stages(None, {**options, "relax": {"model": DEFAULT_MODEL, **options.get("relax", {})},
+                                 "bvse": {"ion": anode, **options.get("bvse", {})},
                                  "neb": {"ion": anode, "max_candidates": top, **options.get("neb", {})}}, names)
 
 
