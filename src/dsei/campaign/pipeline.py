@@ -253,10 +253,21 @@ def stage_models(names: Sequence[str], model: str | None = None, options: dict[s
         return model or options.get(name, {}).get("model") or (cls.default_model if cls is not None else None)
 
     elastic = chosen("elastic") if "elastic" in names else None
-    if elastic is not None and elastic.strip().lower().startswith("committee"):
+    if elastic is not None and _is_committee(elastic):
         elastic = None  # a committee of models cannot relax one structure: relax on the relaxation default
     relax = model or options.get("relax", {}).get("model") or elastic or chosen("relax")
     return {n: relax if n == "relax" else chosen(n) or relax for n in names}
+
+
+def _is_committee(model: str) -> bool:
+    """``model`` names several models (``committee``, ``committee:A,B``), as :func:`dsei.mechanics.elastic._members`
+    reads it; a malformed committee spec counts as one (``check_models`` reports it)."""
+    from dsei.mechanics.elastic import _members
+
+    try:
+        return len(_members(model)) > 1
+    except Exception:  # noqa: BLE001 - reported with its option by dsei.campaign.screen.check_models
+        return True
 
 
 def default_stages(model: str | None, options: dict[str, dict[str, Any]] | None = None, names: Sequence[str] | None = None) -> list[Stage]:
