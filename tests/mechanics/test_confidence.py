@@ -49,6 +49,22 @@ def test_fit_recovers_a_known_heteroscedastic_normal():
     assert p["log_sigma_coef"][1] == pytest.approx(1.2, abs=0.15)
 
 
+def test_side_fit_recovers_a_probit_and_ignores_far_outliers():
+    rng = np.random.default_rng(2)
+    n = 8000
+    d = rng.normal(0.0, 0.4, n)  # ln(B/G_pred / 1.75)
+    r = 0.05 + 0.2 * rng.standard_normal(n)
+    # heavy tail: 10 % of compounds missed by ±1.5 in ln B/G, but only where that cannot cross the threshold
+    far = (rng.uniform(size=n) < 0.1) & (np.abs(d) > 0.1)
+    r[far] += 1.5 * np.sign(d[far])
+    side = conf.fit_side(r, d)
+    assert side["mu"] == pytest.approx(0.05, abs=0.02)
+    assert math.exp(side["log_sigma_intercept"]) == pytest.approx(0.2, rel=0.12)
+    # the Gaussian fit of the residuals is widened by the outliers that never change a verdict
+    assert math.exp(conf.fit(r, np.zeros((n, 0)), ())["log_sigma_intercept"]) > 0.4
+    assert conf.p_ductile(side, 1.75 * math.exp(0.2), {"all_metal": 0.0, "ln_a_G": 0.0}) > 0.85
+
+
 def test_verdict_from_probability():
     assert verdict_from_probability(2.5, True, 0.95, 0.9)[0] == "ductile"
     assert verdict_from_probability(1.2, True, 0.05, 0.9)[0] == "brittle"
