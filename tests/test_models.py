@@ -190,8 +190,9 @@ def test_registry_lists_and_explains():
     from dsei.models import check_model, list_models
 
     names = {i.name: i for i in list_models()}
-    assert {"chgnet", "sevennet", "chgnet+d3", "sevennet+d3", "sevennet-l3i5", "sevennet-mf-r2scan", "chgnet-r2scan"} <= set(names)
-    assert names["chgnet"].available and names["sevennet"].available
+    assert {"chgnet", "sevennet", "chgnet+d3", "sevennet+d3", "sevennet-l3i5", "sevennet-mf-r2scan", "chgnet-r2scan",
+            "chgnet-elastic"} <= set(names)
+    assert names["chgnet"].available and names["sevennet"].available and names["chgnet-elastic"].available
     bad = check_model("no-such-model")
     assert not bad.available and "unknown model" in bad.reason
 
@@ -226,3 +227,26 @@ def test_models_cli_json(run_cli):
     import torch
 
     assert data["device"] == ("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def test_elastic_fine_tune_ships_and_remembers_its_base(lif):
+    """``chgnet-elastic`` (scripts/finetune_elastic.py) loads from dsei's own package data, its training moved the
+    strain response, and the replay kept the rest of CHGNet: on LiF (not in its training set) energies within
+    20 meV/atom and forces of a rattled cell within 0.05 eV/Å (RMS) of CHGNet 0.3.0."""
+    from pymatgen.io.ase import AseAtomsAdaptor
+
+    from dsei.models import load_model
+    from dsei.models.registry import WEIGHTS_DIR
+
+    assert (WEIGHTS_DIR / "LICENSE-CHGNet.txt").is_file()
+    a = AseAtomsAdaptor.get_atoms(lif)
+    rattled = a.copy()
+    rattled.rattle(0.05, seed=1)
+    strained = a.copy()
+    strained.set_cell(a.cell[:] * 1.01, scale_atoms=True)
+    base, ft = load_model("chgnet").evaluate([a, rattled, strained]), load_model("chgnet-elastic").evaluate([a, rattled, strained])
+    n = len(a)
+    for b, f in zip(base, ft, strict=True):
+        assert abs(b.energy_eV - f.energy_eV) / n < 0.02
+    assert np.sqrt(np.mean((base[1].forces_eV_per_A - ft[1].forces_eV_per_A) ** 2)) < 0.05
+    assert np.abs(base[2].stress_eV_per_A3 - ft[2].stress_eV_per_A3).max() * 160.2 > 1e-3  # GPa: it did change

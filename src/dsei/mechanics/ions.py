@@ -77,6 +77,23 @@ def _symmetry_ops(a: Atoms, symprec: float):
     return np.asarray(ds.equivalent_atoms), ops
 
 
+def ions_clamped_by_symmetry(a: Atoms, symprec: float = 1e-3) -> bool:
+    """True if symmetry alone keeps every ion of ``a`` where it is: each atom's site-symmetry group fixes
+    no direction (the average of its Cartesian rotations is zero), so no force can act on it.
+
+    Then the clamped-ion and relaxed-ion stresses of this cell are equal, and a strained cell that passes
+    has the relaxed-ion stress σ = C·ε with its ions left at the homogeneously strained positions — the
+    label scheme of ``scripts/finetune_elastic.py``. Atoms on an inversion centre always pass; fluorite's
+    anions (site −43m) pass under hydrostatic strain but not under shear, where they move (internal strain).
+    """
+    _, ops = _symmetry_ops(a, symprec)
+    for i in range(len(a)):
+        site = [r for r, perm in ops if perm[i] == i]
+        if np.abs(np.mean(site, axis=0)).max() > 1e-6:
+            return False
+    return True
+
+
 @dataclass
 class ForceConstants:
     """Γ-point response of a relaxed cell to moving its atoms (finite differences).

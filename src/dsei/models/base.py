@@ -13,6 +13,7 @@ import copy
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from ase import Atoms, units
@@ -165,17 +166,22 @@ class Model(abc.ABC):
 class CHGNetModel(Model):
     """CHGNet (0.3.0, or the r2SCAN fine-tune shipped beside it); one batched forward and backward pass."""
 
-    def __init__(self, device: str = "cpu", model_name: str = "0.3.0", name: str = "chgnet"):
+    def __init__(self, device: str = "cpu", model_name: str = "0.3.0", name: str = "chgnet", path=None):
+        """``path``: a ``{"model": CHGNet.as_dict()}`` file (dsei's own fine-tunes) instead of ``model_name``."""
         import contextlib
         import io
 
         from chgnet.model import CHGNet
 
         with contextlib.redirect_stdout(io.StringIO()):
-            self.model = CHGNet.load(model_name=model_name, use_device=device, verbose=False)
+            if path is None:
+                self.model = CHGNet.load(model_name=model_name, use_device=device, verbose=False)
+            else:
+                self.model = CHGNet.from_file(str(path)).to(device)
+                self.model.eval()
         self.name = name
         self.device = device
-        self.version = f"CHGNet {self.model.version}"
+        self.version = f"CHGNet {self.model.version}" + (f" ({Path(path).name})" if path is not None else "")
         from pymatgen.core.periodic_table import Element
 
         self.elements = frozenset(Element.from_Z(z).symbol for z in range(1, 95))

@@ -6,6 +6,9 @@ Names
 ``chgnet-r2scan``  CHGNet 0.3.0 fine-tuned on MP r2SCAN data (X. Huang et al., npj Comput. Mater. (2025),
                  "Cross-functional transferability in foundation machine learning interatomic potentials";
                  chgnet's ``pretrained/r2scan``), weights in the chgnet wheel; r2SCAN total-energy scale.
+``chgnet-elastic``  CHGNet 0.3.0 fine-tuned by dsei on stresses of strained cells of 949 full DFT elastic tensors
+                 (de Jong et al., Sci. Data 2, 150009 (2015); ``scripts/finetune_elastic.py``, docs/mechanics.md,
+                 "Fine-tuned elastic model"); weights in ``dsei/models/weights/`` (BSD-3-Clause, as CHGNet).
 ``sevennet``     SevenNet-0 (``7net-0``, 11 Jul 2024; Park et al., J. Chem. Theory Comput. 20, 4857 (2024));
                  weights in the sevenn wheel.
 ``sevennet-l3i5``  SevenNet-l3i5 (l_max = 3, 5 interaction layers; MPtrj), weights in the sevenn wheel.
@@ -118,12 +121,18 @@ def _pkg_version(pkg: str) -> str:
 
 #: dsei name → CHGNet's own name of the weights (``CHGNet.load(model_name=...)``, a folder of ``pretrained/``).
 CHGNET_CHECKPOINTS = {"chgnet": "0.3.0", "chgnet-r2scan": "r2scan"}
+#: dsei name → CHGNet weights shipped inside dsei itself (``dsei/models/weights/``).
+DSEI_CHGNET_WEIGHTS = {"chgnet-elastic": "chgnet_elastic.pt"}
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 
 
 def _chgnet_check(name: str = "chgnet") -> tuple[bool, str, str]:
     ver = _pkg_version("chgnet")
     if not ver:
         return False, "package chgnet is not installed (pip install 'chgnet>=0.4.2,<0.5')", ""
+    if name in DSEI_CHGNET_WEIGHTS:
+        path = WEIGHTS_DIR / DSEI_CHGNET_WEIGHTS[name]
+        return (True, "", ver) if path.is_file() else (False, f"weights {path} missing from the dsei install", ver)
     spec = importlib.util.find_spec("chgnet")
     weights = Path(spec.origin).parent / "pretrained" / CHGNET_CHECKPOINTS[name]  # type: ignore[arg-type]
     if not any(weights.glob("*.pth.tar")):
@@ -181,6 +190,7 @@ def _local_file_check(pkg: str, env: str) -> tuple[bool, str, str]:
 _BUILTIN = {
     "chgnet": "CHGNet 0.3.0 (weights in the chgnet wheel)",
     "chgnet-r2scan": "CHGNet 0.3.0 fine-tuned on MP r2SCAN (weights in the chgnet wheel)",
+    "chgnet-elastic": "CHGNet 0.3.0 fine-tuned by dsei on DFT elastic stresses (weights in dsei)",
     "sevennet": "SevenNet-0 / 7net-0 (weights in the sevenn wheel)",
     "sevennet-l3i5": "SevenNet-l3i5 (weights in the sevenn wheel; about 3x the cost of SevenNet-0)",
     "sevennet-mf-r2scan": "SevenNet-MF-0 at its r2SCAN fidelity (weights in the sevenn wheel)",
@@ -211,7 +221,7 @@ def check_model(name: str) -> ModelInfo:
     """Whether ``name`` can be loaded here, and why not — without loading it."""
     name = canonical_name(name)
     base = name.removesuffix("+d3")
-    if base in CHGNET_CHECKPOINTS:
+    if base in CHGNET_CHECKPOINTS or base in DSEI_CHGNET_WEIGHTS:
         ok, why, ver = _chgnet_check(base)
     elif base in SEVENNET_CHECKPOINTS:
         ok, why, ver = _sevennet_check(base)
@@ -238,7 +248,7 @@ def list_models() -> list[ModelInfo]:
 def model_elements(name: str) -> frozenset[str] | None:
     """Elements a model covers (None = unknown). CHGNet's is known without loading its weights."""
     name = canonical_name(name)
-    if name.removesuffix("+d3") in CHGNET_CHECKPOINTS:
+    if name.removesuffix("+d3") in CHGNET_CHECKPOINTS or name in DSEI_CHGNET_WEIGHTS:
         from pymatgen.core.periodic_table import Element
 
         return frozenset(Element.from_Z(z).symbol for z in range(1, 95))
@@ -267,6 +277,8 @@ def _build(name: str, device: str) -> Model:
         raise ModelUnavailableError(f"model {name!r} is unavailable: {info.reason}")
     if name in CHGNET_CHECKPOINTS:
         return base.CHGNetModel(device=device, model_name=CHGNET_CHECKPOINTS[name], name=name)
+    if name in DSEI_CHGNET_WEIGHTS:
+        return base.CHGNetModel(device=device, path=WEIGHTS_DIR / DSEI_CHGNET_WEIGHTS[name], name=name)
     if name in SEVENNET_CHECKPOINTS:
         ckpt, _, modal = SEVENNET_CHECKPOINTS[name]
         return base.SevenNetModel(device=device, checkpoint=ckpt, modal=modal, name=name)

@@ -1,0 +1,218 @@
+"""Fine-tune CHGNet 0.3.0 on the stresses of strained cells of the full-DFT-tensor set (issue 19, part 1).
+
+Data: ``../shared/data/mp_elastic_tensors_dejong2015.json.gz`` (1,125 PBE elastic tensors, de Jong et al.,
+Sci. Data 2, 150009 (2015), Materials Project, CC BY 4.0). By default the 176 compounds that are also in the
+1,000-compound dev set are left out, so every dev-set number of the resulting model is held out.
+
+Labels (all relaxed-ion, as the DFT tensors are):
+
+* **strained cells**: each of the six Voigt strain components at ±``--strain`` (default 1 %) applied alone to the
+  DFT cell, ions left at the homogeneously strained positions, kept **only if symmetry clamps every ion**
+  (:func:`dsei.mechanics.ions.ions_clamped_by_symmetry`: no atom's site group fixes a direction, so no force can
+  act and the clamped-ion stress *is* the relaxed-ion stress). About 28 % of the 6,750 strained cells pass (rock
+  salts, CsCl, metals, every uniaxial strain of a cubic fluorite, ...); a cell whose ions would move is dropped
+  rather than labelled with a stress its ions do not produce. The loss compares the **central difference**
+  (σ(+ε) − σ(−ε))/2 with C·ε: the quantity the elastic tensor is made of, free of the model's residual stress at
+  the DFT cell and of even-order terms. (A first attempt with CHGNet's own ``Trainer`` on absolute stresses of
+  each cell did not move C at all: the residual stress of the cell, of the same size as C·ε, took the loss.)
+* **the DFT cell itself**: stress and forces 0 (the equilibrium cell stays near the DFT cell).
+* **replay** against forgetting: one rattled copy (0.03 Å) of every DFT cell with the base model's own forces,
+  its energy and stress *relative to the DFT cell's* (the base's force constants and internal-strain couplings
+  stay; only the strain response is taught).
+
+Each term is a mean square over its scale (``STRAIN_SIGNAL_GPA`` etc. below). Adam with a cosine schedule,
+``--batch`` compounds per step; the composition model (atomic reference energies) stays frozen. Output:
+``{"model": CHGNet.as_dict(), "dsei": {settings}}`` (1.7 MB), loaded by ``dsei.models`` as ``chgnet-elastic``;
+CHGNet's BSD-3-Clause licence ships beside it (``LICENSE-CHGNet.txt``).
+
+    python scripts/finetune_elastic.py                      # writes src/dsei/models/weights/chgnet_elastic.pt
+    python scripts/finetune_elastic.py --epochs 1 --limit 50 --out /tmp/x.pt   # smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data" / "mp_elastic_tensors_dejong2015.json.gz"
+OUT = ROOT / "src" / "dsei" / "models" / "weights" / "chgnet_elastic.pt"
+#: 1 GPa·Å³ in eV.
+GPA_A3_EV = 1.0 / 160.21766208
+#: Rattle of the replay cells (Å).
+RATTLE_A = 0.03
+#: Loss scales: each term is a mean square divided by its scale squared. C·ε errors are counted in units of 0.1 GPa
+#: (10 GPa of C at 1 % strain), the equilibrium stress in 0.5 GPa (a volume error of ~1 % at K = 50 GPa), forces in
+#: 0.05 eV/Å, replay energy differences in 5 meV/atom.
+STRAIN_SIGNAL_GPA = 0.1
+S_EQ_GPA = 0.5
+F_SCALE = 0.05
+E_SCALE = 0.005
+#: Weight of the C·ε term against the anchoring terms.
+W_C = 1.0
+
+
+def labelled_cells(entry: dict, strain: float):
+    """(structure, energy offset eV/atom, σ GPa 3×3) for every symmetry-clamped ±strain cell of ``entry``."""
+    from pymatgen.core import Lattice, Structure
+    from pymatgen.io.ase import AseAtomsAdaptor
+
+    from dsei.mechanics.ions import ions_clamped_by_symmetry
+    from dsei.mechanics.strains import deformed_cell, voigt_to_strain_tensor
+
+    s0 = Structure.from_dict(entry["structure"])
+    C = np.asarray(entry["elastic_tensor_original"], dtype=float)
+    out = []
+    for k in range(6):
+        for sign in (1.0, -1.0):
+            e = np.zeros(6)
+            e[k] = sign * strain
+            s = Structure(Lattice(deformed_cell(s0.lattice.matrix, e)), s0.species, s0.frac_coords)
+            if not ions_clamped_by_symmetry(AseAtomsAdaptor.get_atoms(s)):
+                continue
+            sig_v = C @ e
+            sig = voigt_to_strain_tensor(np.r_[sig_v[:3], 2 * sig_v[3:]])  # Voigt stress → 3×3
+            de = 0.5 * s0.volume * float(e @ C @ e) * GPA_A3_EV / len(s0)
+            out.append((s, de, sig))
+    return out
+
+
+def compound_cells(entry: dict, strain: float, base, rng) -> dict:
+    """One compound's training cells: the DFT cell, a rattled copy with the base model's labels, and the ±strain
+    pairs that symmetry clamps, with C·ε (GPa) per pair."""
+    from pymatgen.core import Structure
+
+    s0 = Structure.from_dict(entry["structure"])
+    rattled = Structure(s0.lattice, s0.species, s0.cart_coords + rng.normal(0, RATTLE_A, (len(s0), 3)), coords_are_cartesian=True)
+    p_eq, p_r = base.predict_structure([s0, rattled], task="efs")
+    cells = labelled_cells(entry, strain)  # ordered (+k, −k) per clamped component k
+    pairs = [(cells[i][0], cells[i + 1][0], cells[i][2]) for i in range(0, len(cells), 2)]
+    return {
+        "mp_id": entry["mp_id"], "eq": s0, "rattled": rattled, "pairs": pairs,
+        "e_eq": float(p_eq["e"]), "e_rattled": float(p_r["e"]), "f_rattled": np.asarray(p_r["f"]),
+        "s_rattled": np.asarray(p_r["s"]) - np.asarray(p_eq["s"]),
+    }
+
+
+def group_loss(model, groups: list[dict], conv) -> tuple:
+    """Loss of a batch of compounds (see the module doc for the terms and their scales)."""
+    import torch
+
+    graphs = []
+    for g in groups:
+        if "graphs" not in g:  # built once, on first use
+            structs = [g["eq"], g["rattled"]] + [c for plus, minus, _ in g["pairs"] for c in (plus, minus)]
+            g["graphs"] = [conv(s) for s in structs]
+        graphs += g["graphs"]
+    for gr in graphs:
+        gr.atom_frac_coord.requires_grad = True
+        gr.atom_frac_coord.grad = None
+    pred = model(graphs, task="efs")
+    terms = {"C": [], "s_eq": [], "f_eq": [], "replay_e": [], "replay_f": [], "replay_s": []}
+    j = 0
+    for g in groups:
+        e_eq, e_r = pred["e"][j], pred["e"][j + 1]
+        terms["s_eq"].append((pred["s"][j] ** 2).mean() / S_EQ_GPA**2)
+        terms["f_eq"].append((pred["f"][j] ** 2).mean() / F_SCALE**2)
+        terms["replay_e"].append(((e_r - e_eq) - (g["e_rattled"] - g["e_eq"])) ** 2 / E_SCALE**2)
+        terms["replay_f"].append(((pred["f"][j + 1] - torch.as_tensor(g["f_rattled"], dtype=torch.float32)) ** 2).mean() / F_SCALE**2)
+        terms["replay_s"].append(((pred["s"][j + 1] - pred["s"][j] - torch.as_tensor(g["s_rattled"], dtype=torch.float32)) ** 2).mean() / S_EQ_GPA**2)
+        j += 2
+        for _, _, sig in g["pairs"]:
+            half = (pred["s"][j] - pred["s"][j + 1]) / 2.0  # central difference: even-order terms cancel
+            terms["C"].append(((half - torch.as_tensor(sig, dtype=torch.float32)) ** 2).mean() / (STRAIN_SIGNAL_GPA**2))
+            j += 2
+    parts = {k: torch.stack(v).mean() if v else torch.zeros(()) for k, v in terms.items()}
+    loss = W_C * parts["C"] + sum(parts[k] for k in parts if k != "C")
+    return loss, {k: float(v) for k, v in parts.items()}
+
+
+def check_sign(base, entries: list[dict], strain: float) -> None:
+    """CHGNet's stress ("s", GPa) must be tensile-positive like σ = C·ε: check on the first rock salt."""
+    for entry in entries:
+        cells = labelled_cells(entry, strain)
+        if len(cells) == 12:
+            p_plus, p_minus = base.predict_structure([cells[0][0], cells[1][0]], task="efs")
+            ds = float(np.asarray(p_plus["s"])[0, 0] - np.asarray(p_minus["s"])[0, 0])
+            if ds * cells[0][2][0, 0] <= 0:
+                sys.exit(f"error: stress sign convention mismatch on {entry['mp_id']}: model {ds}, label {cells[0][2][0, 0]}")
+            return
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", type=Path, default=DATA)
+    ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument("--strain", type=float, default=0.01, help="strain magnitude (fraction), default 1 %%")
+    ap.add_argument("--epochs", type=int, default=2)
+    ap.add_argument("--lr", type=float, default=3e-4)
+    ap.add_argument("--batch", type=int, default=4, help="compounds per optimiser step")
+    ap.add_argument("--include-dev", action="store_true", help="also train on the 176 dev-set compounds")
+    ap.add_argument("--limit", type=int, default=0, help="first N compounds only (smoke runs)")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args(argv)
+    if not args.data.exists():
+        sys.exit(f"error: {args.data}: not found (the shared data folder must sit beside the repository)")
+
+    import torch
+    from chgnet.model import CHGNet
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    rng = np.random.default_rng(args.seed)
+    entries = json.load(gzip.open(args.data))
+    if not args.include_dev:
+        entries = [e for e in entries if not e.get("in_dev_set")]
+    if args.limit:
+        entries = entries[: args.limit]
+    base = CHGNet.load(model_name="0.3.0", verbose=False)
+    check_sign(base, entries, args.strain)
+    t0 = time.time()
+    groups = [compound_cells(e, args.strain, base, rng) for e in entries]
+    n_pairs = sum(len(g["pairs"]) for g in groups)
+    print(f"{len(groups)} compounds, {n_pairs} clamped ±strain pairs, {time.time() - t0:.0f} s", flush=True)
+    model = CHGNet.load(model_name="0.3.0", verbose=False)
+    for p in model.composition_model.parameters():
+        p.requires_grad = False
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.Adam(params, lr=args.lr)
+    steps = args.epochs * ((len(groups) + args.batch - 1) // args.batch)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps, eta_min=args.lr / 100)
+    conv = model.graph_converter
+    model.train()
+    t1 = time.time()
+    for epoch in range(args.epochs):
+        order = rng.permutation(len(groups))
+        run: dict[str, float] = {}
+        for b in range(0, len(order), args.batch):
+            loss, parts = group_loss(model, [groups[i] for i in order[b : b + args.batch]], conv)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            for k, v in parts.items():
+                run[k] = run.get(k, 0.0) + v
+            nb = b // args.batch + 1
+            if nb % 25 == 0:
+                print(f"epoch {epoch} step {nb}: " + ", ".join(f"{k} {v / nb:.3f}" for k, v in run.items())
+                      + f" ({time.time() - t1:.0f} s)", flush=True)
+    model.eval()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"model": model.as_dict(), "dsei": {
+        "base": "CHGNet 0.3.0", "strain": args.strain, "epochs": args.epochs, "lr": args.lr, "batch": args.batch,
+        "include_dev": args.include_dev, "n_compounds": len(groups), "n_pairs": n_pairs, "seed": args.seed,
+        "train_s": round(time.time() - t1),
+    }}, args.out)
+    print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB) after {time.time() - t1:.0f} s of training")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
