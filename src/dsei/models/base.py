@@ -164,7 +164,8 @@ class Model(abc.ABC):
 
 
 class CHGNetModel(Model):
-    """CHGNet (0.3.0, or the r2SCAN fine-tune shipped beside it); one batched forward and backward pass."""
+    """CHGNet (0.3.0, the r2SCAN fine-tune shipped beside it, or dsei's own fine-tunes); one batched forward and
+    backward pass."""
 
     def __init__(self, device: str = "cpu", model_name: str = "0.3.0", name: str = "chgnet", path=None):
         """``path``: a ``{"model": CHGNet.as_dict()}`` file (dsei's own fine-tunes) instead of ``model_name``."""

@@ -248,7 +248,7 @@ def list_models() -> list[ModelInfo]:
 def model_elements(name: str) -> frozenset[str] | None:
     """Elements a model covers (None = unknown). CHGNet's is known without loading its weights."""
     name = canonical_name(name)
-    if name.removesuffix("+d3") in CHGNET_CHECKPOINTS or name in DSEI_CHGNET_WEIGHTS:
+    if name.removesuffix("+d3") in {**CHGNET_CHECKPOINTS, **DSEI_CHGNET_WEIGHTS}:
         from pymatgen.core.periodic_table import Element
 
         return frozenset(Element.from_Z(z).symbol for z in range(1, 95))
