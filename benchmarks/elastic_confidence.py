@@ -58,14 +58,14 @@ P_GRID = (0.5, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.98, 0.9
 BINS = (0.0, 0.05, 0.2, 0.4, 0.6, 0.8, 0.95, 1.0000001)
 #: The variant fitted to the DFT side (probit, :func:`dsei.mechanics.confidence.fit_side`) instead of the residuals.
 SIDE = "constant μ, σ fitted to the side (probit)"
-#: Residual-model variants compared ((σ features, μ features)); the one with the lowest nested-CV Brier score is
-#: shipped. ``ln_distance`` = ln(B/G_pred / 1.75).
+#: Residual-model variants compared ((σ features, μ features), or None for the probit fit to the side); the one with
+#: the lowest nested-CV Brier score is shipped. ``ln_distance`` = ln(B/G_pred / 1.75).
 VARIANTS = {
     "constant μ, σ": ((), ()),
     "σ(all_metal, ln a_G)": (conf.SIGMA_FEATURES, ()),
     "μ, σ linear in ln_distance": (("ln_distance",), ("ln_distance",)),
     "μ, σ linear in ln_distance, all_metal": (("ln_distance", "all_metal"), ("ln_distance", "all_metal")),
-    SIDE: ((), ()),
+    SIDE: None,
 }
 
 
@@ -115,12 +115,12 @@ class Data:
         return out
 
 
-def _fit_residuals(d: Data, preds: dict[int, tuple[float, dict]], variant, side: bool = False) -> dict:
-    names, mu_names = variant
+def _fit_residuals(d: Data, preds: dict[int, tuple[float, dict]], variant) -> dict:
     ids = sorted(preds)
     r = np.array([math.log(d.ref[i]) - preds[i][0] for i in ids])
-    if side:
+    if variant is None:
         return conf.fit_side(r, np.array([preds[i][1]["ln_distance"] for i in ids]))
+    names, mu_names = variant
     x = np.array([[preds[i][1][n] for n in (*names, *mu_names)] for i in ids]).reshape(len(ids), len(names) + len(mu_names))
     return conf.fit(r, x, names, mu_names)
 
@@ -140,28 +140,27 @@ def nested_cv(d: Data, seed: int, k: int = 5) -> dict[str, dict[int, tuple[float
             inner.update(d.predict(d.fit_trees(rest), held))
         preds = d.predict(d.fit_trees(train), test)
         for v, names in VARIANTS.items():
-            params = _fit_residuals(d, inner, names, side=v == SIDE)
+            params = _fit_residuals(d, inner, names)
             for i, (lnp, x) in preds.items():
                 out[v][i] = (conf.p_ductile(params, math.exp(lnp), x), math.exp(lnp))
     return out
 
 
-def plain_cv_residual_fit(d: Data, variant, seeds, side: bool = False) -> dict:
-    """The residual model fitted to the out-of-fold residuals of plain 5-fold CV, pooled over ``seeds``."""
-    names, mu_names = variant
-    names_all = (*names, *mu_names)
-    pooled_r, pooled_x, pooled_d = [], [], []
+def plain_cv_residual_fit(d: Data, variant, seeds) -> dict:
+    """The residual model fitted to the out-of-fold predictions of plain 5-fold CV, pooled over ``seeds``."""
+    pooled_r, pooled_x = [], []
     for seed in seeds:
         order = np.random.default_rng(seed).permutation(len(d))
         for test in np.array_split(order, 5):
             train = np.setdiff1d(order, test)
             for i, (lnp, x) in d.predict(d.fit_trees(train), test).items():
                 pooled_r.append(math.log(d.ref[i]) - lnp)
-                pooled_x.append([x[n] for n in names_all])
-                pooled_d.append(x["ln_distance"])
-    if side:
-        return conf.fit_side(np.array(pooled_r), np.array(pooled_d))
-    return conf.fit(np.array(pooled_r), np.array(pooled_x).reshape(len(pooled_r), len(names_all)), names, mu_names)
+                pooled_x.append(x)
+    if variant is None:
+        return conf.fit_side(np.array(pooled_r), np.array([x["ln_distance"] for x in pooled_x]))
+    names, mu_names = variant
+    cols = np.array([[x[n] for n in (*names, *mu_names)] for x in pooled_x]).reshape(len(pooled_r), len(names) + len(mu_names))
+    return conf.fit(np.array(pooled_r), cols, names, mu_names)
 
 
 # ------------------------------------------------------------------------------------------- scores
@@ -330,7 +329,7 @@ def main() -> int:
     out_json = args.out / "confidence_report.json"
     out_json.write_text(json.dumps(rep, indent=2, default=str))
     if args.write:
-        params = plain_cv_residual_fit(d, VARIANTS[best], EA.CV_SEEDS, side=best == SIDE)
+        params = plain_cv_residual_fit(d, VARIANTS[best], EA.CV_SEEDS)
         print(f"shipped residual model: {params}")
         path = EA.ROOT / "src" / "dsei" / "mechanics" / "data" / "confidence.json"
         doc = json.loads(path.read_text()) if path.exists() else {}

@@ -43,8 +43,6 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "mp_elastic_tensors_dejong2015.json.gz"
 OUT = ROOT / "src" / "dsei" / "models" / "weights" / "chgnet_elastic.pt"
-#: 1 GPa·Å³ in eV.
-GPA_A3_EV = 1.0 / 160.21766208
 #: Rattle of the replay cells (Å).
 RATTLE_A = 0.03
 #: Loss scales: each term is a mean square divided by its scale squared. C·ε errors are counted in units of 0.1 GPa
@@ -58,28 +56,25 @@ E_SCALE = 0.005
 W_C = 1.0
 
 
-def labelled_cells(entry: dict, strain: float):
-    """(structure, energy offset eV/atom, σ GPa 3×3) for every symmetry-clamped ±strain cell of ``entry``."""
+def strain_pairs(entry: dict, strain: float):
+    """(+ε cell, −ε cell, σ = C·ε at +ε in GPa, 3×3) for every Voigt component k whose strained cell symmetry
+    clamps (a strain and its negative leave the same symmetry, so one check serves both)."""
+    from pymatgen.analysis.elasticity import Stress
     from pymatgen.core import Lattice, Structure
     from pymatgen.io.ase import AseAtomsAdaptor
 
     from dsei.mechanics.ions import ions_clamped_by_symmetry
-    from dsei.mechanics.strains import deformed_cell, voigt_to_strain_tensor
+    from dsei.mechanics.strains import deformed_cell
 
     s0 = Structure.from_dict(entry["structure"])
     C = np.asarray(entry["elastic_tensor_original"], dtype=float)
     out = []
     for k in range(6):
-        for sign in (1.0, -1.0):
-            e = np.zeros(6)
-            e[k] = sign * strain
-            s = Structure(Lattice(deformed_cell(s0.lattice.matrix, e)), s0.species, s0.frac_coords)
-            if not ions_clamped_by_symmetry(AseAtomsAdaptor.get_atoms(s)):
-                continue
-            sig_v = C @ e
-            sig = voigt_to_strain_tensor(np.r_[sig_v[:3], 2 * sig_v[3:]])  # Voigt stress → 3×3
-            de = 0.5 * s0.volume * float(e @ C @ e) * GPA_A3_EV / len(s0)
-            out.append((s, de, sig))
+        e = np.zeros(6)
+        e[k] = strain
+        plus, minus = (Structure(Lattice(deformed_cell(s0.lattice.matrix, v)), s0.species, s0.frac_coords) for v in (e, -e))
+        if ions_clamped_by_symmetry(AseAtomsAdaptor.get_atoms(plus)):
+            out.append((plus, minus, np.asarray(Stress.from_voigt(C @ e))))
     return out
 
 
@@ -91,8 +86,7 @@ def compound_cells(entry: dict, strain: float, base, rng) -> dict:
     s0 = Structure.from_dict(entry["structure"])
     rattled = Structure(s0.lattice, s0.species, s0.cart_coords + rng.normal(0, RATTLE_A, (len(s0), 3)), coords_are_cartesian=True)
     p_eq, p_r = base.predict_structure([s0, rattled], task="efs")
-    cells = labelled_cells(entry, strain)  # ordered (+k, −k) per clamped component k
-    pairs = [(cells[i][0], cells[i + 1][0], cells[i][2]) for i in range(0, len(cells), 2)]
+    pairs = strain_pairs(entry, strain)
     return {
         "mp_id": entry["mp_id"], "eq": s0, "rattled": rattled, "pairs": pairs,
         "e_eq": float(p_eq["e"]), "e_rattled": float(p_r["e"]), "f_rattled": np.asarray(p_r["f"]),
@@ -136,12 +130,13 @@ def group_loss(model, groups: list[dict], conv) -> tuple:
 def check_sign(base, entries: list[dict], strain: float) -> None:
     """CHGNet's stress ("s", GPa) must be tensile-positive like σ = C·ε: check on the first rock salt."""
     for entry in entries:
-        cells = labelled_cells(entry, strain)
-        if len(cells) == 12:
-            p_plus, p_minus = base.predict_structure([cells[0][0], cells[1][0]], task="efs")
+        pairs = strain_pairs(entry, strain)
+        if len(pairs) == 6:
+            plus, minus, sig = pairs[0]
+            p_plus, p_minus = base.predict_structure([plus, minus], task="efs")
             ds = float(np.asarray(p_plus["s"])[0, 0] - np.asarray(p_minus["s"])[0, 0])
-            if ds * cells[0][2][0, 0] <= 0:
-                sys.exit(f"error: stress sign convention mismatch on {entry['mp_id']}: model {ds}, label {cells[0][2][0, 0]}")
+            if ds * sig[0, 0] <= 0:
+                sys.exit(f"error: stress sign convention mismatch on {entry['mp_id']}: model {ds}, label {sig[0, 0]}")
             return
 
 
