@@ -265,7 +265,7 @@ class SevenNetModel(Model):
         self.name = name
         self.modal = modal
         self.device = device
-        self.version = SEVENNET_VERSIONS.get(checkpoint, checkpoint) + (f" [{modal}]" if modal else "")
+        self.version = SEVENNET_VERSIONS.get(Path(checkpoint).name, checkpoint) + (f" [{modal}]" if modal else "")
         self.elements = frozenset(_symbols(self._calc.type_map))
         self._lock = threading.Lock()
 
@@ -305,6 +305,7 @@ class SevenNetModel(Model):
 
 
 SEVENNET_VERSIONS = {
+    "sevennet_l3i5_elastic.pth": "SevenNet-l3i5, dsei elastic fine-tune",
     "7net-0": "SevenNet-0 (11Jul2024)",
     "7net-l3i5": "SevenNet-l3i5",
     "7net-mf-0": "SevenNet-MF-0",

@@ -12,6 +12,9 @@ Names
 ``sevennet``     SevenNet-0 (``7net-0``, 11 Jul 2024; Park et al., J. Chem. Theory Comput. 20, 4857 (2024));
                  weights in the sevenn wheel.
 ``sevennet-l3i5``  SevenNet-l3i5 (l_max = 3, 5 interaction layers; MPtrj), weights in the sevenn wheel.
+``sevennet-l3i5-elastic``  SevenNet-l3i5 fine-tuned by dsei the same way as ``chgnet-elastic`` (298 compounds of
+                 ≤ 12 sites with clamped strain pairs; ``scripts/finetune_elastic.py --base sevennet-l3i5``); weights
+                 in ``dsei/models/weights/`` (MIT, as SevenNet). Not the default (docs/mechanics.md).
 ``sevennet-mf-r2scan``, ``sevennet-mf-pbe``
                  SevenNet-MF-0, the multi-fidelity checkpoint in the sevenn wheel (trained jointly on PBE(+U)
                  MPtrj and r2SCAN MP data; Kim et al., J. Am. Chem. Soc. 147, 1042 (2025)), evaluated at its
@@ -123,6 +126,8 @@ def _pkg_version(pkg: str) -> str:
 CHGNET_CHECKPOINTS = {"chgnet": "0.3.0", "chgnet-r2scan": "r2scan"}
 #: dsei name → CHGNet weights shipped inside dsei itself (``dsei/models/weights/``).
 DSEI_CHGNET_WEIGHTS = {"chgnet-elastic": "chgnet_elastic.pt"}
+#: dsei name → SevenNet checkpoints shipped inside dsei itself (``dsei/models/weights/``; sevenn's checkpoint format).
+DSEI_SEVENNET_WEIGHTS = {"sevennet-l3i5-elastic": "sevennet_l3i5_elastic.pth"}
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 
 
@@ -153,6 +158,9 @@ def _sevennet_check(name: str = "sevennet") -> tuple[bool, str, str]:
     ver = _pkg_version("sevenn")
     if not ver:
         return False, "package sevenn is not installed (pip install 'sevenn>=0.13,<0.14')", ""
+    if name in DSEI_SEVENNET_WEIGHTS:
+        path = WEIGHTS_DIR / DSEI_SEVENNET_WEIGHTS[name]
+        return (True, "", ver) if path.is_file() else (False, f"weights {path} missing from the dsei install", ver)
     spec = importlib.util.find_spec("sevenn")
     ckpt = Path(spec.origin).parent / "pretrained_potentials" / SEVENNET_CHECKPOINTS[name][1]  # type: ignore[arg-type]
     if not ckpt.exists():
@@ -191,6 +199,7 @@ _BUILTIN = {
     "chgnet": "CHGNet 0.3.0 (weights in the chgnet wheel)",
     "chgnet-r2scan": "CHGNet 0.3.0 fine-tuned on MP r2SCAN (weights in the chgnet wheel)",
     "chgnet-elastic": "CHGNet 0.3.0 fine-tuned by dsei on DFT elastic stresses (weights in dsei)",
+    "sevennet-l3i5-elastic": "SevenNet-l3i5 fine-tuned by dsei on DFT elastic stresses (weights in dsei)",
     "sevennet": "SevenNet-0 / 7net-0 (weights in the sevenn wheel)",
     "sevennet-l3i5": "SevenNet-l3i5 (weights in the sevenn wheel; about 3x the cost of SevenNet-0)",
     "sevennet-mf-r2scan": "SevenNet-MF-0 at its r2SCAN fidelity (weights in the sevenn wheel)",
@@ -223,7 +232,7 @@ def check_model(name: str) -> ModelInfo:
     base = name.removesuffix("+d3")
     if base in CHGNET_CHECKPOINTS or base in DSEI_CHGNET_WEIGHTS:
         ok, why, ver = _chgnet_check(base)
-    elif base in SEVENNET_CHECKPOINTS:
+    elif base in SEVENNET_CHECKPOINTS or base in DSEI_SEVENNET_WEIGHTS:
         ok, why, ver = _sevennet_check(base)
     elif name == "mace":
         ok, why, ver = _local_file_check("mace-torch", "DSEI_MACE_MODEL")
@@ -282,6 +291,8 @@ def _build(name: str, device: str) -> Model:
     if name in SEVENNET_CHECKPOINTS:
         ckpt, _, modal = SEVENNET_CHECKPOINTS[name]
         return base.SevenNetModel(device=device, checkpoint=ckpt, modal=modal, name=name)
+    if name in DSEI_SEVENNET_WEIGHTS:
+        return base.SevenNetModel(device=device, checkpoint=str(WEIGHTS_DIR / DSEI_SEVENNET_WEIGHTS[name]), name=name)
     if name.endswith("+d3"):
         return base.D3Model(_load_cached(name.removesuffix("+d3"), device), device=device)
     if name == "mace":

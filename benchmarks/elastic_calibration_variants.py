@@ -1,0 +1,187 @@
+"""Can the shear calibration learn more? Variants of the default model's trees under the benchmark's CV (measured: no).
+
+    OMP_NUM_THREADS=1 nice python benchmarks/tensor_set_raw.py                    # raw tensors of the tensor set (resumable)
+    OMP_NUM_THREADS=1 nice python benchmarks/elastic_calibration_variants.py [--variants base,half,no_floor,...]
+
+Same data, target, weights, settings and 5-fold × 5-seed CV as the shipped threshold-weighted trees of
+``benchmarks/elastic_accuracy.py`` (SevenNet-l3i5 raw tensors of all 1,000 dev compounds from its cache
+``bench-out/elastic_accuracy/raw_sevennet-l3i5.jsonl``; an unstable tensor is a miss), each variant changing one
+thing:
+
+- ``base``: the shipped kind, refitted in this loop (the reference the other variants are compared with);
+- ``half``: trained on a random half of each training fold (the learning curve: does more data help?);
+- ``no_floor``: a_G may fall below 1 (the shipped clip keeps ŷ ≥ 0: shear only stiffened);
+- ``descriptors``: plus the discovery surrogate's 32 structure/composition descriptors
+  (:mod:`dsei.discovery.features`, of the DFT structure);
+- ``extra``: plus, in every training fold, the tensor-set compounds not in the dev set with their SevenNet-l3i5
+  raw tensors (``bench-out/tensor_set_raw/raw_sevennet-l3i5.jsonl``, from ``benchmarks/tensor_set_raw.py``) and
+  DFT K_VRH, G_VRH (never scored);
+- ``stacked``: plus a stacked feature, ln(B/G)_MLIP minus the discovery surrogate's ln(B/G) (one GBT on the 32
+  descriptors, :data:`dsei.discovery.train.GBT` settings), trained on the tensor-set rows not in the dev set and the
+  fold's training rows (out-of-fold by an inner 5-fold split for the training rows);
+- ``k_trees``: a separate tree model of ln(K_DFT/K_MLIP) (Huber loss, with the ``extra`` rows), for MAE K only.
+
+Results: docs/benchmarks.md, "Accuracy against DFT".
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from elastic_accuracy import (  # noqa: E402
+    CV_SEEDS,
+    GBT_SETTINGS,
+    ROOT,
+    THRESHOLD_WEIGHT,
+    features,
+    is_sei_like,
+    load_dev,
+    load_raw,
+    moduli,
+    threshold_weights,
+)
+
+TENSORS = ROOT.parent / "shared" / "data" / "mp_elastic_tensors_dejong2015.json.gz"
+
+
+def dev_rows(cache: Path):
+    from dsei.discovery.train import load_training_features
+    from dsei.mechanics.calibration import FEATURES, feature_vector
+
+    entries = load_dev(1)
+    raw = load_raw(cache, "sevennet-l3i5")
+    ts = load_training_features()
+    desc = {i: ts.x[k] for k, i in enumerate(ts.ids)}
+    rows = {"ok": [], "x": [], "d": [], "pugh_m": [], "K_m": [], "G_m": []}
+    for e in entries:
+        r = raw.get(e["mp_id"], {})
+        m = moduli(np.array(r["C_GPa"]), r["volume_per_atom_A3"]) if "C_GPa" in r else None
+        f = features(e["formula"], np.array(r["C_GPa"]), r["volume_per_atom_A3"]) if m and m["stable"] else None
+        ok = f is not None and e["mp_id"] in desc
+        rows["ok"].append(ok)
+        rows["x"].append(feature_vector(f, FEATURES) if ok else np.zeros(len(FEATURES)))
+        rows["d"].append(desc.get(e["mp_id"], np.zeros(ts.x.shape[1])))
+        for k, key in (("pugh_m", "pugh"), ("K_m", "K"), ("G_m", "G")):
+            rows[k].append(m[key] if ok else np.nan)
+    out = {k: np.array(v) for k, v in rows.items()}
+    out["pugh_dft"] = np.array([e["K_vrh"] / e["G_vrh"] for e in entries])
+    out["K_dft"] = np.array([e["K_vrh"] for e in entries])
+    out["G_dft"] = np.array([e["G_vrh"] for e in entries])
+    out["sei"] = np.array([is_sei_like(e) for e in entries])
+    dev_ids = {e["mp_id"] for e in entries}
+    other = np.array([i not in dev_ids for i in ts.ids])
+    out["surr_x"], out["surr_y"] = ts.x[other], (ts.ln_K - ts.ln_G)[other]
+    return out
+
+
+def extra_rows(path: Path):
+    """Calibration rows of the tensor-set compounds not in the dev set (stable SevenNet-l3i5 tensors)."""
+    from dsei.mechanics.calibration import FEATURES, feature_vector
+
+    tens = {d["mp_id"]: d for d in json.load(gzip.open(TENSORS))}
+    raw = load_raw(path.parent, "sevennet-l3i5") if path.exists() else {}
+    x, y, p, yk = [], [], [], []
+    for i, r in raw.items():
+        e = tens.get(i)
+        if e is None or e.get("in_dev_set") or "C_GPa" not in r or not (e["K_vrh"] > 0 and e["G_vrh"] > 0):
+            continue
+        c = np.array(r["C_GPa"])
+        m = moduli(c, r["volume_per_atom_A3"])
+        f = features(e["formula"], c, r["volume_per_atom_A3"]) if m["stable"] else None
+        if f is None:
+            continue
+        x.append(feature_vector(f, FEATURES))
+        p.append(e["K_vrh"] / e["G_vrh"])
+        y.append(np.log(m["pugh"] / p[-1]))
+        yk.append(np.log(e["K_vrh"] / m["K"]))
+    return np.array(x), np.array(y), np.array(p), np.array(yk)
+
+
+def run(variant: str, d: dict, extra) -> str:
+    from sklearn.ensemble import GradientBoostingRegressor
+
+    from dsei.discovery.train import GBT as SURROGATE_GBT
+
+    n, ok = len(d["ok"]), d["ok"]
+    y = np.log(d["pugh_m"] / d["pugh_dft"])
+    xe, ye, pe, yke = extra
+    res = []
+    for s in CV_SEEDS:
+        order = np.random.default_rng(s).permutation(n)
+        yhat, ak = np.zeros(n), np.zeros(n)
+        for fold in np.array_split(order, 5):
+            tr = np.setdiff1d(order, fold)
+            tr = tr[ok[tr]]
+            if variant == "half":
+                tr = np.random.default_rng(100 + s).permutation(tr)[: len(tr) // 2]
+            te = fold[ok[fold]]
+            if variant == "k_trees":
+                g = GradientBoostingRegressor(**{**GBT_SETTINGS, "loss": "huber"})
+                g.fit(np.vstack([d["x"][tr], xe]), np.concatenate([np.log(d["K_dft"] / d["K_m"])[tr], yke]))
+                ak[te] = g.predict(d["x"][te])
+                continue
+            x_tr, x_te = [d["x"][tr]], [d["x"][te]]
+            if variant == "descriptors":
+                x_tr.append(d["d"][tr])
+                x_te.append(d["d"][te])
+            if variant == "stacked":
+                def surrogate(rows):
+                    g = GradientBoostingRegressor(random_state=0, **SURROGATE_GBT)
+                    return g.fit(np.vstack([d["surr_x"], d["d"][rows]]), np.concatenate([d["surr_y"], np.log(d["pugh_dft"][rows])]))
+
+                inner = np.zeros(len(tr))
+                for part in np.array_split(np.random.default_rng(7).permutation(len(tr)), 5):
+                    inner[part] = surrogate(tr[np.setdiff1d(np.arange(len(tr)), part)]).predict(d["d"][tr[part]])
+                x_tr.append((np.log(d["pugh_m"][tr]) - inner)[:, None])
+                x_te.append((np.log(d["pugh_m"][te]) - surrogate(tr).predict(d["d"][te]))[:, None])
+            x_tr, x_te = np.hstack(x_tr), np.hstack(x_te)
+            y_tr, w = y[tr], threshold_weights(d["pugh_dft"][tr], **THRESHOLD_WEIGHT)
+            if variant == "extra":
+                x_tr, y_tr = np.vstack([x_tr, xe]), np.concatenate([y_tr, ye])
+                w = np.concatenate([w, threshold_weights(pe, **THRESHOLD_WEIGHT)])
+            g = GradientBoostingRegressor(**GBT_SETTINGS).fit(x_tr, y_tr, sample_weight=w)
+            fit = g.predict(x_tr)
+            lo = fit.min() if variant == "no_floor" else max(0.0, fit.min())
+            yhat[te] = np.clip(g.predict(x_te), lo, max(lo, fit.max()))
+        if variant == "k_trees":
+            k_cal = d["K_m"] * np.exp(ak)
+            res.append((np.nan, np.nan, np.nan, np.nanmean(np.abs(k_cal - d["K_dft"])[ok])))
+            continue
+        pugh = d["pugh_m"] / np.exp(yhat)
+        agree = np.where(ok, (pugh >= 1.75) == (d["pugh_dft"] >= 1.75), False)
+        g_cal = d["G_m"] * np.exp(yhat)
+        res.append((agree.mean(), agree[d["sei"]].mean(), np.nanmean(np.abs(g_cal - d["G_dft"])[ok]),
+                    np.nanmean(np.abs(d["K_m"] - d["K_dft"])[ok])))
+    a = np.nanmean(np.array(res, float), axis=0)
+    if variant == "k_trees":
+        return f"{variant:12s} MAE K {a[3]:.2f} GPa (uncalibrated {np.nanmean(np.abs(d['K_m'] - d['K_dft'])[ok]):.2f}; {len(ye)} extra rows)"
+    return (f"{variant:12s} agreement {a[0] * 100:.1f} %  SEI-like {a[1] * 100:.1f} %  MAE G {a[2]:.2f} GPa  MAE K {a[3]:.2f} GPa"
+            + (f"  ({len(ye)} extra rows)" if variant == "extra" else ""))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--variants", default="base,half,no_floor,descriptors,extra,stacked,k_trees")
+    ap.add_argument("--cache", type=Path, default=ROOT / "bench-out" / "elastic_accuracy")
+    ap.add_argument("--extra", type=Path, default=ROOT / "bench-out" / "tensor_set_raw" / "raw_sevennet-l3i5.jsonl")
+    args = ap.parse_args()
+    warnings.filterwarnings("ignore")
+    if not (args.cache / "raw_sevennet-l3i5.jsonl").exists():
+        sys.exit(f"error: {args.cache}/raw_sevennet-l3i5.jsonl: not found (run benchmarks/elastic_accuracy.py --every 1 --models sevennet-l3i5)")
+    d = dev_rows(args.cache)
+    extra = extra_rows(args.extra)
+    for v in args.variants.split(","):
+        print(run(v, d, extra), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

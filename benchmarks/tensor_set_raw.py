@@ -1,0 +1,53 @@
+"""Raw SevenNet-l3i5 elastic tensors of the tensor-set compounds that are not in the dev set (resumable cache).
+
+    OMP_NUM_THREADS=1 nice python benchmarks/tensor_set_raw.py [--shard 0 --shards 2] [--max-sites 12]
+
+The same pipeline and cache format as ``benchmarks/elastic_accuracy.py`` (``run_model``), on the 949 compounds of
+``../shared/data/mp_elastic_tensors_dejong2015.json.gz`` with ``in_dev_set`` false, smallest cells first. Shards
+write ``bench-out/tensor_set_raw/shard<k>/``; the compounds done so far are merged into
+``bench-out/tensor_set_raw/raw_sevennet-l3i5.jsonl`` (read by ``benchmarks/elastic_calibration_variants.py``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from elastic_accuracy import ROOT, run_model  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "data" / "mp_elastic_tensors_dejong2015.json.gz"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--shard", type=int, default=0)
+    ap.add_argument("--shards", type=int, default=1)
+    ap.add_argument("--max-sites", type=int, default=0, help="only cells with at most this many sites (0: all)")
+    ap.add_argument("--out", type=Path, default=ROOT / "bench-out" / "tensor_set_raw")
+    ap.add_argument("--merge-only", action="store_true")
+    args = ap.parse_args()
+    if not DATA.exists():
+        sys.exit(f"error: {DATA}: not found (the shared data folder must sit beside the repository)")
+    if not args.merge_only:
+        import torch
+
+        torch.set_num_threads(1)
+        entries = [e for e in json.load(gzip.open(DATA)) if not e.get("in_dev_set")]
+        if args.max_sites:
+            entries = [e for e in entries if e["nsites"] <= args.max_sites]
+        entries = sorted(entries, key=lambda e: (e["nsites"], e["mp_id"]))[args.shard :: args.shards]
+        shard = args.out / f"shard{args.shard}"
+        shard.mkdir(parents=True, exist_ok=True)
+        run_model("sevennet-l3i5", entries, shard, chunk=8)
+    lines = [line for p in sorted(args.out.glob("shard*/raw_sevennet-l3i5.jsonl")) for line in p.read_text().splitlines() if line.strip()]
+    (args.out / "raw_sevennet-l3i5.jsonl").write_text("\n".join(lines) + "\n")
+    print(f"{len(lines)} compounds in {args.out / 'raw_sevennet-l3i5.jsonl'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
