@@ -179,6 +179,9 @@ def main() -> int:
     d = dev_rows(args.cache)
     extra = extra_rows(args.extra)
     for v in args.variants.split(","):
+        if v in ("extra", "k_trees") and not len(extra[1]):
+            print(f"{v:12s} skipped: no raw tensors in {args.extra} (run benchmarks/tensor_set_raw.py first)")
+            continue
         print(run(v, d, extra), flush=True)
     return 0
 
