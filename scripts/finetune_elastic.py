@@ -85,14 +85,26 @@ def strain_pairs(entry: dict, strain: float):
     return out
 
 
-def compound_cells(entry: dict, strain: float, base, rng) -> dict:
+def base_labels(base: str, structs) -> list[tuple[float, np.ndarray, np.ndarray]]:
+    """(energy per atom in eV, forces in eV/Å, 3×3 stress in GPa, tensile positive) of each structure from the
+    untouched base model, through dsei's own batched evaluation (``dsei.models``, registry name ``base``)."""
+    from ase.stress import voigt_6_to_full_3x3_stress
+    from ase.units import GPa
+
+    from dsei.models import load_model
+
+    return [(ev.energy_per_atom_eV, ev.forces_eV_per_A, voigt_6_to_full_3x3_stress(ev.stress_eV_per_A3) / GPa)
+            for ev in load_model(base, device="cpu").evaluate(structs)]
+
+
+def compound_cells(entry: dict, strain: float, base: str, rng) -> dict:
     """One compound's training cells: the DFT cell, a rattled copy with the base model's labels, and the ±strain
     pairs that symmetry clamps, with C·ε (GPa) per pair."""
     from pymatgen.core import Structure
 
     s0 = Structure.from_dict(entry["structure"])
     rattled = Structure(s0.lattice, s0.species, s0.cart_coords + rng.normal(0, RATTLE_A, (len(s0), 3)), coords_are_cartesian=True)
-    (e_eq, _, s_eq), (e_r, f_r, s_r) = base.label([s0, rattled])
+    (e_eq, _, s_eq), (e_r, f_r, s_r) = base_labels(base, [s0, rattled])
     return {
         "mp_id": entry["mp_id"], "eq": s0, "rattled": rattled, "pairs": strain_pairs(entry, strain),
         "e_eq": e_eq, "e_rattled": e_r, "f_rattled": f_r, "s_rattled": s_r - s_eq,
@@ -100,7 +112,7 @@ def compound_cells(entry: dict, strain: float, base, rng) -> dict:
 
 
 class CHGNetAdapter:
-    """CHGNet 0.3.0 (``e`` in eV/atom, ``s`` in GPa, tensile positive: checked by :func:`check_sign`)."""
+    """CHGNet 0.3.0 to train (``e`` in eV/atom, ``s`` in GPa, tensile positive: checked by :func:`check_sign`)."""
 
     name = "CHGNet 0.3.0"
 
@@ -110,10 +122,6 @@ class CHGNetAdapter:
         self.model = CHGNet.load(model_name="0.3.0", verbose=False)
         for p in self.model.composition_model.parameters():  # atomic reference energies stay
             p.requires_grad = False
-
-    def label(self, structs) -> list[tuple[float, np.ndarray, np.ndarray]]:
-        """(energy per atom, forces, 3×3 stress in GPa) of each structure, no gradient."""
-        return [(float(p["e"]), np.asarray(p["f"]), np.asarray(p["s"])) for p in self.model.predict_structure(structs, task="efs")]
 
     def graphs(self, structs) -> list:
         return [self.model.graph_converter(s) for s in structs]
@@ -167,13 +175,6 @@ class SevenNetAdapter:
         s = [torch.stack([torch.stack([r[0], r[3], r[5]]), torch.stack([r[3], r[1], r[4]]), torch.stack([r[5], r[4], r[2]])]) for r in v]
         return {"e": e, "f": f, "s": s}
 
-    def label(self, structs) -> list[tuple[float, np.ndarray, np.ndarray]]:
-        was = self.model.training
-        self.model.eval()
-        pred = self.forward(self.graphs(structs))
-        self.model.train(was)
-        return [(float(pred["e"][i]), pred["f"][i].detach().numpy().copy(), pred["s"][i].detach().numpy().copy()) for i in range(len(structs))]
-
     def save(self, path: Path, meta: dict) -> None:
         """A sevenn checkpoint that ``SevenNetCalculator(path)`` loads: the base checkpoint's config with the new
         weights and no optimiser state. The config's ``version`` becomes this sevenn's: the weights are already in
@@ -221,13 +222,14 @@ def group_loss(model, groups: list[dict]) -> tuple:
     return loss, {k: float(v) for k, v in parts.items()}
 
 
-def check_sign(base, entries: list[dict], strain: float) -> None:
-    """The model's stress (GPa) must be tensile-positive like σ = C·ε: check on the first rock salt."""
+def check_sign(model, entries: list[dict], strain: float) -> None:
+    """The training model's stress (GPa) must be tensile-positive like σ = C·ε and like the labels of
+    :func:`base_labels`: check on the first rock salt."""
     for entry in entries:
         pairs = strain_pairs(entry, strain)
         if len(pairs) == 6:
             plus, minus, sig = pairs[0]
-            (_, _, s_plus), (_, _, s_minus) = base.label([plus, minus])
+            s_plus, s_minus = (s.detach().numpy() for s in model.forward(model.graphs([plus, minus]))["s"])
             ds = float(s_plus[0, 0] - s_minus[0, 0])
             if ds * sig[0, 0] <= 0:
                 sys.exit(f"error: stress sign convention mismatch on {entry['mp_id']}: model {ds}, label {sig[0, 0]}")
@@ -267,15 +269,14 @@ def main(argv=None) -> int:
     if args.limit:
         entries = entries[: args.limit]
     out = args.out or OUTS[args.base]
-    base = BASES[args.base]()  # labels for the replay terms: the untouched base model
-    check_sign(base, entries, args.strain)
+    model = BASES[args.base]()
+    check_sign(model, entries, args.strain)
     t0 = time.time()
-    groups = [compound_cells(e, args.strain, base, rng) for e in entries]
+    groups = [compound_cells(e, args.strain, args.base, rng) for e in entries]
     if args.only_pairs:
         groups = [g for g in groups if g["pairs"]]
     n_pairs = sum(len(g["pairs"]) for g in groups)
     print(f"{len(groups)} compounds, {n_pairs} clamped ±strain pairs, {time.time() - t0:.0f} s", flush=True)
-    model = BASES[args.base]()
     params = [p for p in model.model.parameters() if p.requires_grad]
     opt = torch.optim.Adam(params, lr=args.lr)
     steps = args.epochs * ((len(groups) + args.batch - 1) // args.batch)
