@@ -21,7 +21,7 @@ thing:
   fold's training rows (out-of-fold by an inner 5-fold split for the training rows);
 - ``k_trees``: a separate tree model of ln(K_DFT/K_MLIP) (Huber loss, with the ``extra`` rows), for MAE K only.
 
-Results: docs/benchmarks.md, "Accuracy against DFT".
+Results: docs/mechanics.md, "Calibration: what more it can learn".
 """
 
 from __future__ import annotations
