@@ -26,14 +26,14 @@ Each term is a mean square over its scale (``STRAIN_SIGNAL_GPA`` etc. below). Ad
 CHGNet's BSD-3-Clause licence ships beside it (``LICENSE-CHGNet.txt``).
 
     python scripts/finetune_elastic.py                      # writes src/dsei/models/weights/chgnet_elastic.pt
-    python scripts/finetune_elastic.py --base sevennet-l3i5 --max-sites 12 --only-pairs   # sevennet_l3i5_elastic.pth
+    python scripts/finetune_elastic.py --base sevennet-l3i5 --max-sites 12 --only-pairs --lr 1e-3 --epochs 2   # sevennet_l3i5_elastic.pth
     python scripts/finetune_elastic.py --epochs 1 --limit 50 --out /tmp/x.pt   # smoke run
 
 ``--base sevennet-l3i5`` trains SevenNet-l3i5 (sevenn wheel, MIT) with the same labels and loss through a
 torch_geometric batch, saving a sevenn checkpoint (config + weights, 5 MB; shipped as ``sevennet-l3i5-elastic``,
 MIT as SevenNet). A training cell costs ~0.29 s on 2 cores against CHGNet's ~0.12 s (second-order gradients
-through the l = 3 tensor products), hence the size filter: 298 compounds, 16 min an epoch (docs/mechanics.md,
-"Fine-tuned elastic model").
+through the l = 3 tensor products), hence the size filter: 298 compounds, ~16–20 min an epoch. The shipped
+SevenNet weights are two epochs at lr 10⁻³ (42 min on 2 cores; docs/mechanics.md, "Fine-tuned elastic model").
 """
 
 from __future__ import annotations
@@ -242,7 +242,7 @@ def main(argv=None) -> int:
     ap.add_argument("--base", choices=sorted(BASES), default="chgnet", help="model to fine-tune (default chgnet)")
     ap.add_argument("--out", type=Path, default=None, help="default: src/dsei/models/weights/<base>_elastic.pt(h)")
     ap.add_argument("--strain", type=float, default=0.01, help="strain magnitude (fraction), default 1 %%")
-    ap.add_argument("--epochs", type=int, default=1, help="default 1: the shipped weights (two measured worse for CHGNet)")
+    ap.add_argument("--epochs", type=int, default=1, help="default 1: the shipped CHGNet weights (two measured worse for it); SevenNet ships --epochs 2 --lr 1e-3")
     ap.add_argument("--lr", type=float, default=3e-4)
     ap.add_argument("--batch", type=int, default=4, help="compounds per optimiser step")
     ap.add_argument("--include-dev", action="store_true", help="also train on the 176 dev-set compounds")

@@ -13,8 +13,10 @@ Names
                  weights in the sevenn wheel.
 ``sevennet-l3i5``  SevenNet-l3i5 (l_max = 3, 5 interaction layers; MPtrj), weights in the sevenn wheel.
 ``sevennet-l3i5-elastic``  SevenNet-l3i5 fine-tuned by dsei the same way as ``chgnet-elastic`` (298 compounds of
-                 ≤ 12 sites with clamped strain pairs; ``scripts/finetune_elastic.py --base sevennet-l3i5``); weights
-                 in ``dsei/models/weights/`` (MIT, as SevenNet). Not the default (docs/mechanics.md).
+                 ≤ 12 sites with clamped strain pairs, two epochs at lr 10⁻³; ``scripts/finetune_elastic.py --base
+                 sevennet-l3i5 --max-sites 12 --only-pairs --lr 1e-3 --epochs 2``); weights in
+                 ``dsei/models/weights/`` (MIT, as SevenNet). Ahead of the default under CV on the dev set, with
+                 its own shear calibration; not yet the default (docs/mechanics.md).
 ``sevennet-mf-r2scan``, ``sevennet-mf-pbe``
                  SevenNet-MF-0, the multi-fidelity checkpoint in the sevenn wheel (trained jointly on PBE(+U)
                  MPtrj and r2SCAN MP data; Kim et al., J. Am. Chem. Soc. 147, 1042 (2025)), evaluated at its
