@@ -121,4 +121,6 @@ def test_screen_default_mechanics_agree_with_dsei_elastic(tmp_path):
     direct = dsei.elastic(str(folder / "LiF.cif"))  # the same file, so the same CIF-rounded input
     assert direct.relax_steps >= 2  # the standalone command does relax
     assert row["verdict"] == direct.verdict == "brittle"
-    assert abs(row["pugh_ratio"] - direct.pugh_ratio) < 1e-4  # the same reference relaxation, once
+    # the same reference relaxation, once: the two runs stop at the same force criterion from different paths,
+    # which moves B/G by ~1e-4; the base model SevenNet-l3i5 instead of its fine-tune moves it by 3.5e-3
+    assert abs(row["pugh_ratio"] - direct.pugh_ratio) < 1e-3

@@ -222,23 +222,24 @@ def test_a_failing_retry_does_not_lose_the_answer(lif):
 
 @pytest.mark.slow
 def test_b2_liag_is_unstable_for_the_default_and_fallback_but_gets_an_answer():
-    """A real case: B2 LiAg (library, mp-2426; the experimental beta phase) has C12 > C11 with SevenNet-l3i5 at
-    every protocol tried (tighter relaxation, input cell, smaller strains) and with CHGNet, but not with
-    SevenNet-MF-0 (r2SCAN): the result names all of it and reports that model's moduli as uncertain."""
-    from dsei.mechanics import elastic_many
+    """A real case: B2 LiAg (library, mp-2426; the experimental beta phase) has C12 > C11 with the elastic
+    default (sevennet-l3i5-elastic, as with SevenNet-l3i5 before it) at every protocol tried (tighter relaxation,
+    input cell, smaller strains) and with CHGNet, but not with SevenNet-MF-0 (r2SCAN): the result names all of it
+    and reports that model's moduli as uncertain."""
+    from dsei.mechanics import DEFAULT_ELASTIC_MODEL, elastic_many
     from dsei.structures.library import get_library
 
     r = elastic_many([get_library().structure("LiAg-mp-2426")])[0]
     attempts = [(t["attempt"], t["model"], t["born_stable"]) for t in r.retries]
-    assert attempts[0] == ("standard", "sevennet-l3i5", False)
+    assert attempts[0] == ("standard", DEFAULT_ELASTIC_MODEL, False)
     assert ("fallback model", "chgnet", False) in attempts
     assert attempts[-1] == ("other model", "sevennet-mf-r2scan", True)
-    assert {a for a, m, ok in attempts if m == "sevennet-l3i5"} == {
+    assert {a for a, m, ok in attempts if m == DEFAULT_ELASTIC_MODEL} == {
         "standard", "tighter relaxation (fmax 0.0001 eV/Å, ≤ 2000 steps)", "input cell (lattice not relaxed)", "smaller strains (±0.1/±0.25 %)"}
     assert r.born_stable and r.min_eigenvalue_GPa > 0 and r.verdict == "uncertain"
     c = np.array(r.C_GPa)
     assert c[0, 0] > c[0, 1] and c[3, 3] > 0  # the cubic Born criteria the other models break
-    assert "tighter relaxation (fmax 0.0001 eV/Å, ≤ 2000 steps) (sevennet-l3i5): smallest eigenvalue -" in r.verdict_reason
+    assert f"tighter relaxation (fmax 0.0001 eV/Å, ≤ 2000 steps) ({DEFAULT_ELASTIC_MODEL}): smallest eigenvalue -" in r.verdict_reason
     assert "fallback model (chgnet): smallest eigenvalue -" in r.verdict_reason and "reported uncertain" in r.verdict_reason
     off = elastic_many([get_library().structure("LiAg-mp-2426")], retry=False)[0]
     assert off.verdict == "unstable" and off.pugh_ratio is None and not off.retries

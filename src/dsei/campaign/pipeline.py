@@ -241,7 +241,7 @@ def resolve_stages(names: Sequence[str]) -> tuple[list[str], list[tuple[str, str
 def stage_models(names: Sequence[str], model: str | None = None, options: dict[str, dict[str, Any]] | None = None) -> dict[str, str]:
     """The model of each stage: ``model`` for all when given (``--model``), else the stage's own ``model``
     option (a config's ``[elastic] model = ...``), else the default of the property the stage computes
-    (:attr:`Stage.default_model`: stability SevenNet-MF-0 r2SCAN, elastic SevenNet-l3i5, NEB SevenNet-MF-0
+    (:attr:`Stage.default_model`: stability SevenNet-MF-0 r2SCAN, elastic sevennet-l3i5-elastic, NEB SevenNet-MF-0
     r2SCAN). The relax stage, unless told otherwise, relaxes with the elastic stage's model when the route has
     one — the elastic stage then reuses that structure instead of relaxing every candidate a second time — and
     else (or when the elastic model is a committee) with the relaxation default (SevenNet-0). Stages that only read the relaxed structure (validate, BVSE)

@@ -10,7 +10,7 @@ Rule (in this order):
    (:data:`dsei.mechanics.elastic.FALLBACK_MODEL`).
 3. ``ductile`` if B/G ≥ 1.75, else ``brittle`` (S. F. Pugh, Philos. Mag. 45, 823 (1954)).
 
-For a calibrated tensor of a model with a shipped confidence model (the default, SevenNet-l3i5), rule 2's band
+For a calibrated tensor of a model with a shipped confidence model (the default, sevennet-l3i5-elastic, and SevenNet-l3i5), rule 2's band
 is replaced by a calibrated probability: :func:`verdict_from_probability` with ``p_ductile`` from
 :mod:`dsei.mechanics.confidence` (docs/mechanics.md, "Confidence"). The fixed bands below remain for the other
 models, uncalibrated tensors and committees.
@@ -26,7 +26,7 @@ and its band is 1.65–2.00 (:data:`CALIBRATED_MARGIN_BELOW` = 0.10, :data:`CALI
 Set with SevenNet-0's ridge under 5-fold CV on the same 200 compounds: a calibrated "ductile" within 0.25
 above 1.75 was right for about half, beyond it for over 80 %, while a calibrated "brittle" was right for about
 two thirds whatever its distance below 1.75, so a wider band below would discard verdicts without making the
-rest more reliable. Rechecked for the default since (SevenNet-l3i5, 5-fold CV on all 1,000 dev compounds, 948
+rest more reliable. Rechecked for SevenNet-l3i5 since (the previous default, 5-fold CV on all 1,000 dev compounds, 948
 stable results): with the shipped trees a predicted side is right for 68 % (brittle, within 0.1 below 1.75) and
 65–71 % (ductile, within 0.25 above) inside the band, for 81–97 % outside it (but 10 of the 15 predicted brittle
 0.5–1.0 below 1.75). The band stands (``benchmarks/elastic_accuracy.py``, "verdict reliability";

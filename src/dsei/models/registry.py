@@ -15,8 +15,8 @@ Names
 ``sevennet-l3i5-elastic``  SevenNet-l3i5 fine-tuned by dsei the same way as ``chgnet-elastic`` (298 compounds of
                  ≤ 12 sites with clamped strain pairs, two epochs at lr 10⁻³; ``scripts/finetune_elastic.py --base
                  sevennet-l3i5 --max-sites 12 --only-pairs --lr 1e-3 --epochs 2``); weights in
-                 ``dsei/models/weights/`` (MIT, as SevenNet). Ahead of the default under CV on the dev set, with
-                 its own shear calibration; not yet the default (docs/mechanics.md).
+                 ``dsei/models/weights/`` (MIT, as SevenNet). With its own shear calibration, ahead of SevenNet-l3i5
+                 under CV on the dev set: **the elastic default** (:data:`DEFAULT_ELASTIC_MODEL`; docs/mechanics.md).
 ``sevennet-mf-r2scan``, ``sevennet-mf-pbe``
                  SevenNet-MF-0, the multi-fidelity checkpoint in the sevenn wheel (trained jointly on PBE(+U)
                  MPtrj and r2SCAN MP data; Kim et al., J. Am. Chem. Soc. 147, 1042 (2025)), evaluated at its
@@ -57,13 +57,15 @@ COMMITTEE = ("chgnet", "sevennet")
 #: to the published DFT vacancy barriers of LiF, Li2O, Li2S and α-Li3N (mean |error| 0.04 eV against 0.07 eV
 #: for SevenNet-0; LiF 0.66 vs 0.54 eV, DFT 0.73) — docs/benchmarks.md, "Barriers vs DFT".
 DEFAULT_BARRIER_MODEL = "sevennet-mf-r2scan"
-#: Elastic tensors (``dsei elastic``): SevenNet-l3i5 — with the shipped shear calibration and CHGNet's second
-#: opinion on unstable tensors (``dsei.mechanics.elastic.FALLBACK_MODEL``), Pugh agreement 80.2 % under 5-fold
-#: CV on all 1,000 dev compounds, MAE K 9.3, G 11.2 GPa; with the same ridge calibration on 200 of them it beat
-#: SevenNet-0 on every measure (70.5 vs 67.1 %, 14 vs 21 unstable) at ~2.4x the cost per structure, and
-#: SevenNet-MF-0 (r2SCAN) was less accurate than SevenNet-0 against the PBE elastic data
-#: (docs/benchmarks.md, "Mechanics: accuracy and speed").
-DEFAULT_ELASTIC_MODEL = "sevennet-l3i5"
+#: Elastic tensors (``dsei elastic``): ``sevennet-l3i5-elastic``, SevenNet-l3i5 fine-tuned by dsei on DFT elastic
+#: stresses — with its shipped shear calibration and CHGNet's second opinion on unstable tensors
+#: (``dsei.mechanics.elastic.FALLBACK_MODEL``), Pugh agreement 80.3 % ± 0.5 under 5-fold CV × 5 seeds on all
+#: 1,000 dev compounds (none in its training set), MAE K 9.1, G 10.8 GPa, 20 unstable, against 79.9 % ± 0.5,
+#: 9.2, 11.2 GPa and 22 for its base SevenNet-l3i5 (the previous default) from the same CHGNet tensors; without
+#: the fallback 78.6 % ± 0.5 against 77.5 % ± 0.4; the same cost per structure (one architecture). SevenNet-l3i5
+#: itself had beaten SevenNet-0 on every measure at ~2.4x its cost, and SevenNet-MF-0 (r2SCAN) was less accurate
+#: than SevenNet-0 against the PBE elastic data (docs/benchmarks.md, "Mechanics: accuracy and speed").
+DEFAULT_ELASTIC_MODEL = "sevennet-l3i5-elastic"
 #: Thermochemistry (``dsei stability``, ``convert``, ``design``): SevenNet-MF-0 at its r2SCAN fidelity, with the
 #: fitted elemental references — reduction potentials of 76 binaries vs Li/Li+ from experimental ΔfH°, each
 #: predicted by a fit without it: MAE 0.057 V (SevenNet-0 0.074, SevenNet-l3i5 0.074, CHGNet 0.081), and 0.065 V
