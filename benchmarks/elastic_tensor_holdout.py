@@ -26,8 +26,6 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 from elastic_accuracy import ROOT, THRESH, is_sei_like, load_raw, metrics, predict, run_model, tensors  # noqa: E402
