@@ -2,7 +2,7 @@
 fine-tune saw: the compounds of ``../shared/data/mp_elastic_tensors_dejong2015.json.gz`` (de Jong et al. 2015)
 that are not in the dev set and not in ``sevennet-l3i5-elastic``'s training set.
 
-    OMP_NUM_THREADS=1 nice python benchmarks/elastic_tensor_holdout.py --shard 0 --shards 2   # and --shard 1
+    OMP_NUM_THREADS=1 nice python benchmarks/elastic_tensor_holdout.py --shard 0 --shards 2   # and --shard 1 (--max-sites 16 default)
     OMP_NUM_THREADS=1 python benchmarks/elastic_tensor_holdout.py --analyze-only
 
 Held out: ``in_dev_set`` false (the shipped trees and p_ductile were fitted on the dev set only) and not a
@@ -12,8 +12,10 @@ cells SevenNet-l3i5's cache ``bench-out/tensor_set_raw`` covers). Raw tensors: `
 ``run_model`` (same pipeline, resumable cache ``OUT/raw_<model>.jsonl``; shards write ``OUT/shard<k>/`` and
 ``--analyze-only`` merges them), SevenNet-l3i5's read from ``bench-out/tensor_set_raw`` where present.
 
-Per model, uncalibrated and with its *shipped* calibration (no refitting: a true held-out test), and the verdict
-from its shipped p_ductile at its shipped p*: MAE K and G against the DFT VRH moduli, Pugh agreement (an
+Per model, uncalibrated and with its *shipped* calibration (no refitting: a true held-out test), with dsei's
+fallback (``--fallback``, default CHGNet with its shipped calibration, where the model's tensor is not positive
+definite; such results are always ``uncertain``, so they add no confident verdict), and the verdict from its
+shipped p_ductile at its shipped p*: MAE K and G against the DFT VRH moduli, Pugh agreement (an
 ``unstable`` result is a miss), confident verdicts and how many are right; on all held-out compounds, on the
 SEI-like ones (``elastic_accuracy.is_sei_like``) and on the compounds both models find positive definite.
 """
@@ -28,7 +30,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
-from elastic_accuracy import ROOT, THRESH, is_sei_like, load_raw, metrics, predict, run_model, tensors  # noqa: E402
+from elastic_accuracy import (  # noqa: E402
+    ROOT,
+    THRESH,
+    is_sei_like,
+    load_raw,
+    metrics,
+    predict,
+    run_model,
+    tensors,
+    with_fallback,
+)
 
 DATA = ROOT.parent / "shared" / "data" / "mp_elastic_tensors_dejong2015.json.gz"
 MODELS = ("sevennet-l3i5-elastic", "sevennet-l3i5")
@@ -93,9 +105,10 @@ def report(entries: list[dict], results: dict[str, tuple], label: str) -> None:
     print(f"\n{label}: {len(entries)} compounds")
     print("| model | calibration | MAE K (GPa) | MAE G (GPa) | Pugh agreement | unstable | confident (p*) | confident right |")
     print("|---|---|---|---|---|---|---|---|")
-    for m, (unc, cal, ps) in results.items():
+    for m, (unc, cal, ps, fb) in results.items():
         p_star = (conf.parameters(m) or {}).get("p_star", 0.7)
-        for name, preds, calibrated in (("none", unc, False), ("shipped", cal, True)):
+        rows = [("none", unc, False), ("shipped", cal, True)] + ([("shipped + fallback", fb, True)] if fb is not None else [])
+        for name, preds, calibrated in rows:
             r = metrics(preds, entries, calibrated=calibrated)
             conf_txt = right_txt = "—"
             if calibrated:
@@ -114,6 +127,7 @@ def main() -> int:
     ap.add_argument("--chunk", type=int, default=8)
     ap.add_argument("--out", type=Path, default=ROOT / "bench-out" / "tensor_holdout")
     ap.add_argument("--analyze-only", action="store_true")
+    ap.add_argument("--fallback", default="chgnet", help="the fallback model for unstable tensors ('none': off)")
     args = ap.parse_args()
     if not DATA.exists():
         sys.exit(f"error: {DATA}: not found (the shared data folder must sit beside the repository)")
@@ -126,7 +140,7 @@ def main() -> int:
         mine = entries[args.shard :: args.shards]
         out = args.out / f"shard{args.shard}" if args.shards > 1 else args.out
         out.mkdir(parents=True, exist_ok=True)
-        for m in args.models:
+        for m in args.models + ([args.fallback] if args.fallback != "none" else []):
             have = merged_raw(args.out, m)
             todo = [e for e in mine if e["mp_id"] not in have]
             if todo:
@@ -135,11 +149,14 @@ def main() -> int:
     done = [e for e in entries if all(e["mp_id"] in raws[m] for m in args.models)]
     print(f"{len(entries)} held-out compounds of ≤ {args.max_sites} sites; {len(done)} computed with every model")
     results = {m: shipped(raws[m], done, m) for m in args.models}
+    fb_raw = merged_raw(args.out, args.fallback) if args.fallback != "none" else {}
+    fb_cal = shipped(fb_raw, done, args.fallback)[1] if fb_raw and all(e["mp_id"] in fb_raw for e in done) else None
+    results = {m: (*r, None if fb_cal is None else with_fallback(r[1], fb_cal)) for m, r in results.items()}
     report(done, results, "all held out")
     sei = [i for i, e in enumerate(done) if is_sei_like(e)]
-    report([done[i] for i in sei], {m: tuple([r[i] for i in sei] for r in res) for m, res in results.items()}, "SEI-like")
+    report([done[i] for i in sei], {m: tuple(None if r is None else [r[i] for i in sei] for r in res) for m, res in results.items()}, "SEI-like")
     both = [i for i, e in enumerate(done) if all(res[0][i] is not None and res[0][i]["stable"] for res in results.values())]
-    report([done[i] for i in both], {m: tuple([r[i] for i in both] for r in res) for m, res in results.items()},
+    report([done[i] for i in both], {m: tuple(None if r is None else [r[i] for i in both] for r in res) for m, res in results.items()},
            "positive definite with every model")
     wrong = [(done[i]["formula"], done[i]["mp_id"], results[args.models[0]][2][i], done[i]["K_vrh"] / done[i]["G_vrh"])
              for i in sei if results[args.models[0]][2][i] is not None]
