@@ -61,7 +61,7 @@ def main() -> int:
     from dsei.models import load_model
 
     m = load_model(DEFAULT_ELASTIC_MODEL)
-    anchor_model = load_model(ANCHOR_MODEL)
+    anchor_model = m if DEFAULT_ELASTIC_MODEL == ANCHOR_MODEL else load_model(ANCHOR_MODEL)
     structs = structures()
     elastic_many(structs[:1], m)  # warm-up (model, pymatgen tables)
     anchors = [lif_anchor_s(anchor_model)]

@@ -6,8 +6,9 @@ that are not in the dev set and not in ``sevennet-l3i5-elastic``'s training set.
     OMP_NUM_THREADS=1 python benchmarks/elastic_tensor_holdout.py --analyze-only
 
 Held out: ``in_dev_set`` false (the shipped trees and p_ductile were fitted on the dev set only) and not a
-training compound of ``scripts/finetune_elastic.py --max-sites 12 --only-pairs`` (a cell of ≤ 12 sites with at
-least one symmetry-clamped strain pair, ``finetune_elastic.strain_pairs``), limited to ``--max-sites`` sites (the
+training compound of the shipped fine-tune (its selection — ``max_sites``, ``only_pairs``, ``strain`` — read from
+the ``dsei`` record that ``scripts/finetune_elastic.py`` writes into the checkpoint; today a cell of ≤ 12 sites with
+at least one symmetry-clamped strain pair, ``finetune_elastic.strain_pairs``), limited to ``--max-sites`` sites (the
 cells SevenNet-l3i5's cache ``bench-out/tensor_set_raw`` covers). Raw tensors: ``benchmarks/elastic_accuracy.py``'s
 ``run_model`` (same pipeline, resumable cache ``OUT/raw_<model>.jsonl``; shards write ``OUT/shard<k>/`` and
 ``--analyze-only`` merges them), SevenNet-l3i5's read from ``bench-out/tensor_set_raw`` where present.
@@ -47,13 +48,22 @@ MODELS = ("sevennet-l3i5-elastic", "sevennet-l3i5")
 L3I5_CACHE = ROOT / "bench-out" / "tensor_set_raw"
 
 
-def held_out(max_sites: int, strain: float = 0.01) -> list[dict]:
-    """Tensor-set compounds outside the dev set and outside the fine-tune's training set, smallest first."""
-    from finetune_elastic import strain_pairs
+def held_out(max_sites: int) -> list[dict]:
+    """Tensor-set compounds outside the dev set and outside the shipped fine-tune's training set (the selection
+    recorded in its checkpoint), smallest first."""
+    import torch
+    from finetune_elastic import OUTS, strain_pairs
+
+    train = torch.load(OUTS["sevennet-l3i5"], map_location="cpu", weights_only=False)["dsei"]
+    assert not train["include_dev"], "the fine-tune saw dev compounds: this split would not be held out"
+
+    def trained_on(e: dict) -> bool:
+        if train["max_sites"] and e["nsites"] > train["max_sites"]:
+            return False
+        return not train["only_pairs"] or bool(strain_pairs(e, train["strain"]))
 
     entries = [e for e in json.load(gzip.open(DATA)) if not e.get("in_dev_set") and e["nsites"] <= max_sites]
-    out = [e for e in entries if e["nsites"] > 12 or not strain_pairs(e, strain)]
-    return sorted(out, key=lambda e: (e["nsites"], e["mp_id"]))
+    return sorted((e for e in entries if not trained_on(e)), key=lambda e: (e["nsites"], e["mp_id"]))
 
 
 def merged_raw(out: Path, model: str) -> dict[str, dict]:
@@ -72,47 +82,47 @@ def shipped(raw: dict, entries: list[dict], model: str) -> tuple[list, list, lis
     cs = tensors(raw, ids, "C_GPa")
     vols = [raw.get(i, {}).get("volume_per_atom_A3", 10.0) for i in ids]
     params = conf.parameters(model)
-    cal, ps = [], []
-    for c, v, e in zip(cs, vols, entries, strict=True):
-        if c is None:
-            cal.append(None)
-            ps.append(None)
-            continue
-        cc, ok, feats = apply_with_features(c, model, e["formula"], v)
-        cal.append(cc)
-        ps.append(None)
-        if ok and params is not None and feats is not None:
-            d = predict([cc], [v])[0]
-            if d["stable"] and d["pugh"] > 0:
-                ps[-1] = conf.p_ductile(params, d["pugh"], feats)
-    return predict(cs, vols), predict(cal, vols), ps
+    applied = [None if c is None else apply_with_features(c, model, e["formula"], v) for c, v, e in zip(cs, vols, entries, strict=True)]
+    cal = predict([None if a is None else a[0] for a in applied], vols)
+    ps = [
+        conf.p_ductile(params, d["pugh"], a[2]) if a is not None and a[1] and a[2] is not None and params is not None and d["stable"] and d["pugh"] > 0 else None
+        for a, d in zip(applied, cal, strict=True)
+    ]
+    return predict(cs, vols), cal, ps
 
 
-def confident(ps: list, entries: list[dict], p_star: float) -> tuple[int, int]:
-    """(confident verdicts, right ones) at ``p_star``."""
-    n = right = 0
-    for p, e in zip(ps, entries, strict=True):
-        if p is None or 1 - p_star < p < p_star:
-            continue
-        n += 1
-        right += (p >= p_star) == (e["K_vrh"] / e["G_vrh"] >= THRESH)
-    return n, right
+def stated_verdicts(ps: list, entries: list[dict], p_star: float) -> list[tuple[int, bool]]:
+    """(index, right?) of every confident verdict at ``p_star`` (dsei's rule,
+    :func:`dsei.mechanics.verdict.verdict_from_probability`)."""
+    from dsei.mechanics.verdict import verdict_from_probability
+
+    out = []
+    for i, (p, e) in enumerate(zip(ps, entries, strict=True)):
+        v = verdict_from_probability(1.0, True, p, p_star)[0]  # p is only set for stable, calibrated results
+        if v in ("ductile", "brittle"):
+            out.append((i, (v == "ductile") == (e["K_vrh"] / e["G_vrh"] >= THRESH)))
+    return out
+
+
+def p_star_of(model: str) -> float:
+    from dsei.mechanics import confidence as conf
+
+    return (conf.parameters(model) or {}).get("p_star", 0.7)
 
 
 def report(entries: list[dict], results: dict[str, tuple], label: str) -> None:
-    from dsei.mechanics import confidence as conf
-
     print(f"\n{label}: {len(entries)} compounds")
     print("| model | calibration | MAE K (GPa) | MAE G (GPa) | Pugh agreement | unstable | confident (p*) | confident right |")
     print("|---|---|---|---|---|---|---|---|")
     for m, (unc, cal, ps, fb) in results.items():
-        p_star = (conf.parameters(m) or {}).get("p_star", 0.7)
+        p_star = p_star_of(m)
         rows = [("none", unc, False), ("shipped", cal, True)] + ([("shipped + fallback", fb, True)] if fb is not None else [])
         for name, preds, calibrated in rows:
             r = metrics(preds, entries, calibrated=calibrated)
             conf_txt = right_txt = "—"
             if calibrated:
-                n, right = confident(ps, entries, p_star)
+                stated = stated_verdicts(ps, entries, p_star)
+                n, right = len(stated), sum(ok for _, ok in stated)
                 conf_txt = f"{100 * n / len(entries):.1f} % ({p_star})"
                 right_txt = f"{100 * right / n:.1f} % ({right}/{n})" if n else "—"
             print(f"| {m} | {name} | {r['mae_K']:.2f} | {r['mae_G']:.2f} | {100 * r['agreement']:.1f} % | {r['unstable']} | {conf_txt} | {right_txt} |")
@@ -152,18 +162,20 @@ def main() -> int:
     fb_raw = merged_raw(args.out, args.fallback) if args.fallback != "none" else {}
     fb_cal = shipped(fb_raw, done, args.fallback)[1] if fb_raw and all(e["mp_id"] in fb_raw for e in done) else None
     results = {m: (*r, None if fb_cal is None else with_fallback(r[1], fb_cal)) for m, r in results.items()}
+    def subset(keep: list[int]) -> tuple[list[dict], dict[str, tuple]]:
+        return [done[i] for i in keep], {m: tuple(None if r is None else [r[i] for i in keep] for r in res) for m, res in results.items()}
+
     report(done, results, "all held out")
     sei = [i for i, e in enumerate(done) if is_sei_like(e)]
-    report([done[i] for i in sei], {m: tuple(None if r is None else [r[i] for i in sei] for r in res) for m, res in results.items()}, "SEI-like")
-    both = [i for i, e in enumerate(done) if all(res[0][i] is not None and res[0][i]["stable"] for res in results.values())]
-    report([done[i] for i in both], {m: tuple(None if r is None else [r[i] for i in both] for r in res) for m, res in results.items()},
-           "positive definite with every model")
-    wrong = [(done[i]["formula"], done[i]["mp_id"], results[args.models[0]][2][i], done[i]["K_vrh"] / done[i]["G_vrh"])
-             for i in sei if results[args.models[0]][2][i] is not None]
-    p_star = 0.7
-    for f, mp, p, ref in wrong:
-        if (p >= p_star and ref < THRESH) or (p <= 1 - p_star and ref >= THRESH):
-            print(f"  confidently wrong, SEI-like ({args.models[0]}): {f} {mp} p={p:.3f} DFT B/G {ref:.2f}")
+    report(*subset(sei), "SEI-like")
+    both = [i for i in range(len(done)) if all(res[0][i] is not None and res[0][i]["stable"] for res in results.values())]
+    report(*subset(both), "positive definite with every model")
+    first = args.models[0]
+    sei_entries, sei_results = subset(sei)
+    for i, ok in stated_verdicts(sei_results[first][2], sei_entries, p_star_of(first)):
+        if not ok:
+            e = sei_entries[i]
+            print(f"  confidently wrong, SEI-like ({first}): {e['formula']} {e['mp_id']} p={sei_results[first][2][i]:.3f} DFT B/G {e['K_vrh'] / e['G_vrh']:.2f}")
     return 0
 
 
