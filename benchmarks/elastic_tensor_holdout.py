@@ -112,6 +112,8 @@ def p_star_of(model: str) -> float:
 
 def report(entries: list[dict], results: dict[str, tuple], label: str) -> None:
     print(f"\n{label}: {len(entries)} compounds")
+    if not entries:
+        return
     print("| model | calibration | MAE K (GPa) | MAE G (GPa) | Pugh agreement | unstable | confident (p*) | confident right |")
     print("|---|---|---|---|---|---|---|---|")
     for m, (unc, cal, ps, fb) in results.items():
