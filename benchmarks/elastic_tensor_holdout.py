@@ -118,13 +118,14 @@ def report(entries: list[dict], results: dict[str, tuple], label: str) -> None:
     print("|---|---|---|---|---|---|---|---|")
     for m, (unc, cal, ps, fb) in results.items():
         p_star = p_star_of(m)
+        # the fallback's results are always `uncertain`, so both calibrated rows state the same verdicts
+        stated = stated_verdicts(ps, entries, p_star)
+        n, right = len(stated), sum(ok for _, ok in stated)
         rows = [("none", unc, False), ("shipped", cal, True)] + ([("shipped + fallback", fb, True)] if fb is not None else [])
         for name, preds, calibrated in rows:
             r = metrics(preds, entries, calibrated=calibrated)
             conf_txt = right_txt = "—"
             if calibrated:
-                stated = stated_verdicts(ps, entries, p_star)
-                n, right = len(stated), sum(ok for _, ok in stated)
                 conf_txt = f"{100 * n / len(entries):.1f} % ({p_star})"
                 right_txt = f"{100 * right / n:.1f} % ({right}/{n})" if n else "—"
             print(f"| {m} | {name} | {r['mae_K']:.2f} | {r['mae_G']:.2f} | {100 * r['agreement']:.1f} % | {r['unstable']} | {conf_txt} | {right_txt} |")
