@@ -60,7 +60,10 @@ def held_out(max_sites: int) -> list[dict]:
     def trained_on(e: dict) -> bool:
         if train["max_sites"] and e["nsites"] > train["max_sites"]:
             return False
-        return not train["only_pairs"] or bool(strain_pairs(e, train["strain"]))
+        if not train["only_pairs"] or strain_pairs(e, train["strain"]):
+            return True
+        # relaxed-ion labels of the components whose ions move (finetune_elastic --relaxed-ions-max-sites)
+        return e["nsites"] <= train.get("relaxed_ions_max_sites", 0) and bool(strain_pairs(e, train["strain"], moving=True))
 
     entries = [e for e in json.load(gzip.open(DATA)) if not e.get("in_dev_set") and e["nsites"] <= max_sites]
     return sorted((e for e in entries if not trained_on(e)), key=lambda e: (e["nsites"], e["mp_id"]))

@@ -15,6 +15,10 @@ Labels (all relaxed-ion, as the DFT tensors are):
   (σ(+ε) − σ(−ε))/2 with C·ε: the quantity the elastic tensor is made of, free of the model's residual stress at
   the DFT cell and of even-order terms. (A first attempt with CHGNet's own ``Trainer`` on absolute stresses of
   each cell did not move C at all: the residual stress of the cell, of the same size as C·ε, took the loss.)
+* **strained cells whose ions move** (``--relaxed-ions-max-sites N``, off by default): the other components, for
+  compounds of at most N sites, with the ions moved where the base model relaxes them (the harmonic response
+  Φ⁺(F(ε) − F(0)) of :func:`relaxed_pairs`) and labelled with C·ε *and zero forces*, so that the trained model's
+  relaxed-ion response, the one the verdict reads, is DFT's.
 * **the DFT cell itself**: stress and forces 0 (the equilibrium cell stays near the DFT cell).
 * **replay** against forgetting: one rattled copy (0.03 Å) of every DFT cell with the base model's own forces,
   its energy and stress *relative to the DFT cell's* (the base's force constants and internal-strain couplings
@@ -27,6 +31,8 @@ CHGNet's BSD-3-Clause licence ships beside it (``LICENSE-CHGNet.txt``).
 
     python scripts/finetune_elastic.py                      # writes src/dsei/models/weights/chgnet_elastic.pt
     python scripts/finetune_elastic.py --base sevennet-l3i5 --max-sites 12 --only-pairs --lr 1e-3 --epochs 2   # sevennet_l3i5_elastic.pth
+    python scripts/finetune_elastic.py --base sevennet-l3i5-elastic --max-sites 12 --only-pairs --relaxed-ions-max-sites 8 \
+        --lr 5e-4 --epochs 1 --out bench-out/ftrel/sevennet_l3i5_elastic.pth   # one more epoch with relaxed-ion labels
     python scripts/finetune_elastic.py --epochs 1 --limit 50 --out /tmp/x.pt   # smoke run
 
 ``--base sevennet-l3i5`` trains SevenNet-l3i5 (sevenn wheel, MIT) with the same labels and loss through a
@@ -63,9 +69,11 @@ E_SCALE = 0.005
 W_C = 1.0
 
 
-def strain_pairs(entry: dict, strain: float):
+def strain_pairs(entry: dict, strain: float, moving: bool = False):
     """(+ε cell, −ε cell, σ = C·ε at +ε in GPa, 3×3) for every Voigt component k whose strained cell symmetry
-    clamps (a strain and its negative leave the same symmetry, so one check serves both)."""
+    clamps (a strain and its negative leave the same symmetry, so one check serves both); with ``moving``, the
+    components whose ions symmetry does *not* clamp instead (ions still at the homogeneously strained positions:
+    :func:`relaxed_pairs` moves them)."""
     from pymatgen.analysis.elasticity import Stress
     from pymatgen.core import Lattice, Structure
     from pymatgen.io.ase import AseAtomsAdaptor
@@ -80,8 +88,55 @@ def strain_pairs(entry: dict, strain: float):
         e = np.zeros(6)
         e[k] = strain
         plus, minus = (Structure(Lattice(deformed_cell(s0.lattice.matrix, v)), s0.species, s0.frac_coords) for v in (e, -e))
-        if ions_clamped_by_symmetry(AseAtomsAdaptor.get_atoms(plus)):
+        if ions_clamped_by_symmetry(AseAtomsAdaptor.get_atoms(plus)) != moving:
             out.append((plus, minus, np.asarray(Stress.from_voigt(C @ e))))
+    return out
+
+
+def relaxed_pairs(entries: list[dict], strain: float, base: str) -> dict[str, list]:
+    """Relaxed-ion labels for the strain components whose ions move: ``{mp_id: [(+ε, −ε, C·ε), ...]}``.
+
+    The ions of each ± strained DFT cell are moved by the base model's harmonic response to the strain,
+    u = Φ⁺ (F(ε) − F(0)), with Φ the base model's Γ-point force constants of the DFT cell
+    (:func:`dsei.mechanics.ions.force_constants`; its unstable and near-zero modes stay clamped,
+    :func:`~dsei.mechanics.ions.pseudo_inverse`). Subtracting F(0), the base model's residual force at the DFT
+    positions, keeps these cells consistent with the DFT cell's own zero-force label. At the moved positions the
+    pair is labelled with DFT's relaxed-ion σ = C·ε *and zero forces* (:func:`group_loss`, term ``f_relaxed``):
+    a model that meets both has, at its own relaxed ions, the relaxed-ion response C — the only quantity the
+    verdict reads — whatever split between clamped-ion stiffness and internal strain the base model
+    suggested. A pair whose ions move more than ``LINEAR_MAX_STEP_A`` (a soft, anharmonic mode) is dropped."""
+    from pymatgen.core import Structure
+    from pymatgen.io.ase import AseAtomsAdaptor
+
+    from dsei.mechanics.ions import LINEAR_MAX_STEP_A, force_constants, pseudo_inverse
+    from dsei.models import load_model
+
+    model = load_model(base, device="cpu")
+    todo = [(e, strain_pairs(e, strain, moving=True)) for e in entries]
+    todo = [(e, pairs) for e, pairs in todo if pairs]
+    if not todo:
+        return {}
+    refs = [AseAtomsAdaptor.get_atoms(Structure.from_dict(e["structure"])) for e, _ in todo]
+    fcs = force_constants(refs, model)
+    cells = [AseAtomsAdaptor.get_atoms(c) for _, pairs in todo for plus, minus, _ in pairs for c in (plus, minus)]
+    f0 = [ev.forces_eV_per_A for ev in model.evaluate(refs)]
+    evs = model.evaluate(cells)
+    out: dict[str, list] = {}
+    j = 0
+    for k, (e, pairs) in enumerate(todo):
+        pinv = pseudo_inverse(fcs[k].phi)[0]
+        kept = []
+        for _, _, sig in pairs:
+            moved = []
+            for c in (j, j + 1):
+                u = (pinv @ (evs[c].forces_eV_per_A - f0[k]).reshape(-1)).reshape(-1, 3)
+                moved.append((float(np.sqrt((u**2).sum(axis=1)).max()), cells[c].get_positions() + u, cells[c]))
+            j += 2
+            if max(m[0] for m in moved) <= LINEAR_MAX_STEP_A:
+                plus, minus = (Structure(a.cell[:], a.get_chemical_symbols(), pos, coords_are_cartesian=True) for _, pos, a in moved)
+                kept.append((plus, minus, sig))
+        if kept:
+            out[e["mp_id"]] = kept
     return out
 
 
@@ -97,16 +152,18 @@ def base_labels(base: str, structs) -> list[tuple[float, np.ndarray, np.ndarray]
             for ev in load_model(base, device="cpu").evaluate(structs)]
 
 
-def compound_cells(entry: dict, strain: float, base: str, rng) -> dict:
-    """One compound's training cells: the DFT cell, a rattled copy with the base model's labels, and the ±strain
-    pairs that symmetry clamps, with C·ε (GPa) per pair."""
+def compound_cells(entry: dict, strain: float, base: str, rng, moving: list | None = None) -> dict:
+    """One compound's training cells: the DFT cell, a rattled copy with the base model's labels, the ±strain
+    pairs that symmetry clamps, with C·ε (GPa) per pair, and ``moving``: pairs with relaxed ions from
+    :func:`relaxed_pairs`."""
     from pymatgen.core import Structure
 
     s0 = Structure.from_dict(entry["structure"])
     rattled = Structure(s0.lattice, s0.species, s0.cart_coords + rng.normal(0, RATTLE_A, (len(s0), 3)), coords_are_cartesian=True)
     (e_eq, _, s_eq), (e_r, f_r, s_r) = base_labels(base, [s0, rattled])
     return {
-        "mp_id": entry["mp_id"], "eq": s0, "rattled": rattled, "pairs": strain_pairs(entry, strain),
+        "mp_id": entry["mp_id"], "eq": s0, "rattled": rattled,
+        "pairs": [(*p, False) for p in strain_pairs(entry, strain)] + [(*p, True) for p in (moving or [])],
         "e_eq": e_eq, "e_rattled": e_r, "f_rattled": f_r, "s_rattled": s_r - s_eq,
     }
 
@@ -146,14 +203,14 @@ class SevenNetAdapter:
 
     EV_A3_TO_GPA = 160.21766208
 
-    def __init__(self, checkpoint: str = "7net-l3i5"):
+    def __init__(self, checkpoint: str = "7net-l3i5", name: str = ""):
         from sevenn.util import load_checkpoint
 
         self.cp = load_checkpoint(checkpoint)
         self.model = self.cp.build_model()
         self.model.set_is_batch_data(True)
         self.cutoff = float(self.cp.config["cutoff"])
-        self.name = f"SevenNet {checkpoint}"
+        self.name = f"SevenNet {name or checkpoint}"
 
     def graphs(self, structs) -> list:
         from pymatgen.io.ase import AseAtomsAdaptor
@@ -189,8 +246,14 @@ class SevenNetAdapter:
         torch.save(cp, path)
 
 
-BASES = {"chgnet": CHGNetAdapter, "sevennet-l3i5": SevenNetAdapter}
-OUTS = {"chgnet": OUT, "sevennet-l3i5": OUT.with_name("sevennet_l3i5_elastic.pth")}
+BASES = {
+    "chgnet": CHGNetAdapter,
+    "sevennet-l3i5": SevenNetAdapter,
+    # continue from the shipped fine-tune (its replay labels then come from the fine-tune itself)
+    "sevennet-l3i5-elastic": lambda: SevenNetAdapter(str(OUT.with_name("sevennet_l3i5_elastic.pth")), "sevennet-l3i5-elastic"),
+}
+OUTS = {"chgnet": OUT, "sevennet-l3i5": OUT.with_name("sevennet_l3i5_elastic.pth"),
+        "sevennet-l3i5-elastic": OUT.with_name("sevennet_l3i5_elastic.pth")}
 
 
 def group_loss(model, groups: list[dict]) -> tuple:
@@ -200,10 +263,10 @@ def group_loss(model, groups: list[dict]) -> tuple:
     graphs = []
     for g in groups:
         if "graphs" not in g:  # built once, on first use
-            g["graphs"] = model.graphs([g["eq"], g["rattled"]] + [c for plus, minus, _ in g["pairs"] for c in (plus, minus)])
+            g["graphs"] = model.graphs([g["eq"], g["rattled"]] + [c for plus, minus, _, _ in g["pairs"] for c in (plus, minus)])
         graphs += g["graphs"]
     pred = model.forward(graphs)
-    terms = {"C": [], "s_eq": [], "f_eq": [], "replay_e": [], "replay_f": [], "replay_s": []}
+    terms = {"C": [], "s_eq": [], "f_eq": [], "f_relaxed": [], "replay_e": [], "replay_f": [], "replay_s": []}
     j = 0
     for g in groups:
         e_eq, e_r = pred["e"][j], pred["e"][j + 1]
@@ -213,9 +276,11 @@ def group_loss(model, groups: list[dict]) -> tuple:
         terms["replay_f"].append(((pred["f"][j + 1] - torch.as_tensor(g["f_rattled"], dtype=torch.float32)) ** 2).mean() / F_SCALE**2)
         terms["replay_s"].append(((pred["s"][j + 1] - pred["s"][j] - torch.as_tensor(g["s_rattled"], dtype=torch.float32)) ** 2).mean() / S_EQ_GPA**2)
         j += 2
-        for _, _, sig in g["pairs"]:
+        for _, _, sig, relaxed in g["pairs"]:
             half = (pred["s"][j] - pred["s"][j + 1]) / 2.0  # central difference: even-order terms cancel
             terms["C"].append(((half - torch.as_tensor(sig, dtype=torch.float32)) ** 2).mean() / (STRAIN_SIGNAL_GPA**2))
+            if relaxed:  # the ions sit where they relax: no force (relaxed_pairs)
+                terms["f_relaxed"].append(((pred["f"][j] ** 2).mean() + (pred["f"][j + 1] ** 2).mean()) / (2 * F_SCALE**2))
             j += 2
     parts = {k: torch.stack(v).mean() if v else torch.zeros(()) for k, v in terms.items()}
     loss = W_C * parts["C"] + sum(parts[k] for k in parts if k != "C")
@@ -250,6 +315,9 @@ def main(argv=None) -> int:
     ap.add_argument("--max-sites", type=int, default=0, help="only compounds with at most this many sites (0: all)")
     ap.add_argument("--only-pairs", action="store_true",
                     help="only compounds with at least one clamped strain pair (the others carry anchoring terms only)")
+    ap.add_argument("--relaxed-ions-max-sites", type=int, default=0,
+                    help="also train on the strain components whose ions move, for compounds of at most this many "
+                         "sites, with relaxed-ion labels (relaxed_pairs; 0: off, the shipped weights)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
@@ -272,11 +340,13 @@ def main(argv=None) -> int:
     model = BASES[args.base]()
     check_sign(model, entries, args.strain)
     t0 = time.time()
-    groups = [compound_cells(e, args.strain, args.base, rng) for e in entries]
+    moving = relaxed_pairs([e for e in entries if e["nsites"] <= args.relaxed_ions_max_sites], args.strain, args.base)
+    groups = [compound_cells(e, args.strain, args.base, rng, moving.get(e["mp_id"])) for e in entries]
     if args.only_pairs:
         groups = [g for g in groups if g["pairs"]]
     n_pairs = sum(len(g["pairs"]) for g in groups)
-    print(f"{len(groups)} compounds, {n_pairs} clamped ±strain pairs, {time.time() - t0:.0f} s", flush=True)
+    n_relaxed = sum(len(v) for v in moving.values())
+    print(f"{len(groups)} compounds, {n_pairs} ±strain pairs ({n_relaxed} with relaxed ions), {time.time() - t0:.0f} s", flush=True)
     params = [p for p in model.model.parameters() if p.requires_grad]
     opt = torch.optim.Adam(params, lr=args.lr)
     steps = args.epochs * ((len(groups) + args.batch - 1) // args.batch)
@@ -303,6 +373,7 @@ def main(argv=None) -> int:
     model.save(out, {
         "base": model.name, "strain": args.strain, "epochs": args.epochs, "lr": args.lr, "batch": args.batch,
         "include_dev": args.include_dev, "max_sites": args.max_sites, "only_pairs": args.only_pairs, "n_compounds": len(groups), "n_pairs": n_pairs, "seed": args.seed,
+        "relaxed_ions_max_sites": args.relaxed_ions_max_sites, "n_relaxed_pairs": n_relaxed,
         "train_s": round(time.time() - t1),
     })
     print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB) after {time.time() - t1:.0f} s of training")

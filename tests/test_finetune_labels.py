@@ -1,0 +1,74 @@
+"""Labels of scripts/finetune_elastic.py (issue 19): which strained cells keep their ions, and where the ions of
+the others relax to."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "finetune_elastic.py"
+
+
+@pytest.fixture(scope="module")
+def ft():
+    spec = importlib.util.spec_from_file_location("finetune_elastic", SCRIPT)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture(scope="module")
+def wurtzite_entry():
+    """Wurtzite ZnO (experimental a, c, u) with its PBE-like hexagonal tensor as the label (GPa)."""
+    from pymatgen.core import Lattice, Structure
+
+    s = Structure.from_spacegroup("P6_3mc", Lattice.hexagonal(3.25, 5.207), ["Zn", "O"], [[1 / 3, 2 / 3, 0], [1 / 3, 2 / 3, 0.382]])
+    c11, c12, c13, c33, c44 = 209.0, 121.0, 105.0, 211.0, 44.0
+    C = np.array([[c11, c12, c13, 0, 0, 0], [c12, c11, c13, 0, 0, 0], [c13, c13, c33, 0, 0, 0],
+                  [0, 0, 0, c44, 0, 0], [0, 0, 0, 0, c44, 0], [0, 0, 0, 0, 0, (c11 - c12) / 2]])
+    return {"mp_id": "wz-ZnO", "structure": s.as_dict(), "elastic_tensor_original": C.tolist(), "nsites": len(s)}
+
+
+def test_strain_components_split_into_clamped_and_moving(ft, lif, wurtzite_entry):
+    """Rock salt: every ion on an inversion centre, all six components clamped. Wurtzite (no inversion): every
+    component moves some ion, so none is clamped and all six go to the relaxed-ion labels."""
+    entry = {"mp_id": "LiF", "structure": lif.as_dict(), "elastic_tensor_original": (np.eye(6) * 50).tolist()}
+    assert len(ft.strain_pairs(entry, 0.01)) == 6
+    assert ft.strain_pairs(entry, 0.01, moving=True) == []
+    assert len(ft.strain_pairs(wurtzite_entry, 0.01)) == 0
+    assert len(ft.strain_pairs(wurtzite_entry, 0.01, moving=True)) == 6
+
+
+def test_relaxed_pairs_put_ions_where_the_base_model_relaxes_them(ft, wurtzite_entry):
+    """The harmonic move u = Φ⁺(F(ε) − F(0)) removes the strain-induced force: in wurtzite ZnO under a 1 % strain
+    the base model's force change against the unstrained cell drops at least five-fold at the moved positions,
+    the ions move by hundredths of an Å, and the label stays DFT's C·ε."""
+    from pymatgen.io.ase import AseAtomsAdaptor
+
+    from dsei.models import load_model
+
+    model = load_model("sevennet-l3i5")
+    moved = ft.relaxed_pairs([wurtzite_entry], 0.01, "sevennet-l3i5")["wz-ZnO"]
+    clamped = ft.strain_pairs(wurtzite_entry, 0.01, moving=True)
+    assert len(moved) == len(clamped) == 6
+    f0 = model.evaluate([AseAtomsAdaptor.get_atoms(_dft(wurtzite_entry))])[0].forces_eV_per_A
+    cells_moved = [AseAtomsAdaptor.get_atoms(c) for p in moved for c in p[:2]]
+    cells_clamped = [AseAtomsAdaptor.get_atoms(c) for p in clamped for c in p[:2]]
+    ev_m, ev_c = model.evaluate(cells_moved), model.evaluate(cells_clamped)
+    before = max(np.abs(e.forces_eV_per_A - f0).max() for e in ev_c)
+    after = max(np.abs(e.forces_eV_per_A - f0).max() for e in ev_m)
+    assert before > 0.01  # eV/Å: strain does push the ions
+    assert after < before / 5
+    shift = max(np.abs(a.get_positions() - b.get_positions()).max() for a, b in zip(cells_moved, cells_clamped, strict=True))
+    assert 1e-4 < shift < 0.05
+    for (_, _, sig_m), (_, _, sig_c) in zip(moved, clamped, strict=True):
+        np.testing.assert_allclose(sig_m, sig_c)
+
+
+def _dft(entry):
+    from pymatgen.core import Structure
+
+    return Structure.from_dict(entry["structure"])
