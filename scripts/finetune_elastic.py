@@ -365,7 +365,7 @@ def main(argv=None) -> int:
             for k, v in parts.items():
                 run[k] = run.get(k, 0.0) + v
             nb = b // args.batch + 1
-            if nb % 25 == 0:
+            if nb % 25 == 0 or b + args.batch >= len(order):  # running means, and each epoch's
                 print(f"epoch {epoch} step {nb}: " + ", ".join(f"{k} {v / nb:.3f}" for k, v in run.items())
                       + f" ({time.time() - t1:.0f} s)", flush=True)
     model.model.eval()
