@@ -314,7 +314,8 @@ def main(argv=None) -> int:
     ap.add_argument("--limit", type=int, default=0, help="first N compounds only (smoke runs)")
     ap.add_argument("--max-sites", type=int, default=0, help="only compounds with at most this many sites (0: all)")
     ap.add_argument("--only-pairs", action="store_true",
-                    help="only compounds with at least one clamped strain pair (the others carry anchoring terms only)")
+                    help="only compounds with at least one labelled strain pair, clamped or (--relaxed-ions-max-sites) "
+                         "relaxed-ion (the others carry anchoring terms only)")
     ap.add_argument("--relaxed-ions-max-sites", type=int, default=0,
                     help="also train on the strain components whose ions move, for compounds of at most this many "
                          "sites, with relaxed-ion labels (relaxed_pairs; 0: off, the shipped weights)")
@@ -365,7 +366,7 @@ def main(argv=None) -> int:
             for k, v in parts.items():
                 run[k] = run.get(k, 0.0) + v
             nb = b // args.batch + 1
-            if nb % 25 == 0 or b + args.batch >= len(order):  # running means, and each epoch's
+            if nb % 25 == 0 or b + args.batch >= len(order):  # every 25 steps and at the epoch's end: running means
                 print(f"epoch {epoch} step {nb}: " + ", ".join(f"{k} {v / nb:.3f}" for k, v in run.items())
                       + f" ({time.time() - t1:.0f} s)", flush=True)
     model.model.eval()
