@@ -118,23 +118,17 @@ def relaxed_pairs(entries: list[dict], strain: float, base: str) -> dict[str, li
         return {}
     refs = [AseAtomsAdaptor.get_atoms(Structure.from_dict(e["structure"])) for e, _ in todo]
     fcs = force_constants(refs, model)
-    cells = [AseAtomsAdaptor.get_atoms(c) for _, pairs in todo for plus, minus, _ in pairs for c in (plus, minus)]
-    f0 = [ev.forces_eV_per_A for ev in model.evaluate(refs)]
-    evs = model.evaluate(cells)
+    evs = model.evaluate(refs + [AseAtomsAdaptor.get_atoms(c) for _, pairs in todo for p in pairs for c in p[:2]])
+    f0, evs = [ev.forces_eV_per_A for ev in evs[: len(refs)]], iter(evs[len(refs) :])
     out: dict[str, list] = {}
-    j = 0
     for k, (e, pairs) in enumerate(todo):
         pinv = pseudo_inverse(fcs[k].phi)[0]
         kept = []
-        for _, _, sig in pairs:
-            moved = []
-            for c in (j, j + 1):
-                u = (pinv @ (evs[c].forces_eV_per_A - f0[k]).reshape(-1)).reshape(-1, 3)
-                moved.append((float(np.sqrt((u**2).sum(axis=1)).max()), cells[c].get_positions() + u, cells[c]))
-            j += 2
-            if max(m[0] for m in moved) <= LINEAR_MAX_STEP_A:
-                plus, minus = (Structure(a.cell[:], a.get_chemical_symbols(), pos, coords_are_cartesian=True) for _, pos, a in moved)
-                kept.append((plus, minus, sig))
+        for plus, minus, sig in pairs:
+            u = [(pinv @ (next(evs).forces_eV_per_A - f0[k]).reshape(-1)).reshape(-1, 3) for _ in (plus, minus)]
+            if max(float(np.sqrt((x**2).sum(axis=1)).max()) for x in u) <= LINEAR_MAX_STEP_A:
+                kept.append((*(Structure(c.lattice, c.species, c.cart_coords + x, coords_are_cartesian=True)
+                               for c, x in zip((plus, minus), u, strict=True)), sig))
         if kept:
             out[e["mp_id"]] = kept
     return out
@@ -246,14 +240,14 @@ class SevenNetAdapter:
         torch.save(cp, path)
 
 
+SEVENNET_OUT = OUT.with_name("sevennet_l3i5_elastic.pth")
 BASES = {
     "chgnet": CHGNetAdapter,
     "sevennet-l3i5": SevenNetAdapter,
     # continue from the shipped fine-tune (its replay labels then come from the fine-tune itself)
-    "sevennet-l3i5-elastic": lambda: SevenNetAdapter(str(OUT.with_name("sevennet_l3i5_elastic.pth")), "sevennet-l3i5-elastic"),
+    "sevennet-l3i5-elastic": lambda: SevenNetAdapter(str(SEVENNET_OUT), "sevennet-l3i5-elastic"),
 }
-OUTS = {"chgnet": OUT, "sevennet-l3i5": OUT.with_name("sevennet_l3i5_elastic.pth"),
-        "sevennet-l3i5-elastic": OUT.with_name("sevennet_l3i5_elastic.pth")}
+OUTS = {"chgnet": OUT, "sevennet-l3i5": SEVENNET_OUT, "sevennet-l3i5-elastic": SEVENNET_OUT}
 
 
 def group_loss(model, groups: list[dict]) -> tuple:
