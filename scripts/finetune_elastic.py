@@ -281,6 +281,21 @@ def group_loss(model, groups: list[dict]) -> tuple:
     return loss, {k: float(v) for k, v in parts.items()}
 
 
+def held_out_terms(model, groups: list[dict], label: str, batch: int = 4) -> dict[str, float]:
+    """Mean loss terms of held-out compounds, the model in eval mode (forces and stresses still need the graph's
+    gradients, so no ``torch.no_grad``); printed with ``label``."""
+    model.model.eval()
+    sums: dict[str, float] = {}
+    for b in range(0, len(groups), batch):
+        chunk = groups[b : b + batch]
+        _, parts = group_loss(model, chunk)
+        for k, v in parts.items():
+            sums[k] = sums.get(k, 0.0) + v * len(chunk)
+    terms = {k: v / len(groups) for k, v in sums.items()}
+    print(f"held out ({len(groups)} compounds) {label}: " + ", ".join(f"{k} {v:.3f}" for k, v in terms.items()), flush=True)
+    return terms
+
+
 def check_sign(model, entries: list[dict], strain: float) -> None:
     """The training model's stress (GPa) must be tensile-positive like σ = C·ε and like the labels of
     :func:`base_labels`: check on the first rock salt."""
@@ -313,6 +328,10 @@ def main(argv=None) -> int:
     ap.add_argument("--relaxed-ions-max-sites", type=int, default=0,
                     help="also train on the strain components whose ions move, for compounds of at most this many "
                          "sites, with relaxed-ion labels (relaxed_pairs; 0: off, the shipped weights)")
+    ap.add_argument("--val-fraction", type=float, default=0.0,
+                    help="hold out this fraction of the compounds (by mp_id, seeded): their loss terms are printed "
+                         "before training and after each epoch, and --out keeps the epoch with the lowest held-out "
+                         "C term (0: no split, the shipped weights)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
@@ -339,9 +358,23 @@ def main(argv=None) -> int:
     groups = [compound_cells(e, args.strain, args.base, rng, moving.get(e["mp_id"])) for e in entries]
     if args.only_pairs:
         groups = [g for g in groups if g["pairs"]]
+    val: list[dict] = []
+    if args.val_fraction:
+        held = set(rng.permutation(len(groups))[: round(args.val_fraction * len(groups))].tolist())
+        val = [g for i, g in enumerate(groups) if i in held]
+        groups = [g for i, g in enumerate(groups) if i not in held]
     n_pairs = sum(len(g["pairs"]) for g in groups)
     n_relaxed = sum(len(v) for v in moving.values())
-    print(f"{len(groups)} compounds, {n_pairs} ±strain pairs ({n_relaxed} with relaxed ions), {time.time() - t0:.0f} s", flush=True)
+    print(f"{len(groups)} compounds, {n_pairs} ±strain pairs ({n_relaxed} with relaxed ions), {len(val)} held out, "
+          f"{time.time() - t0:.0f} s", flush=True)
+    meta = {
+        "base": model.name, "strain": args.strain, "epochs": args.epochs, "lr": args.lr, "batch": args.batch,
+        "include_dev": args.include_dev, "max_sites": args.max_sites, "only_pairs": args.only_pairs, "n_compounds": len(groups), "n_pairs": n_pairs, "seed": args.seed,
+        "relaxed_ions_max_sites": args.relaxed_ions_max_sites, "n_relaxed_pairs": n_relaxed,
+        "val_fraction": args.val_fraction, "val_mp_ids": sorted(g["mp_id"] for g in val),
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    best = held_out_terms(model, val, "before training") if val else {}
     params = [p for p in model.model.parameters() if p.requires_grad]
     opt = torch.optim.Adam(params, lr=args.lr)
     steps = args.epochs * ((len(groups) + args.batch - 1) // args.batch)
@@ -363,14 +396,16 @@ def main(argv=None) -> int:
             if nb % 25 == 0 or b + args.batch >= len(order):  # every 25 steps and at the epoch's end: running means
                 print(f"epoch {epoch} step {nb}: " + ", ".join(f"{k} {v / nb:.3f}" for k, v in run.items())
                       + f" ({time.time() - t1:.0f} s)", flush=True)
+        if val:  # keep the epoch that fits the held-out compounds' C best; each kept epoch is on disk at once
+            terms = held_out_terms(model, val, f"after epoch {epoch}")
+            if terms["C"] < best["C"]:
+                best = terms
+                model.save(out, {**meta, "epochs_kept": epoch + 1, "val_terms": terms, "train_s": round(time.time() - t1)})
+                print(f"wrote {out} (epoch {epoch}, held-out C {terms['C']:.3f})", flush=True)
+            model.model.train()
     model.model.eval()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    model.save(out, {
-        "base": model.name, "strain": args.strain, "epochs": args.epochs, "lr": args.lr, "batch": args.batch,
-        "include_dev": args.include_dev, "max_sites": args.max_sites, "only_pairs": args.only_pairs, "n_compounds": len(groups), "n_pairs": n_pairs, "seed": args.seed,
-        "relaxed_ions_max_sites": args.relaxed_ions_max_sites, "n_relaxed_pairs": n_relaxed,
-        "train_s": round(time.time() - t1),
-    })
+    if not val:
+        model.save(out, {**meta, "train_s": round(time.time() - t1)})
     print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB) after {time.time() - t1:.0f} s of training")
     return 0
 
