@@ -33,6 +33,8 @@ CHGNet's BSD-3-Clause licence ships beside it (``LICENSE-CHGNet.txt``).
     python scripts/finetune_elastic.py --base sevennet-l3i5 --max-sites 12 --only-pairs --lr 1e-3 --epochs 2   # sevennet_l3i5_elastic.pth
     python scripts/finetune_elastic.py --base sevennet-l3i5-elastic --max-sites 12 --only-pairs --relaxed-ions-max-sites 8 \
         --lr 5e-4 --epochs 1 --out bench-out/ftrel/sevennet_l3i5_elastic.pth   # one more epoch with relaxed-ion labels
+    python scripts/finetune_elastic.py --base sevennet-l3i5 --max-sites 12 --only-pairs --val-fraction 0.2 --epochs 6 \
+        --lr 1e-3 --batch 2 --out bench-out/ftval/sevennet_l3i5_elastic.pth   # a fifth held out, best epoch kept (not shipped)
     python scripts/finetune_elastic.py --epochs 1 --limit 50 --out /tmp/x.pt   # smoke run
 
 ``--base sevennet-l3i5`` trains SevenNet-l3i5 (sevenn wheel, MIT) with the same labels and loss through a
@@ -374,7 +376,8 @@ def main(argv=None) -> int:
         "val_fraction": args.val_fraction, "val_mp_ids": sorted(g["mp_id"] for g in val),
     }
     out.parent.mkdir(parents=True, exist_ok=True)
-    best = held_out_terms(model, val, "before training") if val else {}
+    before = held_out_terms(model, val, "before training") if val else {}
+    best = dict(before)
     params = [p for p in model.model.parameters() if p.requires_grad]
     opt = torch.optim.Adam(params, lr=args.lr)
     steps = args.epochs * ((len(groups) + args.batch - 1) // args.batch)
@@ -399,13 +402,17 @@ def main(argv=None) -> int:
         if val:  # keep the epoch that fits the held-out compounds' C best; each kept epoch is on disk at once
             terms = held_out_terms(model, val, f"after epoch {epoch}")
             if terms["C"] < best["C"]:
-                best = terms
-                model.save(out, {**meta, "epochs_kept": epoch + 1, "val_terms": terms, "train_s": round(time.time() - t1)})
+                best = {**terms, "epochs_kept": epoch + 1}
+                model.save(out, {**meta, "epochs_kept": epoch + 1, "val_terms": terms, "val_terms_before": before,
+                                 "train_s": round(time.time() - t1)})
                 print(f"wrote {out} (epoch {epoch}, held-out C {terms['C']:.3f})", flush=True)
             model.model.train()
     model.model.eval()
     if not val:
         model.save(out, {**meta, "train_s": round(time.time() - t1)})
+    elif "epochs_kept" not in best:  # no epoch beat the base model on the held-out compounds
+        print(f"no epoch lowered the held-out C term below the base model's ({best['C']:.3f}): nothing written")
+        return 1
     print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB) after {time.time() - t1:.0f} s of training")
     return 0
 
