@@ -158,12 +158,11 @@ def metrics(preds: list[dict], refs: list[dict], calibrated: bool = False) -> di
     """``uncertain``: B/G in dsei's uncertain band (dsei.mechanics.verdict.uncertain_band; the calibrated
     band for calibrated predictions). The default model's verdict now comes from p_ductile instead
     (dsei.mechanics.confidence); its risk–coverage is benchmarks/elastic_confidence.py's."""
+    from scipy.stats import spearmanr
+
     from dsei.mechanics.verdict import in_uncertain_band, uncertain_band
 
     below, above = uncertain_band(calibrated)
-
-    from scipy.stats import spearmanr
-
     n = len(refs)
     pugh_pred, pugh_ref = [], []
     ek, eg, agree, unstable, neg, unc, agree_conf, n_conf = [], [], 0, 0, 0, 0, 0, 0

@@ -70,7 +70,6 @@ def test_relaxed_pairs_put_ions_where_the_base_model_relaxes_them(ft, wurtzite_e
         np.testing.assert_allclose(sig_m, sig_c)
 
 
-
 def test_held_out_split_keeps_the_best_epoch(ft, tmp_path):
     """``--val-fraction``: one of three compounds is held out (never trained on), its loss is measured each epoch,
     and the checkpoint written is the epoch that fits it best, recorded with the held-out mp_id. The three entries
