@@ -118,28 +118,38 @@ def _tree_dict(est) -> dict:
     }
 
 
-def _fit_head(x: np.ndarray, y: np.ndarray, seed: int, settings: dict) -> dict:
+def threshold_weights(ln_pugh: np.ndarray, width_ln: float, floor: float) -> np.ndarray:
+    """w = exp(−|ln(B/G) − ln 1.75| / width) + floor: the weighting of
+    ``dsei.mechanics.calibration``'s threshold-weighted trees, applied to the surrogate's training rows."""
+    return np.exp(-np.abs(ln_pugh - LN_PUGH_THRESHOLD) / width_ln) + floor
+
+
+def _fit_head(x: np.ndarray, y: np.ndarray, seed: int, settings: dict, w: np.ndarray | None = None) -> dict:
     from sklearn.ensemble import GradientBoostingRegressor
 
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, len(x), len(x))  # bootstrap resample: the members' spread is the uncertainty
-    m = GradientBoostingRegressor(random_state=seed, **settings).fit(x[idx], y[idx])
+    m = GradientBoostingRegressor(random_state=seed, **settings).fit(x[idx], y[idx], sample_weight=None if w is None else w[idx])
     init = float(m.init_.constant_[0][0]) if hasattr(m.init_, "constant_") else float(np.mean(y[idx]))
     return {"kind": "gbt", "init": init, "learning_rate": float(m.learning_rate),
             "trees": [_tree_dict(e[0]) for e in m.estimators_]}
 
 
 def fit_surrogate(ts: TrainingSet, members: int = MEMBERS, seed: int = 0, settings: dict | None = None,
-                  sigma_scale: float = 1.0, sigma_floor: float = 0.0, meta: dict | None = None) -> Surrogate:
-    """Fit the three heads × ``members`` bootstrap members on ``ts``."""
+                  sigma_scale: float = 1.0, sigma_floor: float = 0.0, meta: dict | None = None,
+                  threshold_weight: dict | None = None) -> Surrogate:
+    """Fit the three heads × ``members`` bootstrap members on ``ts``; ``threshold_weight`` ({"width_ln", "floor"},
+    :func:`threshold_weights`) weights the rows by their DFT B/G's distance from 1.75 (measured, not the default)."""
     settings = {**GBT, **(settings or {})}
     y = {"ln_K": ts.ln_K, "ln_G": ts.ln_G, "ln_pugh": ts.ln_K - ts.ln_G}
-    heads = {h: [_fit_head(ts.x, y[h], seed + 1000 * i + j, settings) for i in range(members)] for j, h in enumerate(HEADS)}
+    w = threshold_weights(y["ln_pugh"], **threshold_weight) if threshold_weight else None
+    heads = {h: [_fit_head(ts.x, y[h], seed + 1000 * i + j, settings, w) for i in range(members)] for j, h in enumerate(HEADS)}
     params = {
         "format": SURROGATE_FORMAT,
         "schema_version": 1,
         "features": list(FEATURES),
         "settings": settings,
+        "threshold_weight": threshold_weight,
         "members": members,
         "n_train": len(ts),
         "sigma_scale": sigma_scale,
@@ -160,7 +170,7 @@ def save_surrogate(sur: Surrogate, path: str | Path) -> Path:
 
 
 def cross_validate(ts: TrainingSet, groups: list[str], folds: int = 5, members: int = MEMBERS, seed: int = 0,
-                   settings: dict | None = None) -> dict[str, np.ndarray]:
+                   settings: dict | None = None, threshold_weight: dict | None = None) -> dict[str, np.ndarray]:
     """Out-of-fold predictions under a grouped K-fold split (``groups``: mp_id or reduced formula)."""
     from sklearn.model_selection import GroupKFold
 
@@ -169,7 +179,7 @@ def cross_validate(ts: TrainingSet, groups: list[str], folds: int = 5, members: 
     for train, test in GroupKFold(n_splits=folds).split(ts.x, groups=groups):
         mask = np.zeros(n, bool)
         mask[train] = True
-        sur = fit_surrogate(ts.subset(mask), members=members, seed=seed, settings=settings)
+        sur = fit_surrogate(ts.subset(mask), members=members, seed=seed, settings=settings, threshold_weight=threshold_weight)
         mp = sur.member_predictions(ts.x[test])
         blend = 0.5 * ((mp["ln_K"] - mp["ln_G"]) + mp["ln_pugh"])
         out["ln_K"][test] = mp["ln_K"].mean(0)
