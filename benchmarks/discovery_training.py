@@ -8,7 +8,7 @@ Both use the surrogate's grouped 5-fold CV by mp_id on its shipped training rows
 
 - ``weights``: unweighted rows (the shipped fit) against rows weighted by w = exp(−|ln(B/G)_DFT − ln 1.75| / width)
   + floor (``dsei.discovery.train.threshold_weights``): the weighting that gained ~1 point for the elastic
-  calibration trees (``dsei.mechanics.calibration.THRESHOLD_WEIGHT``, width 0.2, floor 0.2, declared before
+  calibration trees (``THRESHOLD_WEIGHT`` of benchmarks/elastic_accuracy.py, width 0.2, floor 0.2, declared before
   measuring), plus a wider and a narrower setting.
 - ``curve``: each fold's training rows subsampled to a fraction (seeded; the same test folds for every fraction):
   what the lever "more labelled compounds" (a campaign's MLIP results, which the funnel refits on) can buy.

@@ -119,8 +119,8 @@ def _tree_dict(est) -> dict:
 
 
 def threshold_weights(ln_pugh: np.ndarray, width_ln: float, floor: float) -> np.ndarray:
-    """w = exp(−|ln(B/G) − ln 1.75| / width) + floor: the weighting of
-    ``dsei.mechanics.calibration``'s threshold-weighted trees, applied to the surrogate's training rows."""
+    """w = exp(−|ln(B/G) − ln 1.75| / width) + floor: the weighting of the elastic calibration's threshold-weighted
+    trees (``THRESHOLD_WEIGHT`` of benchmarks/elastic_accuracy.py, which fits them), for the surrogate's rows."""
     return np.exp(-np.abs(ln_pugh - LN_PUGH_THRESHOLD) / width_ln) + floor
 
 
