@@ -319,10 +319,6 @@ GBT_SETTINGS = {"n_estimators": 200, "max_depth": 3, "learning_rate": 0.03, "sub
 THRESHOLD_WEIGHT = {"width_ln": 0.2, "floor": 0.2}
 
 
-def threshold_weights(pugh_dft: np.ndarray, width_ln: float, floor: float) -> np.ndarray:
-    return np.exp(-np.abs(np.log(np.asarray(pugh_dft) / THRESH)) / width_ln) + floor
-
-
 def gbt_params(cs, vols, formulas, refs, weighted: bool = False) -> tuple[dict, object] | None:
     """Fit the gradient-boosted-tree calibration (the ridge's target; features dsei.mechanics.calibration.FEATURES,
     the ridge's ten and the composition descriptors; ``weighted``: training
@@ -332,11 +328,12 @@ def gbt_params(cs, vols, formulas, refs, weighted: bool = False) -> tuple[dict, 
     from sklearn.ensemble import GradientBoostingRegressor
 
     from dsei.mechanics.calibration import FEATURES
+    from dsei.mechanics.descriptors import threshold_weights
 
     xs, ys, ts = _training_rows(cs, vols, formulas, refs)
     if len(ys) < 20:
         return None
-    w = threshold_weights(ts, **THRESHOLD_WEIGHT) if weighted else None
+    w = threshold_weights(np.log(ts), **THRESHOLD_WEIGHT) if weighted else None
     g = GradientBoostingRegressor(**GBT_SETTINGS).fit(xs, ys, sample_weight=w)
     fitted = g.predict(xs)
     lo = max(0.0, float(fitted.min()))  # a_G >= 1, as for the ridge (dsei.mechanics.calibration.fit_ridge)

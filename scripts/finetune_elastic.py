@@ -366,7 +366,7 @@ def main(argv=None) -> int:
         val = [g for i, g in enumerate(groups) if i in held]
         groups = [g for i, g in enumerate(groups) if i not in held]
     n_pairs = sum(len(g["pairs"]) for g in groups)
-    n_relaxed = sum(len(v) for v in moving.values())
+    n_relaxed = sum(relaxed for g in groups for *_, relaxed in g["pairs"])
     print(f"{len(groups)} compounds, {n_pairs} ±strain pairs ({n_relaxed} with relaxed ions), {len(val)} held out, "
           f"{time.time() - t0:.0f} s", flush=True)
     meta = {
@@ -377,7 +377,7 @@ def main(argv=None) -> int:
     }
     out.parent.mkdir(parents=True, exist_ok=True)
     before = held_out_terms(model, val, "before training") if val else {}
-    best = dict(before)
+    best_c, kept = before.get("C"), 0  # held-out C term of the epoch on disk; kept: its number (0: none yet)
     params = [p for p in model.model.parameters() if p.requires_grad]
     opt = torch.optim.Adam(params, lr=args.lr)
     steps = args.epochs * ((len(groups) + args.batch - 1) // args.batch)
@@ -401,17 +401,17 @@ def main(argv=None) -> int:
                       + f" ({time.time() - t1:.0f} s)", flush=True)
         if val:  # keep the epoch that fits the held-out compounds' C best; each kept epoch is on disk at once
             terms = held_out_terms(model, val, f"after epoch {epoch}")
-            if terms["C"] < best["C"]:
-                best = {**terms, "epochs_kept": epoch + 1}
-                model.save(out, {**meta, "epochs_kept": epoch + 1, "val_terms": terms, "val_terms_before": before,
+            if terms["C"] < best_c:
+                best_c, kept = terms["C"], epoch + 1
+                model.save(out, {**meta, "epochs_kept": kept, "val_terms": terms, "val_terms_before": before,
                                  "train_s": round(time.time() - t1)})
                 print(f"wrote {out} (epoch {epoch}, held-out C {terms['C']:.3f})", flush=True)
             model.model.train()
     model.model.eval()
     if not val:
         model.save(out, {**meta, "train_s": round(time.time() - t1)})
-    elif "epochs_kept" not in best:  # no epoch beat the base model on the held-out compounds
-        print(f"no epoch lowered the held-out C term below the base model's ({best['C']:.3f}): nothing written")
+    elif not kept:  # no epoch beat the base model on the held-out compounds
+        print(f"no epoch lowered the held-out C term below the base model's ({best_c:.3f}): nothing written")
         return 1
     print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB) after {time.time() - t1:.0f} s of training")
     return 0

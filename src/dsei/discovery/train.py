@@ -18,6 +18,7 @@ import numpy as np
 
 from dsei.discovery.features import FEATURES, featurize
 from dsei.discovery.surrogate import HEADS, LN_PUGH_THRESHOLD, SURROGATE_FORMAT, Surrogate, sigma_from_spread
+from dsei.mechanics.descriptors import threshold_weights
 
 #: gradient-boosting settings (chosen once on the dev set under grouped CV; docs/discovery.md)
 GBT = {"n_estimators": 250, "max_depth": 4, "learning_rate": 0.06, "subsample": 0.8, "min_samples_leaf": 3}
@@ -118,12 +119,6 @@ def _tree_dict(est) -> dict:
     }
 
 
-def threshold_weights(ln_pugh: np.ndarray, width_ln: float, floor: float) -> np.ndarray:
-    """w = exp(−|ln(B/G) − ln 1.75| / width) + floor: the weighting of the elastic calibration's threshold-weighted
-    trees (``THRESHOLD_WEIGHT`` of benchmarks/elastic_accuracy.py, which fits them), for the surrogate's rows."""
-    return np.exp(-np.abs(ln_pugh - LN_PUGH_THRESHOLD) / width_ln) + floor
-
-
 def _fit_head(x: np.ndarray, y: np.ndarray, seed: int, settings: dict, w: np.ndarray | None = None) -> dict:
     from sklearn.ensemble import GradientBoostingRegressor
 
@@ -138,8 +133,9 @@ def _fit_head(x: np.ndarray, y: np.ndarray, seed: int, settings: dict, w: np.nda
 def fit_surrogate(ts: TrainingSet, members: int = MEMBERS, seed: int = 0, settings: dict | None = None,
                   sigma_scale: float = 1.0, sigma_floor: float = 0.0, meta: dict | None = None,
                   threshold_weight: dict | None = None) -> Surrogate:
-    """Fit the three heads × ``members`` bootstrap members on ``ts``; ``threshold_weight`` ({"width_ln", "floor"},
-    :func:`threshold_weights`) weights the rows by their DFT B/G's distance from 1.75 (measured, not the default)."""
+    """Fit the three heads × ``members`` bootstrap members on ``ts``; ``threshold_weight`` ({"width_ln", "floor"} of
+    :func:`dsei.mechanics.descriptors.threshold_weights`) weights the rows by their DFT B/G's distance from 1.75
+    (measured, not the default)."""
     settings = {**GBT, **(settings or {})}
     y = {"ln_K": ts.ln_K, "ln_G": ts.ln_G, "ln_pugh": ts.ln_K - ts.ln_G}
     w = threshold_weights(y["ln_pugh"], **threshold_weight) if threshold_weight else None
@@ -170,15 +166,19 @@ def save_surrogate(sur: Surrogate, path: str | Path) -> Path:
 
 
 def cross_validate(ts: TrainingSet, groups: list[str], folds: int = 5, members: int = MEMBERS, seed: int = 0,
-                   settings: dict | None = None, threshold_weight: dict | None = None) -> dict[str, np.ndarray]:
-    """Out-of-fold predictions under a grouped K-fold split (``groups``: mp_id or reduced formula)."""
+                   settings: dict | None = None, threshold_weight: dict | None = None,
+                   train_fraction: float = 1.0) -> dict[str, np.ndarray]:
+    """Out-of-fold predictions under a grouped K-fold split (``groups``: mp_id or reduced formula). With
+    ``train_fraction`` < 1 each fold's training rows are subsampled (seeded; the test folds unchanged): a learning
+    curve (benchmarks/discovery_training.py)."""
     from sklearn.model_selection import GroupKFold
 
     n = len(ts)
+    rng = np.random.default_rng(seed)
     out = {k: np.zeros(n) for k in ("ln_K", "ln_G", "ln_pugh", "ln_pugh_direct", "ln_pugh_kg", "spread")}
     for train, test in GroupKFold(n_splits=folds).split(ts.x, groups=groups):
         mask = np.zeros(n, bool)
-        mask[train] = True
+        mask[rng.permutation(train)[: round(train_fraction * len(train))] if train_fraction < 1 else train] = True
         sur = fit_surrogate(ts.subset(mask), members=members, seed=seed, settings=settings, threshold_weight=threshold_weight)
         mp = sur.member_predictions(ts.x[test])
         blend = 0.5 * ((mp["ln_K"] - mp["ln_G"]) + mp["ln_pugh"])

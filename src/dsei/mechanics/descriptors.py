@@ -87,6 +87,14 @@ MODULI_FIELDS = (
 )
 
 
+def threshold_weights(ln_pugh, width_ln: float, floor: float) -> np.ndarray:
+    """Training weights that peak at the Pugh threshold: w = exp(−|ln(B/G) − ln 1.75| / width) + floor, for
+    ``ln_pugh`` = ln(B/G) of the reference (DFT) values. The verdict only asks on which side of 1.75 B/G lies, so
+    the threshold-weighted calibration trees (benchmarks/elastic_accuracy.py, ``THRESHOLD_WEIGHT``) and the
+    discovery surrogate's weighted fit (measured, not the default) spend their capacity near it."""
+    return np.exp(-np.abs(np.asarray(ln_pugh, dtype=float) - np.log(PUGH_THRESHOLD)) / width_ln) + floor
+
+
 def pugh_ratio(k_gpa: float, g_gpa: float) -> float:
     """Pugh's ratio B/G (Pugh 1954); +inf when G ≤ 0 is not meaningful, so NaN."""
     return float(k_gpa / g_gpa) if g_gpa > 0 else float("nan")
