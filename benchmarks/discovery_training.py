@@ -7,7 +7,7 @@ Both use the surrogate's grouped 5-fold CV by mp_id on its shipped training rows
 (``dsei/discovery/data/training_features.json.gz``, 1,949 rows) and print Pugh side, Spearman of B/G and MAE of K and G.
 
 - ``weights``: unweighted rows (the shipped fit) against rows weighted by w = exp(−|ln(B/G)_DFT − ln 1.75| / width)
-  + floor (``dsei.discovery.train.threshold_weights``): the weighting that gained ~1 point for the elastic
+  + floor (``dsei.mechanics.descriptors.threshold_weights``): the weighting that gained ~1 point for the elastic
   calibration trees (``THRESHOLD_WEIGHT`` of benchmarks/elastic_accuracy.py, width 0.2, floor 0.2, declared before
   measuring), plus a wider and a narrower setting.
 - ``curve``: each fold's training rows subsampled to a fraction (seeded; the same test folds for every fraction):
