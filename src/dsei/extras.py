@@ -27,8 +27,8 @@ EXTRAS: dict[str, tuple[str, ...]] = {
 }
 #: import name → the distribution ``pip`` installs (as pyproject.toml lists it)
 DISTRIBUTIONS = {
-    "dask": "dask[distributed]",
-    "distributed": "dask[distributed]",
+    "dask": "dask",
+    "distributed": "distributed",
     "galvani": "galvani",
     "openpyxl": "openpyxl",
     "torch_dftd": "torch-dftd",
