@@ -1,8 +1,8 @@
 """An end-to-end fine-tuned GNN as the discovery surrogate (issue 21's untried lever; results: docs/discovery.md §2).
 
-    OMP_NUM_THREADS=2 nice python benchmarks/discovery_gnn.py prepare            # CHGNet graphs of the 1,949 rows
-    OMP_NUM_THREADS=2 nice python benchmarks/discovery_gnn.py fold --fold 0      # one fold: fine-tune, predict
-    OMP_NUM_THREADS=2 nice python benchmarks/discovery_gnn.py gbt                # the shipped trees on the same folds
+    OMP_NUM_THREADS=1 nice python benchmarks/discovery_gnn.py prepare            # CHGNet graphs of the 1,949 rows
+    OMP_NUM_THREADS=1 nice python benchmarks/discovery_gnn.py fold --fold K      # K = 0…4: fine-tune, predict (~20 min)
+    OMP_NUM_THREADS=1 nice python benchmarks/discovery_gnn.py gbt                # the shipped trees on the same folds
     python benchmarks/discovery_gnn.py score                                     # the table
 
 The measured MLIP-feature levers (benchmarks/discovery_mlip_features.py) froze CHGNet and fed its embeddings to
@@ -79,14 +79,14 @@ class Head:
 
         self.torch = torch
         self.backbone = CHGNet.load(verbose=False)
-        self.backbone.composition_model = None  # the head reads atom features; no energy offsets are needed
+        self.backbone.composition_model = None  # only forward() adds its energy offsets; _compute, used here, never does
         dim = self.backbone.atom_embedding.embedding.embedding_dim  # 64 for CHGNet 0.3.0
         self.mlp = torch.nn.Sequential(torch.nn.Linear(dim + n_desc, hidden), torch.nn.SiLU(), torch.nn.Dropout(dropout),
                                        torch.nn.Linear(hidden, 3))
 
-    def parameters(self):
-        return [{"params": [p for p in self.backbone.parameters() if p.requires_grad], "role": "backbone"},
-                {"params": list(self.mlp.parameters()), "role": "head"}]
+    def parameter_groups(self) -> tuple[list, list]:
+        """(backbone, head) parameters: they train at different learning rates."""
+        return [p for p in self.backbone.parameters() if p.requires_grad], list(self.mlp.parameters())
 
     def train(self, on: bool = True):
         self.backbone.train(on)
@@ -119,9 +119,9 @@ def run_fold(out: Path, k: int, seed: int = 0) -> None:
     Y = torch.tensor((y - mu) / sd, dtype=torch.float32)
     s = SETTINGS
     model = Head(ts.x.shape[1], s["hidden"], s["dropout"])
-    groups = model.parameters()
-    opt = torch.optim.AdamW([{"params": groups[0]["params"], "lr": s["lr_backbone"]},
-                             {"params": groups[1]["params"], "lr": s["lr_head"]}], weight_decay=s["weight_decay"])
+    backbone, head = model.parameter_groups()
+    opt = torch.optim.AdamW([{"params": backbone, "lr": s["lr_backbone"]}, {"params": head, "lr": s["lr_head"]}],
+                            weight_decay=s["weight_decay"])
     steps = s["epochs"] * math.ceil(len(train) / s["batch"])
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda i: 0.5 * (1 + math.cos(math.pi * min(i, steps) / steps)))
     rng = np.random.default_rng(seed)

@@ -17,8 +17,9 @@ affordable) do not improve the trees' B/G under grouped CV; a kernel model on th
 +1.8 points Pugh side / +0.035 Spearman by mp_id (a descriptor-only kernel model: +0.4 / +0.008) but +0.4 / +0.029
 by formula — below the +2 points / +0.05 that would justify shipping a second model and its training embeddings.
 SevenNet-0's node features do worse, and CHGNet fine-tuned end to end with a property head on these descriptors
-(benchmarks/discovery_gnn.py) is two points behind the trees alone. Richer composition statistics (15 elemental properties incl. the elements'
-moduli) and a structure-type target encoding did not move B/G either (benchmarks/discovery_descriptors.py).
+(benchmarks/discovery_gnn.py) is two points behind the trees alone. Richer composition statistics (15 elemental
+properties incl. the elements' moduli) and a structure-type target encoding did not move B/G either
+(benchmarks/discovery_descriptors.py).
 """
 
 from __future__ import annotations
