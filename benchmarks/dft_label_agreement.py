@@ -30,6 +30,9 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--shared", type=Path, default=Path(__file__).resolve().parents[1].parent / "shared" / "data")
     args = ap.parse_args()
+    for name in ("mp_binary_elasticity_dev.json.gz", "mp_elastic_tensors_dejong2015.json.gz"):
+        if not (args.shared / name).exists():
+            raise SystemExit(f"error: {args.shared / name}: not found (--shared names the folder of ../shared/data)")
     with gzip.open(args.shared / "mp_binary_elasticity_dev.json.gz", "rt") as fh:
         dev = {d["mp_id"]: d for d in json.load(fh)}
     with gzip.open(args.shared / "mp_elastic_tensors_dejong2015.json.gz", "rt") as fh:

@@ -27,6 +27,7 @@ import argparse
 import gzip
 import json
 import math
+import sys
 import time
 from pathlib import Path
 
@@ -42,6 +43,11 @@ def _rows():
     from dsei.discovery.train import load_training_features
 
     return load_training_features()
+
+
+def _need(path: Path, step: str) -> None:
+    if not path.exists():
+        sys.exit(f"error: {path}: not found (run `python benchmarks/discovery_gnn.py {step}` first)")
 
 
 def _folds(ts, folds: int = 5):
@@ -108,8 +114,10 @@ def run_fold(out: Path, k: int, seed: int = 0) -> None:
 
     torch.manual_seed(seed)
     ts = _rows()
+    _need(out / "graphs.pt", "prepare")
     data = torch.load(out / "graphs.pt", weights_only=False)
-    assert data["ids"] == ts.ids, "graphs.pt is stale: rerun prepare"
+    if data["ids"] != ts.ids:
+        sys.exit(f"error: {out / 'graphs.pt'}: its rows are not the shipped training rows (rerun prepare)")
     graphs = data["graphs"]
     train, test = _folds(ts)[k]
     y = np.stack([ts.ln_K, ts.ln_G, ts.ln_K - ts.ln_G], axis=1)
@@ -169,6 +177,9 @@ def score(out: Path) -> None:
     n = len(ts)
     g = {k: np.full(n, np.nan) for k in ("ln_K", "ln_G", "ln_pugh_direct")}
     folds = sorted(out.glob("oof_fold*.json"))
+    if not folds:
+        _need(out / "oof_fold0.json", "fold --fold 0")
+    _need(out / "gbt_oof.npz", "gbt")
     for f in folds:
         d = json.loads(f.read_text())
         for k in g:
