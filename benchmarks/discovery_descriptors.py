@@ -35,6 +35,8 @@ from pathlib import Path
 
 import numpy as np
 
+from dsei.discovery.surrogate import blend_ln_pugh
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = [ROOT.parent / "shared" / "data" / "mp_binary_elasticity_dev.json.gz",
         ROOT.parent / "shared" / "data" / "mp_elastic_tensors_dejong2015.json.gz"]
@@ -163,7 +165,7 @@ def main() -> int:
             mp = sur.member_predictions(np.hstack(x_te))
             oof["ln_K"][test] = mp["ln_K"].mean(0)
             oof["ln_G"][test] = mp["ln_G"].mean(0)
-            oof["ln_pugh"][test] = (0.5 * ((mp["ln_K"] - mp["ln_G"]) + mp["ln_pugh"])).mean(0)
+            oof["ln_pugh"][test] = blend_ln_pugh(mp["ln_K"], mp["ln_G"], mp["ln_pugh"]).mean(0)
         sc = scores(ts, oof)
         print(f"{v:11s} Pugh side {sc['pugh_side_agreement'] * 100:.1f} %  Spearman {sc['spearman_pugh']:.3f}  "
               f"MAE ln(B/G) {sc['mae_ln_pugh']:.3f}  MAE K {sc['mae_K_GPa']:.2f} GPa  MAE G {sc['mae_G_GPa']:.2f} GPa", flush=True)

@@ -171,6 +171,7 @@ def gbt(out: Path, members: int) -> None:
 
 
 def score(out: Path) -> None:
+    from dsei.discovery.surrogate import blend_ln_pugh
     from dsei.discovery.train import scores
 
     ts = _rows()
@@ -185,7 +186,7 @@ def score(out: Path) -> None:
         for k in g:
             g[k][d["test"]] = d[k]
     have = ~np.isnan(g["ln_K"])
-    g["ln_pugh"] = 0.5 * ((g["ln_K"] - g["ln_G"]) + g["ln_pugh_direct"])
+    g["ln_pugh"] = blend_ln_pugh(g["ln_K"], g["ln_G"], g["ln_pugh_direct"])
     t = dict(np.load(out / "gbt_oof.npz"))
     both = {k: 0.5 * (g[k] + t[k]) for k in ("ln_K", "ln_G", "ln_pugh")}
     sub = ts.subset(have)

@@ -56,6 +56,8 @@ from pathlib import Path
 
 import numpy as np
 
+from dsei.discovery.surrogate import blend_ln_pugh
+
 warnings.filterwarnings("ignore")
 ROOT = Path(__file__).resolve().parents[1]
 DATA = [ROOT.parent / "shared" / "data" / "mp_binary_elasticity_dev.json.gz",
@@ -290,7 +292,7 @@ def cmd_cv(args) -> None:
                 sur = fit_surrogate(ts, members=args.members, seed=0)
                 sur.features = [f"f{i}" for i in range(nfeat)]
                 mp = sur.member_predictions(x[test])
-                blend = 0.5 * ((mp["ln_K"] - mp["ln_G"]) + mp["ln_pugh"])
+                blend = blend_ln_pugh(mp["ln_K"], mp["ln_G"], mp["ln_pugh"])
                 oof["ln_K"][test], oof["ln_G"][test] = mp["ln_K"].mean(0), mp["ln_G"].mean(0)
                 oof["ln_pugh"][test], oof["spread"][test] = blend.mean(0), blend.std(0, ddof=1)
             full = TrainingSet(c["x"], c["ln_K"], c["ln_G"], list(c["ids"]), list(c["formulas"]))
@@ -328,7 +330,7 @@ def krr_oof(X: np.ndarray, y: dict[str, np.ndarray], groups, alpha: float, gamma
         for k, v in y.items():
             m = make_pipeline(StandardScaler(), KernelRidge(alpha=alpha, kernel="rbf", gamma=gamma_per_feature / X.shape[1]))
             out[k][test] = m.fit(X[train], v[train]).predict(X[test])
-    out["ln_pugh"] = 0.5 * ((out["ln_K"] - out["ln_G"]) + out["ln_pugh_direct"])
+    out["ln_pugh"] = blend_ln_pugh(out["ln_K"], out["ln_G"], out["ln_pugh_direct"])
     return out
 
 
@@ -419,7 +421,7 @@ def cmd_stack(args) -> None:
                          list(c["ids"][train]), list(c["formulas"][train]))
         mp = fit_surrogate(ts, members=args.members).member_predictions(np.hstack([c["x"][test], f_test]))
         oof["ln_K"][test], oof["ln_G"][test] = mp["ln_K"].mean(0), mp["ln_G"].mean(0)
-        oof["ln_pugh"][test] = (0.5 * ((mp["ln_K"] - mp["ln_G"]) + mp["ln_pugh"])).mean(0)
+        oof["ln_pugh"][test] = blend_ln_pugh(mp["ln_K"], mp["ln_G"], mp["ln_pugh"]).mean(0)
     sc = _score_row(c, oof, ionic)
     sc.update({"kernel_on": args.kernel_on, "grouping": args.grouping, "members": args.members,
                "wall_s": round(time.perf_counter() - t0, 1)})

@@ -136,7 +136,7 @@ def run(variant: str, d: dict, extra) -> str:
     n, ok = len(d["ok"]), d["ok"]
     y = np.log(d["pugh_m"] / d["pugh_dft"])
     xe, ye, pe, yke = extra
-    res, probs = [], []
+    res, per_seed = [], []  # per seed: the classifier's P, or base's calibrated B/G
     for s in CV_SEEDS:
         order = np.random.default_rng(s).permutation(n)
         yhat, ak, prob = np.zeros(n), np.zeros(n), np.full(n, np.nan)
@@ -190,26 +190,26 @@ def run(variant: str, d: dict, extra) -> str:
         pugh = d["pugh_m"] / np.exp(yhat)
         if variant == "classifier":  # only the side: a pseudo-ratio on the predicted side of 1.75
             pugh = np.where(prob >= 0.5, 2.0, 1.5)
-            probs.append(prob)
+            per_seed.append(prob)
         agree = np.where(ok, (pugh >= 1.75) == (d["pugh_dft"] >= 1.75), False)
         if variant == "base":
-            probs.append(pugh)  # the seeds' calibrated B/G, for the SEI-like misses below
+            per_seed.append(pugh)  # for the SEI-like misses below
         g_cal = d["G_m"] * np.exp(yhat)
         res.append((agree.mean(), agree[d["sei"]].mean(), np.nanmean(np.abs(g_cal - d["G_dft"])[ok]),
                     np.nanmean(np.abs(d["K_m"] - d["K_dft"])[ok])))
     a = np.nanmean(np.array(res, float), axis=0)
     if variant == "classifier":
         duct = d["pugh_dft"] >= 1.75
-        brier = np.mean([np.mean((p[ok] - duct[ok]) ** 2) for p in probs])
-        conf = [(ok & (np.maximum(p, 1 - p) >= 0.7)) for p in probs]  # unstable rows are never stated
+        brier = np.mean([np.mean((p[ok] - duct[ok]) ** 2) for p in per_seed])
+        conf = [(ok & (np.maximum(p, 1 - p) >= 0.7)) for p in per_seed]  # unstable rows are never stated
         cov = np.mean([c.mean() for c in conf])
-        right = np.mean([np.mean((p[c] >= 0.5) == duct[c]) for p, c in zip(probs, conf, strict=True)])
+        right = np.mean([np.mean((p[c] >= 0.5) == duct[c]) for p, c in zip(per_seed, conf, strict=True)])
         return (f"{variant:12s} agreement {a[0] * 100:.1f} %  SEI-like {a[1] * 100:.1f} %  Brier {brier:.3f} (stable rows)  "
                 f"at P ≥ 0.7: {cov * 100:.1f} % stated, {right * 100:.1f} % right")
     if variant == "k_trees":
         return f"{variant:12s} MAE K {a[3]:.2f} GPa (uncalibrated {np.nanmean(np.abs(d['K_m'] - d['K_dft'])[ok]):.2f}; {len(ye)} extra rows)"
     if variant == "base":  # SEI-like misses of the seed-averaged calibrated B/G, and whether the raw tensor had the side
-        mean = np.mean(probs, axis=0)
+        mean = np.mean(per_seed, axis=0)
         duct = d["pugh_dft"] >= 1.75
         miss = [i for i in np.flatnonzero(d["sei"]) if not ok[i] or (mean[i] >= 1.75) != duct[i]]
         raw_right = [i for i in miss if ok[i] and (d["pugh_m"][i] >= 1.75) == duct[i]]

@@ -71,6 +71,12 @@ def _as_arrays(params: dict) -> dict:
     return params
 
 
+def blend_ln_pugh(ln_K, ln_G, ln_pugh_direct):
+    """The point estimate of ln(B/G) from the three heads: ½[(ln K − ln G) + ln(B/G)_direct] (module doc), per member
+    or per row, whatever the arrays hold."""
+    return 0.5 * ((ln_K - ln_G) + ln_pugh_direct)
+
+
 def sigma_from_spread(spread: np.ndarray, scale: float, floor: float) -> np.ndarray:
     """σ = √(floor² + (scale · spread)²) (module doc)."""
     return np.sqrt(floor**2 + (scale * np.asarray(spread)) ** 2)
@@ -138,7 +144,7 @@ class Surrogate:
         if x.shape[1] != len(self.features):
             raise ValueError(f"surrogate expects {len(self.features)} features, got {x.shape[1]}")
         mp = self.member_predictions(x)
-        blend = 0.5 * ((mp["ln_K"] - mp["ln_G"]) + mp["ln_pugh"])
+        blend = blend_ln_pugh(mp["ln_K"], mp["ln_G"], mp["ln_pugh"])
         return Prediction(
             ln_K=mp["ln_K"].mean(axis=0),
             ln_G=mp["ln_G"].mean(axis=0),

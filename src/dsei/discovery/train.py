@@ -17,7 +17,14 @@ from pathlib import Path
 import numpy as np
 
 from dsei.discovery.features import FEATURES, featurize
-from dsei.discovery.surrogate import HEADS, LN_PUGH_THRESHOLD, SURROGATE_FORMAT, Surrogate, sigma_from_spread
+from dsei.discovery.surrogate import (
+    HEADS,
+    LN_PUGH_THRESHOLD,
+    SURROGATE_FORMAT,
+    Surrogate,
+    blend_ln_pugh,
+    sigma_from_spread,
+)
 from dsei.mechanics.descriptors import threshold_weights
 
 #: gradient-boosting settings (chosen once on the dev set under grouped CV; docs/discovery.md)
@@ -181,7 +188,7 @@ def cross_validate(ts: TrainingSet, groups: list[str], folds: int = 5, members: 
         mask[rng.permutation(train)[: round(train_fraction * len(train))] if train_fraction < 1 else train] = True
         sur = fit_surrogate(ts.subset(mask), members=members, seed=seed, settings=settings, threshold_weight=threshold_weight)
         mp = sur.member_predictions(ts.x[test])
-        blend = 0.5 * ((mp["ln_K"] - mp["ln_G"]) + mp["ln_pugh"])
+        blend = blend_ln_pugh(mp["ln_K"], mp["ln_G"], mp["ln_pugh"])
         out["ln_K"][test] = mp["ln_K"].mean(0)
         out["ln_G"][test] = mp["ln_G"].mean(0)
         out["ln_pugh"][test] = blend.mean(0)
