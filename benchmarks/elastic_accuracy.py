@@ -614,10 +614,14 @@ def print_report(rep: dict) -> None:
         )
 
 
-def write_calibration(out: Path, entries: list[dict], rep: dict, models: list[str], every: int) -> None:
+def write_calibration(out: Path, entries: list[dict], rep: dict, models: list[str], every: int,
+                      extra_rows: Path | None = None) -> None:
     """Fit each model's feature calibration on the whole subset and write src/dsei/mechanics/data/calibration.json:
     the kind (ridge or gradient-boosted trees) with the higher cross-validated agreement; ``enabled`` only where
-    that cross-validated agreement rose and MAE(K)+MAE(G) fell (relaxed-ion)."""
+    that cross-validated agreement rose and MAE(K)+MAE(G) fell (relaxed-ion). With ``extra_rows`` (a
+    ``tensor_set_raw.py`` cache) the fit also takes the tensor-set compounds of
+    ``elastic_tensor_holdout.extra_calibration_rows`` (outside the dev set and the fine-tune's training set, ≤ 16
+    sites; measured in ``elastic_calibration_union.py``)."""
     ids = [e["mp_id"] for e in entries]
     cal = {
         "description": (
@@ -641,21 +645,29 @@ def write_calibration(out: Path, entries: list[dict], rep: dict, models: list[st
         cs = tensors(raw, ids, "C_GPa")
         vols = [raw.get(i, {}).get("volume_per_atom_A3", 10.0) for i in ids]
         formulas = [e["formula"] for e in entries]
+        n_dev = len(cs)
+        if extra_rows is not None:
+            from elastic_tensor_holdout import extra_calibration_rows
+
+            xc, xv, xf, xe = extra_calibration_rows(extra_rows, m)
+            cs, vols, formulas, fit_refs = cs + xc, vols + xv, formulas + xf, entries + xe
+        else:
+            fit_refs = entries
         base = next(r for r in rep["rows"] if r["model"] == m and r["ions"] == "relaxed-ion" and r["calibrated"] is False)
         # the shipped kind: of the shippable calibrations, the highest cross-validated agreement
         cvs = [r for r in rep["rows"] if r["model"] == m and r["ions"] == "relaxed-ion" and r["calibrated"] in SHIPPABLE]
         cv = max(cvs, key=lambda r: r["agreement"])
         kind = SHIPPABLE[cv["calibrated"]]
         fitted = (
-            ridge_params(cs, vols, formulas, entries)
+            ridge_params(cs, vols, formulas, fit_refs)
             if kind == "ridge"
-            else gbt_params(cs, vols, formulas, entries, weighted=kind == "gbt_w")
+            else gbt_params(cs, vols, formulas, fit_refs, weighted=kind == "gbt_w")
         )
         if fitted is None:
             continue
         if kind != "ridge":
             params, g = fitted
-            xs = _training_rows(cs, vols, formulas, entries)[0]
+            xs = _training_rows(cs, vols, formulas, fit_refs)[0]
             from dsei.mechanics.calibration import gbt_value
 
             # the exported trees reproduce scikit-learn's predictions
@@ -669,8 +681,12 @@ def write_calibration(out: Path, entries: list[dict], rep: dict, models: list[st
         mags = next((raw[i].get("magnitudes") for i in ids if i in raw and "magnitudes" in raw[i]), [-0.01, -0.005, 0.005, 0.01])
         cal["models"][m] = {
             "enabled": bool(better),
-            "fitted_with": f"benchmarks/elastic_accuracy.py --every {every} --models {m} --out {out.name} --analyze-only --write-calibration",
+            "fitted_with": f"benchmarks/elastic_accuracy.py --every {every} --models {m} --out {out.name} --analyze-only --write-calibration"
+            + (f" --extra-rows {extra_rows.relative_to(ROOT) if extra_rows.is_relative_to(ROOT) else extra_rows}" if extra_rows else ""),
             "n_compounds": len(entries),
+            **({"n_extra_compounds": len(cs) - n_dev,
+                "extra_rows": "tensor-set compounds (mp_elastic_tensors_dejong2015.json.gz, de Jong et al. 2015; MP, CC BY 4.0) "
+                              "outside the dev set and the fine-tune's training set, <= 16 sites"} if extra_rows else {}),
             "strain_magnitudes": mags,
             **params,
             "n_fitted": sum(1 for c, v in zip(cs, vols, strict=True) if c is not None and moduli(c, v)["stable"]),
@@ -701,6 +717,8 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=1, help="torch threads")
     ap.add_argument("--analyze-only", action="store_true")
     ap.add_argument("--write-calibration", action="store_true")
+    ap.add_argument("--extra-rows", type=Path, default=None,
+                    help="with --write-calibration: also fit on the tensor-set compounds cached here (tensor_set_raw.py)")
     ap.add_argument("--sei-only", action="store_true", help="compute only the SEI-like compounds (is_sei_like) of the selection")
     args = ap.parse_args()
     print("command: python " + " ".join(sys.argv), flush=True)
@@ -764,7 +782,7 @@ def main() -> int:
             verdict_reliability(args.out, entries, m, calib)
     (args.out / "report.json").write_text(json.dumps(rep, indent=2, default=str))
     if args.write_calibration:
-        write_calibration(args.out, entries, rep, args.models, args.every)
+        write_calibration(args.out, entries, rep, args.models, args.every, args.extra_rows)
     return 0
 
 

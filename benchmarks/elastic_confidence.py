@@ -77,8 +77,15 @@ def select_entries(every: int, plus_sei: bool) -> list[dict]:
 class Data:
     """Cached raw tensors of one model for the selected compounds."""
 
-    def __init__(self, out: Path, entries: list[dict], model: str):
+    def __init__(self, out: Path, entries: list[dict], model: str, extra_rows: Path | None = None):
         raw = EA.load_raw(out, model)
+        # tensor-set rows every tree fit also takes (the shipped trees' recipe with --extra-rows); never scored
+        if extra_rows is not None:
+            from elastic_tensor_holdout import extra_calibration_rows
+
+            self.extra = extra_calibration_rows(extra_rows, model)
+        else:
+            self.extra = ([], [], [], [])
         self.missing = [e["mp_id"] for e in entries if e["mp_id"] not in raw]
         self.entries = [e for e in entries if e["mp_id"] in raw]
         ids = [e["mp_id"] for e in self.entries]
@@ -94,8 +101,9 @@ class Data:
     def fit_trees(self, idx):
         fitter = EA.FITTERS[EA.shipped_kind(self.model)]
         idx = list(idx)
-        return fitter([self.cs[i] for i in idx], [self.vols[i] for i in idx], [self.formulas[i] for i in idx],
-                      [self.entries[i] for i in idx])
+        xc, xv, xf, xe = self.extra
+        return fitter([self.cs[i] for i in idx] + xc, [self.vols[i] for i in idx] + xv, [self.formulas[i] for i in idx] + xf,
+                      [self.entries[i] for i in idx] + xe)
 
     def predict(self, fn, idx) -> dict[int, tuple[float, dict]]:
         """{i: (calibrated ln B/G, σ-features)} for the Born-stable compounds of ``idx``."""
@@ -285,10 +293,12 @@ def main() -> int:
     ap.add_argument("--p-star", type=float, default=None,
                     help="ship this p* instead of the rule's (when the target cannot be met: say why in the docs)")
     ap.add_argument("--write", action="store_true", help="write src/dsei/mechanics/data/confidence.json")
+    ap.add_argument("--extra-rows", type=Path, default=None,
+                    help="every tree fit also takes these tensor-set rows (as elastic_accuracy.py --extra-rows)")
     args = ap.parse_args()
     print("command: python " + " ".join(sys.argv), flush=True)
     entries = select_entries(args.every, args.plus_sei)
-    d = Data(args.out, entries, args.model)
+    d = Data(args.out, entries, args.model, args.extra_rows)
     if d.missing:
         print(f"{len(d.missing)} of the {len(entries)} selected compounds have no cached tensor and are left out")
     runs_by_variant: dict[str, list] = {v: [] for v in VARIANTS}
@@ -349,7 +359,8 @@ def main() -> int:
             "target_accuracy": args.target,
             "target_met": bool(feasible),
             "fitted_with": f"benchmarks/elastic_confidence.py --every {args.every}{' --plus-sei' if args.plus_sei else ''} --model {args.model}"
-                           f"{f' --p-star {args.p_star}' if args.p_star is not None else ''} --write",
+                           f"{f' --p-star {args.p_star}' if args.p_star is not None else ''}"
+                           f"{f' --out {args.out.name} --extra-rows {args.extra_rows.name}' if args.extra_rows else ''} --write",
             "subset": rep["subset"],
             "n_compounds": len(d),
             "nested_cv": {

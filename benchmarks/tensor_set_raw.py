@@ -1,11 +1,12 @@
-"""Raw SevenNet-l3i5 elastic tensors of the tensor-set compounds that are not in the dev set (resumable cache).
+"""Raw elastic tensors of the tensor-set compounds that are not in the dev set (resumable cache).
 
-    OMP_NUM_THREADS=1 nice python benchmarks/tensor_set_raw.py [--shard 0 --shards 2] [--max-sites 12]
+    OMP_NUM_THREADS=1 nice python benchmarks/tensor_set_raw.py [--shard 0 --shards 2] [--max-sites 12] [--model M]
 
 The same pipeline and cache format as ``benchmarks/elastic_accuracy.py`` (``run_model``), on the 949 compounds of
 ``../shared/data/mp_elastic_tensors_dejong2015.json.gz`` with ``in_dev_set`` false, smallest cells first. Shards
 write ``bench-out/tensor_set_raw/shard<k>/``; the compounds done so far are merged into
-``bench-out/tensor_set_raw/raw_sevennet-l3i5.jsonl`` (read by ``benchmarks/elastic_calibration_variants.py``).
+``bench-out/tensor_set_raw/raw_<model>.jsonl`` (read by ``benchmarks/elastic_calibration_variants.py``). ``--model``:
+any name of ``dsei models`` (default SevenNet-l3i5, whose cache the variants table in docs/mechanics.md used).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ def main() -> int:
     ap.add_argument("--shards", type=int, default=1)
     ap.add_argument("--max-sites", type=int, default=0, help="only cells with at most this many sites (0: all)")
     ap.add_argument("--out", type=Path, default=ROOT / "bench-out" / "tensor_set_raw")
+    ap.add_argument("--model", default="sevennet-l3i5")
     ap.add_argument("--merge-only", action="store_true")
     args = ap.parse_args()
     if not DATA.exists():
@@ -42,10 +44,11 @@ def main() -> int:
         entries = sorted(entries, key=lambda e: (e["nsites"], e["mp_id"]))[args.shard :: args.shards]
         shard = args.out / f"shard{args.shard}"
         shard.mkdir(parents=True, exist_ok=True)
-        run_model("sevennet-l3i5", entries, shard, chunk=8)
-    lines = [line for p in sorted(args.out.glob("shard*/raw_sevennet-l3i5.jsonl")) for line in p.read_text().splitlines() if line.strip()]
-    (args.out / "raw_sevennet-l3i5.jsonl").write_text("\n".join(lines) + "\n")
-    print(f"{len(lines)} compounds in {args.out / 'raw_sevennet-l3i5.jsonl'}")
+        run_model(args.model, entries, shard, chunk=8)
+    name = f"raw_{args.model}.jsonl"
+    lines = [line for p in sorted(args.out.glob(f"shard*/{name}")) for line in p.read_text().splitlines() if line.strip()]
+    (args.out / name).write_text("\n".join(lines) + "\n")
+    print(f"{len(lines)} compounds in {args.out / name}")
     return 0
 
 
