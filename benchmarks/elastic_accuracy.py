@@ -615,13 +615,13 @@ def print_report(rep: dict) -> None:
 
 
 def write_calibration(out: Path, entries: list[dict], rep: dict, models: list[str], every: int,
-                      extra_rows: Path | None = None) -> None:
+                      extra_rows: Path | None = None, extra_max_sites: int = 16) -> None:
     """Fit each model's feature calibration on the whole subset and write src/dsei/mechanics/data/calibration.json:
     the kind (ridge or gradient-boosted trees) with the higher cross-validated agreement; ``enabled`` only where
     that cross-validated agreement rose and MAE(K)+MAE(G) fell (relaxed-ion). With ``extra_rows`` (a
     ``tensor_set_raw.py`` cache) the fit also takes the tensor-set compounds of
-    ``elastic_tensor_holdout.extra_calibration_rows`` (outside the dev set and the fine-tune's training set, ≤ 16
-    sites; measured in ``elastic_calibration_union.py``)."""
+    ``elastic_tensor_holdout.extra_calibration_rows`` (outside the dev set and the fine-tune's training set, ≤
+    ``extra_max_sites`` sites; measured in ``elastic_calibration_union.py``)."""
     ids = [e["mp_id"] for e in entries]
     cal = {
         "description": (
@@ -649,7 +649,7 @@ def write_calibration(out: Path, entries: list[dict], rep: dict, models: list[st
         if extra_rows is not None:
             from elastic_tensor_holdout import extra_calibration_rows
 
-            xc, xv, xf, xe = extra_calibration_rows(extra_rows, m)
+            xc, xv, xf, xe = extra_calibration_rows(extra_rows, m, extra_max_sites)
             cs, vols, formulas, fit_refs = cs + xc, vols + xv, formulas + xf, entries + xe
         else:
             fit_refs = entries
@@ -682,11 +682,12 @@ def write_calibration(out: Path, entries: list[dict], rep: dict, models: list[st
         cal["models"][m] = {
             "enabled": bool(better),
             "fitted_with": f"benchmarks/elastic_accuracy.py --every {every} --models {m} --out {out.name} --analyze-only --write-calibration"
-            + (f" --extra-rows {extra_rows.relative_to(ROOT) if extra_rows.is_relative_to(ROOT) else extra_rows}" if extra_rows else ""),
+            + (f" --extra-rows {extra_rows.relative_to(ROOT) if extra_rows.is_relative_to(ROOT) else extra_rows}"
+               f" --extra-max-sites {extra_max_sites}" if extra_rows else ""),
             "n_compounds": len(entries),
             **({"n_extra_compounds": len(cs) - n_dev,
                 "extra_rows": "tensor-set compounds (mp_elastic_tensors_dejong2015.json.gz, de Jong et al. 2015; MP, CC BY 4.0) "
-                              "outside the dev set and the fine-tune's training set, <= 16 sites"} if extra_rows else {}),
+                              f"outside the dev set and the fine-tune's training set, <= {extra_max_sites} sites"} if extra_rows else {}),
             "strain_magnitudes": mags,
             **params,
             "n_fitted": sum(1 for c, v in zip(cs, vols, strict=True) if c is not None and moduli(c, v)["stable"]),
@@ -719,6 +720,7 @@ def main() -> int:
     ap.add_argument("--write-calibration", action="store_true")
     ap.add_argument("--extra-rows", type=Path, default=None,
                     help="with --write-calibration: also fit on the tensor-set compounds cached here (tensor_set_raw.py)")
+    ap.add_argument("--extra-max-sites", type=int, default=16, help="the largest cell of --extra-rows taken")
     ap.add_argument("--sei-only", action="store_true", help="compute only the SEI-like compounds (is_sei_like) of the selection")
     args = ap.parse_args()
     print("command: python " + " ".join(sys.argv), flush=True)
@@ -782,7 +784,7 @@ def main() -> int:
             verdict_reliability(args.out, entries, m, calib)
     (args.out / "report.json").write_text(json.dumps(rep, indent=2, default=str))
     if args.write_calibration:
-        write_calibration(args.out, entries, rep, args.models, args.every, args.extra_rows)
+        write_calibration(args.out, entries, rep, args.models, args.every, args.extra_rows, args.extra_max_sites)
     return 0
 
 

@@ -77,13 +77,13 @@ def select_entries(every: int, plus_sei: bool) -> list[dict]:
 class Data:
     """Cached raw tensors of one model for the selected compounds."""
 
-    def __init__(self, out: Path, entries: list[dict], model: str, extra_rows: Path | None = None):
+    def __init__(self, out: Path, entries: list[dict], model: str, extra_rows: Path | None = None, extra_max_sites: int = 16):
         raw = EA.load_raw(out, model)
         # tensor-set rows every tree fit also takes (the shipped trees' recipe with --extra-rows); never scored
         if extra_rows is not None:
             from elastic_tensor_holdout import extra_calibration_rows
 
-            self.extra = extra_calibration_rows(extra_rows, model)
+            self.extra = extra_calibration_rows(extra_rows, model, extra_max_sites)
         else:
             self.extra = ([], [], [], [])
         self.missing = [e["mp_id"] for e in entries if e["mp_id"] not in raw]
@@ -295,10 +295,11 @@ def main() -> int:
     ap.add_argument("--write", action="store_true", help="write src/dsei/mechanics/data/confidence.json")
     ap.add_argument("--extra-rows", type=Path, default=None,
                     help="every tree fit also takes these tensor-set rows (as elastic_accuracy.py --extra-rows)")
+    ap.add_argument("--extra-max-sites", type=int, default=16)
     args = ap.parse_args()
     print("command: python " + " ".join(sys.argv), flush=True)
     entries = select_entries(args.every, args.plus_sei)
-    d = Data(args.out, entries, args.model, args.extra_rows)
+    d = Data(args.out, entries, args.model, args.extra_rows, args.extra_max_sites)
     if d.missing:
         print(f"{len(d.missing)} of the {len(entries)} selected compounds have no cached tensor and are left out")
     runs_by_variant: dict[str, list] = {v: [] for v in VARIANTS}
@@ -360,7 +361,7 @@ def main() -> int:
             "target_met": bool(feasible),
             "fitted_with": f"benchmarks/elastic_confidence.py --every {args.every}{' --plus-sei' if args.plus_sei else ''} --model {args.model}"
                            f"{f' --p-star {args.p_star}' if args.p_star is not None else ''}"
-                           f"{f' --out {args.out.name} --extra-rows {args.extra_rows.name}' if args.extra_rows else ''} --write",
+                           f"{f' --out {args.out.name} --extra-rows {args.extra_rows.name} --extra-max-sites {args.extra_max_sites}' if args.extra_rows else ''} --write",
             "subset": rep["subset"],
             "n_compounds": len(d),
             "nested_cv": {
