@@ -25,6 +25,8 @@ COLUMNS: list[tuple[str, str, str]] = [
     ("cauchy_pressure_GPa", "elastic", "cauchy_pressure_GPa"),
     ("born_stable", "elastic", "born_stable"),
     ("verdict", "elastic", "verdict"),
+    # calibrated probability that DFT puts B/G >= 1.75 (empty for models without a confidence fit: docs/mechanics.md)
+    ("p_ductile", "elastic", "p_ductile"),
     ("bvse_barrier_eV", "bvse", "barrier_eV"),
     ("neb_barrier_eV", "neb", "barrier_eV"),
     ("reduction_potential_V", "stability", "reduction_potential_V"),
