@@ -524,11 +524,21 @@ def with_fallback(preds: list[dict | None], fallback_preds: list[dict | None]) -
     ]
 
 
-def cv_with_fallback(out: Path, entries: list[dict], model: str, fallback_kind: str | None = None) -> dict | None:
+def with_extra(fitter, extra: tuple[list, list, list, list[dict]] | None):
+    """``fitter`` with the rows of ``extra`` (``elastic_tensor_holdout.extra_calibration_rows``) added to every fit:
+    the shipped recipe of a model fitted with ``--extra-rows`` (never scored)."""
+    if not extra or not extra[0]:
+        return fitter
+    xc, xv, xf, xe = extra
+    return lambda cs, vols, formulas, refs: fitter(list(cs) + xc, list(vols) + xv, list(formulas) + xf, list(refs) + xe)
+
+
+def cv_with_fallback(out: Path, entries: list[dict], model: str, fallback_kind: str | None = None,
+                     extra: tuple | None = None) -> dict | None:
     """dsei's default output under 5-fold CV (the seeds of :data:`CV_SEEDS`): ``model`` with its shipped
-    calibration kind refitted on the training folds, and where its tensor is not positive definite the fallback
-    model's (dsei.mechanics.elastic.FALLBACK_MODEL) with its own kind (or ``fallback_kind``) refitted on the same
-    folds."""
+    calibration kind refitted on the training folds (plus the rows of ``extra`` in every fit, :func:`with_extra`),
+    and where its tensor is not positive definite the fallback model's (dsei.mechanics.elastic.FALLBACK_MODEL) with
+    its own kind (or ``fallback_kind``) refitted on the same folds."""
     from dsei.mechanics.elastic import FALLBACK_MODEL
 
     ids = [e["mp_id"] for e in entries]
@@ -542,12 +552,12 @@ def cv_with_fallback(out: Path, entries: list[dict], model: str, fallback_kind: 
     kind, fb_kind = shipped_kind(model), fallback_kind or shipped_kind(FALLBACK_MODEL)
     runs = []
     for seed in CV_SEEDS:
-        p = predict(cs, vols, cv_scales(cs, vols, formulas, entries, FITTERS[kind], seed=seed))
+        p = predict(cs, vols, cv_scales(cs, vols, formulas, entries, with_extra(FITTERS[kind], extra), seed=seed))
         q = predict(fcs, fvols, cv_scales(fcs, fvols, formulas, entries, FITTERS[fb_kind], seed=seed))
         runs.append(metrics(with_fallback(p, q), entries, calibrated=True))
     res = {k: float(np.mean([r[k] for r in runs])) for k in runs[0]}
     res["agreement_sd"] = float(np.std([r["agreement"] for r in runs]))
-    res["kinds"] = f"{model}: {kind}, {FALLBACK_MODEL}: {fb_kind}"
+    res["kinds"] = f"{model}: {kind}{f' (+ {len(extra[0])} tensor-set rows)' if extra and extra[0] else ''}, {FALLBACK_MODEL}: {fb_kind}"
     return res
 
 
@@ -719,7 +729,8 @@ def main() -> int:
     ap.add_argument("--analyze-only", action="store_true")
     ap.add_argument("--write-calibration", action="store_true")
     ap.add_argument("--extra-rows", type=Path, default=None,
-                    help="with --write-calibration: also fit on the tensor-set compounds cached here (tensor_set_raw.py)")
+                    help="the calibration (--write-calibration) and the CV of the default output (with the fallback) also "
+                         "fit on the tensor-set compounds cached here (tensor_set_raw.py)")
     ap.add_argument("--extra-max-sites", type=int, default=16, help="the largest cell of --extra-rows taken")
     ap.add_argument("--sei-only", action="store_true", help="compute only the SEI-like compounds (is_sei_like) of the selection")
     args = ap.parse_args()
@@ -758,7 +769,12 @@ def main() -> int:
                 print(f"fallback: {ho['fallback_used']}")
             rep[f"shipped_heldout_{m}"] = ho
     for m in args.models:
-        fb = cv_with_fallback(args.out, entries, m)
+        extra = None
+        if args.extra_rows is not None:
+            from elastic_tensor_holdout import extra_calibration_rows
+
+            extra = extra_calibration_rows(args.extra_rows, m, args.extra_max_sites)
+        fb = cv_with_fallback(args.out, entries, m, extra=extra)
         if fb is not None:
             print(
                 f"\ndefault output of {m} under 5-fold CV ({fb['kinds']}), with the fallback where it is unstable: "
@@ -770,7 +786,7 @@ def main() -> int:
             from dsei.mechanics.elastic import FALLBACK_MODEL
 
             other = "gbt" if shipped_kind(FALLBACK_MODEL) == "ridge" else "ridge"
-            alt = cv_with_fallback(args.out, entries, m, fallback_kind=other)
+            alt = cv_with_fallback(args.out, entries, m, fallback_kind=other, extra=extra)
             print(
                 f"  the same with the fallback's calibration as {other}: agreement {100 * alt['agreement']:.1f} % ± "
                 f"{100 * alt['agreement_sd']:.1f} | MAE K {alt['mae_K']:.2f} | MAE G {alt['mae_G']:.2f}"
