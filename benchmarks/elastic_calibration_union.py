@@ -18,7 +18,7 @@ dev set and the tensor-set compounds the fine-tune did not train on; each scores
 compounds the fine-tune trained on (cells of ≤ 12 sites with a symmetry-clamped strain pair; ``elastic_tensor_holdout``)
 have in-sample raw tensors and are scored apart. A tensor that is not positive definite is a miss (no fallback).
 
-Results: docs/mechanics.md, "Calibration: what more it can learn".
+Results: docs/mechanics.md, "Calibration" ("Tensor-set rows in the default's trees"), and docs/benchmarks.md.
 """
 
 from __future__ import annotations
