@@ -89,7 +89,7 @@ def _print_table(con, res) -> None:
     from rich.table import Table
 
     t = Table(title=f"dsei screen — {len(res.rows)} candidates (ranked)")
-    for col in ("rank", "candidate", "formula", "B/G", "verdict", "K (GPa)", "G (GPa)", "barrier (eV)", "vs Li (V)", "note"):
+    for col in ("rank", "candidate", "formula", "B/G", "verdict", "p_ductile", "K (GPa)", "G (GPa)", "barrier (eV)", "vs Li (V)", "note"):
         t.add_column(col)
 
     def f(v, fmt="{:.2f}"):
@@ -101,7 +101,7 @@ def _print_table(con, res) -> None:
         color = {"ductile": "green", "brittle": "red", "uncertain": "yellow", "unstable": "magenta"}.get(verdict)
         t.add_row(
             str(r["rank"]), escape(r["candidate_id"]), r["formula"] or "", f(r.get("pugh_ratio")), f"[{color}]{verdict}[/]" if color else verdict,
-            f(r.get("K_vrh_GPa"), "{:.1f}"), f(r.get("G_vrh_GPa"), "{:.1f}"), f(barrier), f(r.get("reduction_potential_V")),
+            f(r.get("p_ductile")), f(r.get("K_vrh_GPa"), "{:.1f}"), f(r.get("G_vrh_GPa"), "{:.1f}"), f(barrier), f(r.get("reduction_potential_V")),
             (f"[red]{r['failed_stage']} failed[/]" if r.get("failure") else ""),
         )
     con.print(t)
