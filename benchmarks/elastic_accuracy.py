@@ -625,13 +625,14 @@ def print_report(rep: dict) -> None:
 
 
 def write_calibration(out: Path, entries: list[dict], rep: dict, models: list[str], every: int,
-                      extra_rows: Path | None = None, extra_max_sites: int = 16) -> None:
+                      extra_rows: Path | None = None, extra_max_sites: int = 16, extras: dict | None = None) -> None:
     """Fit each model's feature calibration on the whole subset and write src/dsei/mechanics/data/calibration.json:
     the kind (ridge or gradient-boosted trees) with the higher cross-validated agreement; ``enabled`` only where
     that cross-validated agreement rose and MAE(K)+MAE(G) fell (relaxed-ion). With ``extra_rows`` (a
     ``tensor_set_raw.py`` cache) the fit also takes the tensor-set compounds of
     ``elastic_tensor_holdout.extra_calibration_rows`` (outside the dev set and the fine-tune's training set, ≤
-    ``extra_max_sites`` sites; measured in ``elastic_calibration_union.py``)."""
+    ``extra_max_sites`` sites; measured in ``elastic_calibration_union.py``), read from ``extras`` ({model: rows}) where
+    the caller has them already."""
     ids = [e["mp_id"] for e in entries]
     cal = {
         "description": (
@@ -657,9 +658,11 @@ def write_calibration(out: Path, entries: list[dict], rep: dict, models: list[st
         formulas = [e["formula"] for e in entries]
         n_dev = len(cs)
         if extra_rows is not None:
-            from elastic_tensor_holdout import extra_calibration_rows
+            if extras is None or m not in extras:
+                from elastic_tensor_holdout import extra_calibration_rows
 
-            xc, xv, xf, xe = extra_calibration_rows(extra_rows, m, extra_max_sites)
+                extras = {**(extras or {}), m: extra_calibration_rows(extra_rows, m, extra_max_sites)}
+            xc, xv, xf, xe = extras[m]
             cs, vols, formulas, fit_refs = cs + xc, vols + xv, formulas + xf, entries + xe
         else:
             fit_refs = entries
@@ -768,12 +771,13 @@ def main() -> int:
             if "fallback_used" in ho:
                 print(f"fallback: {ho['fallback_used']}")
             rep[f"shipped_heldout_{m}"] = ho
-    for m in args.models:
-        extra = None
-        if args.extra_rows is not None:
-            from elastic_tensor_holdout import extra_calibration_rows
+    extras = {}  # the tensor-set rows of each model, read once for the CV and the fit
+    if args.extra_rows is not None:
+        from elastic_tensor_holdout import extra_calibration_rows
 
-            extra = extra_calibration_rows(args.extra_rows, m, args.extra_max_sites)
+        extras = {m: extra_calibration_rows(args.extra_rows, m, args.extra_max_sites) for m in args.models}
+    for m in args.models:
+        extra = extras.get(m)
         fb = cv_with_fallback(args.out, entries, m, extra=extra)
         if fb is not None:
             print(
@@ -800,7 +804,7 @@ def main() -> int:
             verdict_reliability(args.out, entries, m, calib)
     (args.out / "report.json").write_text(json.dumps(rep, indent=2, default=str))
     if args.write_calibration:
-        write_calibration(args.out, entries, rep, args.models, args.every, args.extra_rows, args.extra_max_sites)
+        write_calibration(args.out, entries, rep, args.models, args.every, args.extra_rows, args.extra_max_sites, extras)
     return 0
 
 

@@ -34,7 +34,6 @@ Results: docs/mechanics.md, "A second opinion from the structure surrogate".
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 import warnings
@@ -166,7 +165,6 @@ def main() -> int:
     print("\nPugh side (mean over 5 seeds ± their std) and Spearman ρ of B/G; unstable = miss in every row")
     print("| estimate | agreement, 1,000 | SEI-like | Spearman ρ | MAE K (GPa) | MAE G (GPa) |")
     print("|---|---|---|---|---|---|")
-    kg = {}
     for label, w in [("surrogate alone (all compounds)", None)] + [(f"w = {w:.1f}", w) for w in W_GRID]:
         if w is None:
             preds = [r["sur"] for r in runs]
@@ -180,7 +178,6 @@ def main() -> int:
             gs = [np.exp(w * (np.log(d["G_m"]) + np.log(r["a_G"])) + (1 - w) * r["sur_G"]) for r in runs]
             mae_k = np.mean([np.nanmean(np.abs(k - d["K_dft"])[d["ok"]]) for k in ks])
             mae_g = np.mean([np.nanmean(np.abs(g - d["G_dft"])[d["ok"]]) for g in gs])
-            kg[w] = (mae_k, mae_g)
         else:
             mae_k = np.mean([np.nanmean(np.abs(np.exp(r["sur_K"]) - np.exp(lnk))) for r in runs])
             mae_g = np.mean([np.nanmean(np.abs(np.exp(r["sur_G"]) - np.exp(lng))) for r in runs])
@@ -237,31 +234,22 @@ def main() -> int:
         if m.any():
             print(f"| {lo:.2f}–{min(hi, 1):.2f} | {m.sum() / len(runs):.1f} | {pb[m].mean():.3f} | {yb[m].mean():.3f} |")
 
-    li_alloy = np.array([("Li" in _elements(f) and all(el in _METALS for el in _elements(f))) for f in d["formula"]])
+    li_alloy = np.array([_is_li_alloy(f) for f in d["formula"]])
     for label, ps in rows.items():
         p = ps[0]
         wrong = [i for i in range(len(dft)) if not np.isnan(p[i]) and max(p[i], 1 - p[i]) >= 0.7
                  and (p[i] >= 0.5) != duct[i] and (sei[i] or li_alloy[i])]
         print(f"\n{label}, seed {CV_SEEDS[0]}, p* = 0.7: confidently wrong SEI-like or Li alloy: "
               + (", ".join(f"{d['formula'][i]} (p {p[i]:.2f}, DFT {d['pugh_dft'][i]:.2f})" for i in wrong) or "none"))
-    (args.out / f"summary_{args.model}.json").write_text(json.dumps({"mae_kg_by_w": {str(k): v for k, v in kg.items()}}))
     return 0
 
 
-def _elements(formula: str) -> list[str]:
+def _is_li_alloy(formula: str) -> bool:
+    """Li and metals only (an intermetallic with Li)."""
     from pymatgen.core import Composition
 
-    return [el.symbol for el in Composition(formula).elements]
-
-
-class _Metals:
-    def __contains__(self, symbol: str) -> bool:
-        from pymatgen.core import Element
-
-        return Element(symbol).is_metal
-
-
-_METALS = _Metals()
+    els = Composition(formula).elements
+    return any(e.symbol == "Li" for e in els) and all(e.is_metal for e in els)
 
 if __name__ == "__main__":
     raise SystemExit(main())
