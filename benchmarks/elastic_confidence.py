@@ -56,16 +56,19 @@ THRESH = EA.THRESH
 P_GRID = (0.5, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.98, 0.99)
 #: Reliability bins of p.
 BINS = (0.0, 0.05, 0.2, 0.4, 0.6, 0.8, 0.95, 1.0000001)
-#: The variant fitted to the DFT side (probit, :func:`dsei.mechanics.confidence.fit_side`) instead of the residuals.
+#: The variants fitted to the DFT side (:func:`dsei.mechanics.confidence.fit_side`, probit or logistic link) instead
+#: of the residuals.
 SIDE = "constant μ, σ fitted to the side (probit)"
-#: Residual-model variants compared ((σ features, μ features), or None for the probit fit to the side); the one with
+SIDE_LOGIT = "constant μ, s fitted to the side (logistic)"
+#: Residual-model variants compared ((σ features, μ features), or the link of a fit to the side); the one with
 #: the lowest nested-CV Brier score is shipped. ``ln_distance`` = ln(B/G_pred / 1.75).
 VARIANTS = {
     "constant μ, σ": ((), ()),
     "σ(all_metal, ln a_G)": (conf.SIGMA_FEATURES, ()),
     "μ, σ linear in ln_distance": (("ln_distance",), ("ln_distance",)),
     "μ, σ linear in ln_distance, all_metal": (("ln_distance", "all_metal"), ("ln_distance", "all_metal")),
-    SIDE: None,
+    SIDE: "probit",
+    SIDE_LOGIT: "logit",
 }
 
 
@@ -126,8 +129,8 @@ class Data:
 def _fit_residuals(d: Data, preds: dict[int, tuple[float, dict]], variant) -> dict:
     ids = sorted(preds)
     r = np.array([math.log(d.ref[i]) - preds[i][0] for i in ids])
-    if variant is None:
-        return conf.fit_side(r, np.array([preds[i][1]["ln_distance"] for i in ids]))
+    if isinstance(variant, str):
+        return conf.fit_side(r, np.array([preds[i][1]["ln_distance"] for i in ids]), link=variant)
     names, mu_names = variant
     x = np.array([[preds[i][1][n] for n in (*names, *mu_names)] for i in ids]).reshape(len(ids), len(names) + len(mu_names))
     return conf.fit(r, x, names, mu_names)
@@ -164,8 +167,8 @@ def plain_cv_residual_fit(d: Data, variant, seeds) -> dict:
             for i, (lnp, x) in d.predict(d.fit_trees(train), test).items():
                 pooled_r.append(math.log(d.ref[i]) - lnp)
                 pooled_x.append(x)
-    if variant is None:
-        return conf.fit_side(np.array(pooled_r), np.array([x["ln_distance"] for x in pooled_x]))
+    if isinstance(variant, str):
+        return conf.fit_side(np.array(pooled_r), np.array([x["ln_distance"] for x in pooled_x]), link=variant)
     names, mu_names = variant
     cols = np.array([[x[n] for n in (*names, *mu_names)] for x in pooled_x]).reshape(len(pooled_r), len(names) + len(mu_names))
     return conf.fit(np.array(pooled_r), cols, names, mu_names)
@@ -346,10 +349,11 @@ def main() -> int:
         doc = json.loads(path.read_text()) if path.exists() else {}
         doc["description"] = (
             "Residual model of the calibrated ln(B/G) (dsei.mechanics.confidence): r = ln(B/G)_DFT - ln(B/G)_pred ~ "
-            "N(mu, sigma(x)^2), ln sigma = log_sigma_intercept + log_sigma_coef . x; p_ductile = Phi((ln(B/G)_pred + mu - "
-            "ln 1.75) / sigma). Fitted to out-of-fold predictions of the model's shipped kind of calibration refitted "
+            "N(mu, sigma(x)^2) (kind 'normal') or logistic with scale sigma (kind 'logistic'), ln sigma = "
+            "log_sigma_intercept + log_sigma_coef . x; p_ductile = F((ln(B/G)_pred + mu - ln 1.75) / sigma), F the normal "
+            "or logistic CDF. Fitted to out-of-fold predictions of the model's shipped kind of calibration refitted "
             "under 5-fold CV (5 seeds pooled) on the compounds named in 'subset' (MP PBE dev set): by maximum likelihood "
-            "of the residuals, or, where fitted_to is 'side', by probit regression of the DFT side of 1.75 on "
+            "of the residuals, or, where fitted_to is 'side', by probit or logistic regression of the DFT side of 1.75 on "
             "ln(B/G_pred / 1.75) (dsei.mechanics.confidence.fit_side). "
             "p_star: the verdict is ductile if p >= p_star, brittle if p <= 1 - p_star, else uncertain; chosen on nested CV."
         )

@@ -65,6 +65,29 @@ def test_side_fit_recovers_a_probit_and_ignores_far_outliers():
     assert conf.p_ductile(side, 1.75 * math.exp(0.2), {"all_metal": 0.0, "ln_a_G": 0.0}) > 0.85
 
 
+def test_logistic_side_fit_recovers_its_scale_and_gives_the_logistic_probability():
+    """Logistic residuals (heavier tails than normal): fit_side(link="logit") recovers μ and the scale s, and
+    p_ductile of a "logistic" fit is the logistic CDF, 0.7 exactly at z = ln(0.7/0.3)."""
+    rng = np.random.default_rng(3)
+    n = 8000
+    d = rng.normal(0.0, 0.4, n)
+    r = -0.03 + 0.12 * rng.logistic(size=n)
+    side = conf.fit_side(r, d, link="logit")
+    assert side["kind"] == "logistic" and side["fitted_to"] == "side"
+    assert side["mu"] == pytest.approx(-0.03, abs=0.015)
+    assert math.exp(side["log_sigma_intercept"]) == pytest.approx(0.12, rel=0.12)
+    x = {"all_metal": 0.0, "ln_a_G": 0.0}
+    s = math.exp(side["log_sigma_intercept"])
+    bg = 1.75 * math.exp(-side["mu"] + s * math.log(0.7 / 0.3))
+    assert conf.p_ductile(side, bg, x) == pytest.approx(0.7, abs=1e-9)
+    lo, hi = conf.pugh_band(side, x, 0.7)
+    assert hi == pytest.approx(bg, rel=1e-6) and lo < 1.75 < hi
+    # the logistic tail is heavier than the normal one of the same parameters
+    assert conf.p_ductile(side, 1.75 * math.exp(6 * s), x) < conf.p_ductile({**side, "kind": "normal"}, 1.75 * math.exp(6 * s), x)
+    with pytest.raises(ValueError, match="link"):
+        conf.fit_side(r, d, link="cauchit")
+
+
 def test_verdict_from_probability():
     assert verdict_from_probability(2.5, True, 0.95, 0.9)[0] == "ductile"
     assert verdict_from_probability(1.2, True, 0.05, 0.9)[0] == "brittle"

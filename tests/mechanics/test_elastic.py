@@ -315,6 +315,54 @@ def test_linear_response_falls_back_to_newton_for_large_displacements(monkeypatc
     np.testing.assert_allclose(fallback.C_GPa, newton.C_GPa, atol=0.01)
 
 
+def test_soft_internal_modes_stay_clamped_where_relaxing_every_mode_is_unphysical():
+    """BaO2 (Cmmm; MP mp-1006878, Materials Project, CC BY 4.0): relaxing every internal mode of the default
+    model makes its tensor indefinite, so the softest modes stay clamped and the stiffer ones relax. Reporting
+    the clamped-ion tensor instead (the rule before) gave B/G 2.57, ductile; DFT (PBE) says 1.11, brittle."""
+    from pymatgen.core import Lattice, Structure
+
+    from dsei.mechanics import elastic_tensors
+    from dsei.mechanics.descriptors import describe
+    from dsei.models.registry import DEFAULT_ELASTIC_MODEL
+
+    bao2 = Structure.from_spacegroup("Cmmm", Lattice.orthorhombic(3.8754, 7.9209, 3.6637), ["Ba", "O"], [[0, 0, 0], [0.5, 0.0961, 0.5]])
+    raw = elastic_tensors([bao2], DEFAULT_ELASTIC_MODEL)[0]
+    assert raw.ions_relaxed and "kept clamped" in raw.ion_note
+    c, cc = np.asarray(raw.C_GPa), np.asarray(raw.C_clamped_GPa)
+    assert np.linalg.eigvalsh(c).min() > 0  # positive definite
+    assert np.linalg.eigvalsh(cc - c).min() > -1.0 - 0.02 * np.abs(cc).max()  # softer than clamped-ion
+    d = describe(c, raw.volume_per_atom_A3)
+    assert d.G_vrh_GPa < 0.9 * describe(cc, raw.volume_per_atom_A3).G_vrh_GPa
+    assert d.pugh_ratio < 1.75  # DFT's side (uncalibrated)
+
+
+def test_linear_response_with_the_default_cut_off_is_relax_ions():
+    """ions.linear_response at MIN_CURVATURE_EV_A2 reproduces relax_ions' harmonic stresses (wurtzite ZnO)."""
+    from pymatgen.core import Lattice, Structure
+    from pymatgen.io.ase import AseAtomsAdaptor
+
+    from dsei.mechanics import ions
+    from dsei.mechanics.strains import deformed_cell
+    from dsei.models import load_model
+
+    zno = AseAtomsAdaptor.get_atoms(Structure.from_spacegroup(
+        "P6_3mc", Lattice.hexagonal(3.25, 5.21), ["Zn", "O"], [[1 / 3, 2 / 3, 0], [1 / 3, 2 / 3, 0.382]]))
+    cells = []
+    for k in (2, 3):
+        e = np.zeros(6)
+        e[k] = 0.005
+        c = zno.copy()
+        c.set_cell(deformed_cell(zno.cell[:], e), scale_atoms=True)
+        cells.append(c)
+    info = ions.relax_ions(cells, [0, 0], [zno], load_model("sevennet"), fmax=0.005)
+    assert all(i.force_constants is not None and i.steps == 0 for i in info)
+    for i in info:
+        stress, step = ions.linear_response(i.initial_evaluation, i.force_constants, ions.MIN_CURVATURE_EV_A2)
+        np.testing.assert_allclose(stress, i.evaluation.stress_eV_per_A3, atol=1e-9)
+        assert 0 < step < ions.LINEAR_MAX_STEP_A
+        assert not np.allclose(stress, i.initial_evaluation.stress_eV_per_A3)  # the ions did move
+
+
 @pytest.mark.parametrize(
     ("name", "max_cells"),
     [("wurtzite ZnO", 10), ("fluorite CaF2", 2), ("rutile TiO2", 5)],

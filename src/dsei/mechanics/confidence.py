@@ -4,26 +4,30 @@ The calibrated prediction ln(B/G)_pred (:mod:`dsei.mechanics.calibration`) still
 
     r = ln(B/G)_DFT − ln(B/G)_pred,
 
-which we model as normal, N(μ(x), σ(x)²), with ln σ and μ linear in a few features x of the compound
-(:data:`FEATURES`; a fit names the ones it uses, none for a constant model). Then
+which we model as normal, N(μ(x), σ(x)²), or logistic with location μ and scale σ (``kind`` in the fit), with ln σ
+and μ linear in a few features x of the compound (:data:`FEATURES`; a fit names the ones it uses, none for a
+constant model). Then
 
-    p_ductile = P[(B/G)_DFT ≥ 1.75] = Φ((ln(B/G)_pred + μ(x) − ln 1.75) / σ(x)).
+    p_ductile = P[(B/G)_DFT ≥ 1.75] = F((ln(B/G)_pred + μ(x) − ln 1.75) / σ(x)),
+
+F the standard normal (Φ) or logistic (1/(1 + e^−z)) CDF.
 
 μ, σ are fitted to *cross-validated* calibrations (each compound predicted by trees that never saw it;
 ``benchmarks/elastic_confidence.py``), either to the residuals by maximum likelihood (:func:`fit`) or to the side
-of 1.75 DFT is on by probit regression (:func:`fit_side`). Shipped for SevenNet-l3i5: constant μ = −0.003,
-σ = 0.231 fitted to the side, which had the lowest nested-CV Brier score of five residual models on all 1,000 dev
-compounds (0.138 against 0.141–0.143; docs/mechanics.md, "Confidence").
+of 1.75 DFT is on by probit or logistic regression (:func:`fit_side`). Shipped for the default elastic model: a
+logistic fit to the side, μ = 0.010, s = 0.134, the lowest nested-CV Brier score of six residual models on all
+1,000 dev compounds (0.132 against 0.141–0.147); for SevenNet-l3i5 a probit, μ = −0.003, σ = 0.231 (0.138 against
+0.141–0.143; docs/mechanics.md, "Confidence").
 
 The verdict follows from it (:func:`dsei.mechanics.verdict.verdict_from_probability`): ``ductile`` where
 p_ductile ≥ p*, ``brittle`` where p_ductile ≤ 1 − p*, else ``uncertain``. p* is read on the cross-validated
 risk–coverage table: the issue's target (≥ 97 % right at ≥ 80 % coverage) is out of reach with the current model
-(no p* reaches 97 %), and the shipped p* = 0.7 states 58 % of compounds at 91 % right under nested CV
+(no p* reaches 97 %), and the shipped p* = 0.7 states 64 % of compounds at 91 % right under nested CV
 (``data/confidence.json``, docs/mechanics.md, "Confidence").
 
 A probability model of a regression residual is the textbook construction (e.g. heteroscedastic Gaussian
 regression; Nix & Weigend, Proc. IEEE ICNN 1994, 55); it is written out here because it is four numbers and a
-normal CDF (math.erf), and the fit (scipy.optimize) lives next to it so that the benchmark and the package use
+normal or logistic CDF (math.erf, math.tanh), and the fit (scipy.optimize) lives next to it so that the benchmark and the package use
 one definition. The parameters live in ``data/confidence.json`` with how they were fitted; a model without an
 entry there keeps the fixed ``uncertain`` band of :mod:`dsei.mechanics.verdict`.
 """
@@ -57,6 +61,13 @@ def _phi(z: float) -> float:
     return 0.5 * (1.0 + math.erf(z / math.sqrt(2.0)))
 
 
+def _cdf(params: dict, z: float) -> float:
+    """The residual's standardised CDF: normal (``kind`` "normal") or logistic (``kind`` "logistic")."""
+    if params.get("kind", "normal") == "logistic":
+        return 0.5 * (1.0 + math.tanh(0.5 * z))  # 1 / (1 + e^-z), without overflow
+    return _phi(z)
+
+
 def _linear(params: dict, x: dict[str, float], part: str) -> float:
     """Σ coef·x over ``mu_features``/``mu_coef`` (part "mu") or ``sigma_features``/``log_sigma_coef`` ("sigma")."""
     names = params.get(f"{part}_features", [])
@@ -79,7 +90,7 @@ def p_ductile(params: dict, pugh_ratio: float, x: dict[str, float]) -> float:
     but ``ln_distance``, which is computed from ``pugh_ratio``)."""
     x = _with_distance(x, pugh_ratio)
     z = (math.log(pugh_ratio) + mu(params, x) - math.log(PUGH_THRESHOLD)) / sigma(params, x)
-    return _phi(z)
+    return _cdf(params, z)
 
 
 def pugh_band(params: dict, x: dict[str, float], p_star: float) -> tuple[float, float]:
@@ -135,26 +146,33 @@ def fit(residuals: np.ndarray, x: np.ndarray, names=SIGMA_FEATURES, mu_names=())
     }
 
 
-def fit_side(residuals: np.ndarray, ln_distance: np.ndarray) -> dict:
+def fit_side(residuals: np.ndarray, ln_distance: np.ndarray, link: str = "probit") -> dict:
     """Constant μ, σ fitted to which *side* of 1.75 DFT is on, not to the size of the residual: probit
     regression of y = [(B/G)_DFT ≥ 1.75] on d = ln((B/G)_pred / 1.75), P(y) = Φ((d + μ)/σ), by maximum
     Bernoulli likelihood (Bliss's probit model; McCullagh & Nelder, Generalized Linear Models, 2nd ed., 1989,
     ch. 4). Same parameters, same :func:`p_ductile` as :func:`fit`; it differs when the residuals are
     heavy-tailed: a few large misses far from 1.75 widen a Gaussian fit of the residuals for every compound,
-    while only misses across the threshold move this one."""
+    while only misses across the threshold move this one. ``link="logit"``: logistic regression instead,
+    P(y) = 1/(1 + exp(−(d + μ)/s)) (``kind`` "logistic", s in ``log_sigma_intercept``): a miss far across the
+    threshold costs the likelihood linearly in its distance rather than quadratically, so the few confident
+    misses weigh less on μ and s (the logistic residual has heavier tails than the normal)."""
     from scipy.optimize import minimize
     from scipy.stats import norm
 
+    if link not in ("probit", "logit"):
+        raise ValueError(f"link must be probit or logit, not {link!r}")
     d = np.asarray(ln_distance, dtype=float)
     y = (d + np.asarray(residuals, dtype=float)) >= 0.0
 
     def nll(theta):
         z = (d + theta[0]) / np.exp(theta[1])
+        if link == "logit":
+            return float(np.sum(np.logaddexp(0.0, np.where(y, -z, z))))
         return -float(np.sum(np.where(y, norm.logcdf(z), norm.logcdf(-z))))
 
     res = minimize(nll, np.array([0.0, math.log(0.3)]), method="Nelder-Mead", options={"xatol": 1e-8, "fatol": 1e-10})
     return {
-        "kind": "normal",
+        "kind": "logistic" if link == "logit" else "normal",
         "fitted_to": "side",
         "mu": float(res.x[0]),
         "mu_features": [],

@@ -45,6 +45,7 @@ from dsei.mechanics import calibration as cal
 from dsei.mechanics import confidence as conf
 from dsei.mechanics.descriptors import MODULI_FIELDS, PUGH_THRESHOLD, describe
 from dsei.mechanics.fit import cartesian_rotations, design_matrix, fit_tensor, invariant_basis
+from dsei.mechanics.ions import CLAMP_LADDER_EV_A2, LINEAR_MAX_STEP_A, linear_response
 from dsei.mechanics.ions import relax_ions as _relax_ions
 from dsei.mechanics.strains import DEFAULT_MAGNITUDES, deformed_cell, laue_class, strain_set
 from dsei.mechanics.verdict import (
@@ -87,7 +88,7 @@ def method_signature() -> str:
 
     from dsei.mechanics.calibration import load_calibration
 
-    payload = repr((list(DEFAULT_MAGNITUDES), RELAX_FMAX, "linear-ions", sorted(load_calibration().items()), FALLBACK_MODEL,
+    payload = repr((list(DEFAULT_MAGNITUDES), RELAX_FMAX, "linear-ions", CLAMP_LADDER_EV_A2, sorted(load_calibration().items()), FALLBACK_MODEL,
                     sorted(conf.load_confidence().items()), RETRIES, LAST_MODEL, RETRY_RELAX_FMAX, RETRY_RELAX_STEPS, list(RETRY_MAGNITUDES)))
     return hashlib.sha256(payload.encode()).hexdigest()[:12]
 ION_FMAX = 0.005
@@ -325,7 +326,7 @@ def elastic_tensors(
     cells, owner = _strained_cells(plans)
     if progress:
         progress(f"{len(cells)} strained cells" + (" (ions relaxed)" if relax_ions else ""))
-    stresses, clamped, steps = _strained_stresses(cells, owner, plans, m, relax_ions, ion_fmax, ion_method)
+    stresses, clamped, steps, cinfo = _strained_stresses(cells, owner, plans, m, relax_ions, ion_fmax, ion_method)
     elapsed = time.perf_counter() - t0
     out = []
     idx = 0
@@ -333,7 +334,7 @@ def elastic_tensors(
         n = 1 + len(p.strains)
         block = slice(idx, idx + n)
         out.append(_raw_tensor(p, structures[k], m.name, stresses[block], clamped[block], max(steps[block]), rinfo[k],
-                               relax, relax_ions, elapsed / max(1, len(plans))))
+                               relax, relax_ions, elapsed / max(1, len(plans)), cinfo[block] if cinfo else None))
         idx += n
     return out
 
@@ -361,23 +362,31 @@ def _strained_stresses(cells, owner, plans, m: Model, relax_ions: bool, ion_fmax
     else:
         stresses = clamped = [ev.stress_eV_per_A3 / units.GPa for ev in m.evaluate(cells)]
         steps = [0] * len(cells)
-    return stresses, clamped, steps
+        cinfo = None
+    return stresses, clamped, steps, cinfo
 
 
 def _raw_tensor(p: _Plan, src, model_name: str, stresses, clamped, ion_steps: int, ri, relax: bool, relax_ions: bool,
-                time_s: float) -> RawTensor:
-    """The fitted tensor of one plan from its cells' stresses (clamped-ion where the relaxed-ion one is not
-    physical), with its bookkeeping."""
+                time_s: float, cinfo=None) -> RawTensor:
+    """The fitted tensor of one plan from its cells' stresses (its softest internal modes kept clamped, or
+    clamped-ion throughout, where the fully relaxed-ion one is not physical), with its bookkeeping."""
     strains = np.vstack([np.zeros(6), *p.strains])
     fit = fit_tensor(strains, np.array(stresses), p.basis)
     fit_clamped = fit_tensor(strains, np.array(clamped), p.basis)
     c_final, ions_ok, note = fit.C, relax_ions, ""
     if relax_ions and not _relaxation_is_physical(fit.C, fit_clamped.C):
         # Relaxing ions can only soften a tensor (C_clamped − C_relaxed ⪰ 0) and keeps a stable one
-        # stable; when it does not, the model's reference structure is internally unstable under
-        # strain and the relaxed-ion numbers are not a tensor of this structure: use clamped-ion.
+        # stable; when it does not, the model's reference structure is internally unstable (or marginal)
+        # under strain along its softest internal modes. Keep those clamped, stiffening the cut-off step by
+        # step, and let the stiffer modes relax; clamped-ion throughout only if no cut-off gives a tensor.
         c_final, ions_ok = fit_clamped.C, False
         note = "relaxed-ion tensor unphysical (model's internal instability under strain); clamped-ion reported"
+        partial = _partially_clamped(strains, p.basis, cinfo, fit_clamped.C)
+        if partial is not None:
+            c_final, cut = partial
+            ions_ok = True
+            note = (f"relaxed-ion tensor unphysical with every internal mode relaxed; modes softer than {cut:g} eV/Å² "
+                    "kept clamped")
     relaxed_struct = AseAtomsAdaptor.get_structure(p.atoms)
     return RawTensor(
         source=_source(src),
@@ -400,6 +409,24 @@ def _raw_tensor(p: _Plan, src, model_name: str, stresses, clamped, ion_steps: in
         time_s=time_s,
         C_clamped_GPa=fit_clamped.C,
     )
+
+
+def _partially_clamped(strains: np.ndarray, basis, cinfo, c_clamped: np.ndarray) -> tuple[np.ndarray, float] | None:
+    """(Tensor, cut-off in eV/Å²) of the first cut-off of :data:`dsei.mechanics.ions.CLAMP_LADDER_EV_A2` whose
+    harmonic relaxed-ion response (internal modes softer than it kept clamped; every cell's ionic step within
+    :data:`dsei.mechanics.ions.LINEAR_MAX_STEP_A`) gives a physical tensor, or None (no force constants: nothing
+    relaxed; or none does). No new evaluation of the model: the clamped cells and Φ are reused."""
+    fc = next((ci.force_constants for ci in cinfo or [] if ci.force_constants is not None), None)
+    if fc is None:
+        return None
+    for cut in CLAMP_LADDER_EV_A2:
+        resp = [linear_response(ci.initial_evaluation, fc, cut) for ci in cinfo]
+        if max(step for _, step in resp) > LINEAR_MAX_STEP_A:
+            continue
+        c = fit_tensor(strains, np.array([st / units.GPa for st, _ in resp]), basis).C
+        if _relaxation_is_physical(c, c_clamped):
+            return c, cut
+    return None
 
 
 # ------------------------------------------------------------------------------------------ results

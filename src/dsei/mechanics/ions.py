@@ -36,6 +36,10 @@ MAX_NEWTON_STEP_A = 0.1
 LINEAR_MAX_STEP_A = 0.05
 #: Modes of the reference Hessian softer than this (eV/Å²) are kept clamped (not relaxed).
 MIN_CURVATURE_EV_A2 = 0.05
+#: Stricter curvature cut-offs (eV/Å²), tried in turn when relaxing every mode above
+#: :data:`MIN_CURVATURE_EV_A2` gives a tensor that is not physical (``dsei.mechanics.elastic``): the softest
+#: internal modes are then kept clamped and the rest still relax (:func:`linear_response`).
+CLAMP_LADDER_EV_A2 = (0.2, 0.5, 1.0, 2.0, 5.0)
 
 
 @dataclass
@@ -44,6 +48,8 @@ class IonInfo:
     initial_evaluation: Evaluation
     steps: int
     converged: bool
+    #: The reference cell's force constants (shared by all cells of a structure); None where none were needed.
+    force_constants: ForceConstants | None = None
 
 
 def _symmetry_ops(a: Atoms, symprec: float):
@@ -325,7 +331,20 @@ def relax_ions(
     else:
         active = _linear_response(owner, fcs, pinv, evs, done)
     _newton_steps(cells, owner, model, fmax, max_newton, pinv, active, evs, steps, done)
-    return [IonInfo(evs[c], first[c], steps[c], done[c]) for c in range(len(cells))]
+    return [IonInfo(evs[c], first[c], steps[c], done[c], fcs.get(owner[c])) for c in range(len(cells))]
+
+
+def linear_response(initial: Evaluation, fc: ForceConstants, min_curvature: float) -> tuple[np.ndarray, float]:
+    """(Relaxed-ion stress, eV/Å³ Voigt, largest ionic step, Å) of one strained cell from its clamped-ion
+    evaluation, with only the internal modes stiffer than ``min_curvature`` (eV/Å²) relaxed: the harmonic
+    response of :func:`relax_ions` (``method="linear"``) with a stricter cut-off. Used when relaxing every
+    mode gives an unphysical tensor (``dsei.mechanics.elastic``): the softest modes, where the model's surface
+    is closest to an instability, stay clamped and the stiffer ones, which carry most of the internal strain
+    of an ordinary crystal, still relax."""
+    pinv = pseudo_inverse(fc.phi, min_curvature)[0]
+    u = pinv @ np.asarray(initial.forces_eV_per_A, dtype=float).reshape(-1)
+    step = float(np.sqrt((u.reshape(-1, 3) ** 2).sum(axis=1)).max()) if u.size else 0.0
+    return initial.stress_eV_per_A3 + _matrix_to_voigt(np.einsum("n,nab->ab", u, fc.dstress)), step
 
 
 def _fmax_of(ev: Evaluation) -> float:
