@@ -336,6 +336,21 @@ def test_soft_internal_modes_stay_clamped_where_relaxing_every_mode_is_unphysica
     assert d.pugh_ratio < 1.75  # DFT's side (uncalibrated)
 
 
+def test_layers_that_do_not_bind_in_shear_stay_clamped_ion():
+    """MgI2 (P-3m1; MP mp-23205, CC BY 4.0): relaxing any internal mode leaves the default model's tensor with zero
+    eigenvalues (its layers do not bind in shear), so no cut-off of the ladder helps and the clamped-ion tensor is
+    reported as such (ions_relaxed false), not as a partly relaxed one."""
+    from pymatgen.core import Lattice, Structure
+
+    from dsei.mechanics import elastic_tensors
+    from dsei.models.registry import DEFAULT_ELASTIC_MODEL
+
+    mgi2 = Structure.from_spacegroup("P-3m1", Lattice.hexagonal(4.2095, 7.7313), ["Mg", "I"], [[0, 0, 0], [1 / 3, 2 / 3, 0.7835]])
+    raw = elastic_tensors([mgi2], DEFAULT_ELASTIC_MODEL)[0]
+    assert not raw.ions_relaxed and "clamped-ion reported" in raw.ion_note
+    np.testing.assert_allclose(raw.C_GPa, raw.C_clamped_GPa)
+
+
 def test_linear_response_with_the_default_cut_off_is_relax_ions():
     """ions.linear_response at MIN_CURVATURE_EV_A2 reproduces relax_ions' harmonic stresses (wurtzite ZnO)."""
     from pymatgen.core import Lattice, Structure

@@ -411,18 +411,27 @@ def _raw_tensor(p: _Plan, src, model_name: str, stresses, clamped, ion_steps: in
     )
 
 
+#: A largest ionic step below this (Å) means no ion moved: a 0.5 % strain moves ions by ~10⁻² Å where any mode
+#: couples to it.
+NO_STEP_A = 1e-4
+
+
 def _partially_clamped(strains: np.ndarray, basis, cinfo, c_clamped: np.ndarray) -> tuple[np.ndarray, float] | None:
     """(Tensor, cut-off in eV/Å²) of the first cut-off of :data:`dsei.mechanics.ions.CLAMP_LADDER_EV_A2` whose
     harmonic relaxed-ion response (internal modes softer than it kept clamped; every cell's ionic step within
-    :data:`dsei.mechanics.ions.LINEAR_MAX_STEP_A`) gives a physical tensor, or None (no force constants: nothing
-    relaxed; or none does). No new evaluation of the model: the clamped cells and Φ are reused."""
+    :data:`dsei.mechanics.ions.LINEAR_MAX_STEP_A`) gives a physical tensor, or None: no force constants (nothing
+    relaxed), no ion moving with the modes left (the tensor would be the clamped-ion one), or no cut-off working.
+    No new evaluation of the model: the clamped cells and Φ are reused."""
     fc = next((ci.force_constants for ci in cinfo or [] if ci.force_constants is not None), None)
     if fc is None:
         return None
     for cut in CLAMP_LADDER_EV_A2:
         resp = [linear_response(ci.initial_evaluation, fc, cut) for ci in cinfo]
-        if max(step for _, step in resp) > LINEAR_MAX_STEP_A:
+        largest = max(step for _, step in resp)
+        if largest > LINEAR_MAX_STEP_A:
             continue
+        if largest < NO_STEP_A:
+            return None  # no ion moves with only these modes relaxed (nor with fewer): that is the clamped-ion tensor
         c = fit_tensor(strains, np.array([st / units.GPa for st, _ in resp]), basis).C
         if _relaxation_is_physical(c, c_clamped):
             return c, cut
