@@ -62,15 +62,17 @@ BINS = (0.0, 0.05, 0.2, 0.4, 0.6, 0.8, 0.95, 1.0000001)
 #: of the residuals.
 SIDE = "constant μ, σ fitted to the side (probit)"
 SIDE_LOGIT = "constant μ, s fitted to the side (logistic)"
-#: Residual-model variants compared ((σ features, μ features), or the link of a fit to the side); the one with
+SIDE_LOGIT_X = "s(all_metal, ln a_G) fitted to the side (logistic)"
+#: Residual-model variants compared ((σ features, μ features), or for a fit to the side its link and σ features); the one with
 #: the lowest nested-CV Brier score is shipped. ``ln_distance`` = ln(B/G_pred / 1.75).
 VARIANTS = {
     "constant μ, σ": ((), ()),
     "σ(all_metal, ln a_G)": (conf.SIGMA_FEATURES, ()),
     "μ, σ linear in ln_distance": (("ln_distance",), ("ln_distance",)),
     "μ, σ linear in ln_distance, all_metal": (("ln_distance", "all_metal"), ("ln_distance", "all_metal")),
-    SIDE: "probit",
-    SIDE_LOGIT: "logit",
+    SIDE: {"link": "probit", "sigma": ()},
+    SIDE_LOGIT: {"link": "logit", "sigma": ()},
+    SIDE_LOGIT_X: {"link": "logit", "sigma": conf.SIGMA_FEATURES},
 }
 
 
@@ -148,8 +150,9 @@ class Data:
 def _fit_residuals(d: Data, preds: dict[int, tuple[float, dict]], variant) -> dict:
     ids = sorted(preds)
     r = np.array([math.log(d.ref[i]) - preds[i][0] for i in ids])
-    if isinstance(variant, str):
-        return conf.fit_side(r, np.array([preds[i][1]["ln_distance"] for i in ids]), link=variant)
+    if isinstance(variant, dict):
+        x = np.array([[preds[i][1][n] for n in variant["sigma"]] for i in ids]).reshape(len(ids), len(variant["sigma"]))
+        return conf.fit_side(r, np.array([preds[i][1]["ln_distance"] for i in ids]), variant["link"], x, variant["sigma"])
     names, mu_names = variant
     x = np.array([[preds[i][1][n] for n in (*names, *mu_names)] for i in ids]).reshape(len(ids), len(names) + len(mu_names))
     return conf.fit(r, x, names, mu_names)
@@ -186,8 +189,9 @@ def plain_cv_residual_fit(d: Data, variant, seeds) -> dict:
             for i, (lnp, x) in d.predict(d.fit_trees(train), test).items():
                 pooled_r.append(math.log(d.ref[i]) - lnp)
                 pooled_x.append(x)
-    if isinstance(variant, str):
-        return conf.fit_side(np.array(pooled_r), np.array([x["ln_distance"] for x in pooled_x]), link=variant)
+    if isinstance(variant, dict):
+        cols = np.array([[x[n] for n in variant["sigma"]] for x in pooled_x]).reshape(len(pooled_r), len(variant["sigma"]))
+        return conf.fit_side(np.array(pooled_r), np.array([x["ln_distance"] for x in pooled_x]), variant["link"], cols, variant["sigma"])
     names, mu_names = variant
     cols = np.array([[x[n] for n in (*names, *mu_names)] for x in pooled_x]).reshape(len(pooled_r), len(names) + len(mu_names))
     return conf.fit(np.array(pooled_r), cols, names, mu_names)

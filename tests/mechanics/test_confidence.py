@@ -88,6 +88,24 @@ def test_logistic_side_fit_recovers_its_scale_and_gives_the_logistic_probability
         conf.fit_side(r, d, link="cauchit")
 
 
+def test_side_fit_with_a_feature_dependent_scale():
+    """fit_side with x: ln s = s0 + x·s recovered from the side alone (a metal's residuals twice as wide), and
+    p_ductile evaluates the fitted s per compound."""
+    rng = np.random.default_rng(4)
+    n = 12000
+    d = rng.normal(0.0, 0.4, n)
+    metal = rng.integers(0, 2, n).astype(float)
+    x = np.column_stack([metal, np.zeros(n)])
+    r = 0.02 + 0.1 * np.exp(math.log(2.0) * metal) * rng.logistic(size=n)
+    side = conf.fit_side(r, d, "logit", x, conf.SIGMA_FEATURES)
+    assert side["sigma_features"] == list(conf.SIGMA_FEATURES)
+    assert side["mu"] == pytest.approx(0.02, abs=0.015)
+    assert math.exp(side["log_sigma_intercept"]) == pytest.approx(0.1, rel=0.15)
+    assert side["log_sigma_coef"][0] == pytest.approx(math.log(2.0), abs=0.15)
+    wide, narrow = ({"all_metal": m, "ln_a_G": 0.0} for m in (1.0, 0.0))
+    assert conf.p_ductile(side, 1.75 * math.exp(0.2), wide) < conf.p_ductile(side, 1.75 * math.exp(0.2), narrow)
+
+
 def test_verdict_from_probability():
     assert verdict_from_probability(2.5, True, 0.95, 0.9)[0] == "ductile"
     assert verdict_from_probability(1.2, True, 0.05, 0.9)[0] == "brittle"

@@ -15,8 +15,8 @@ F the standard normal (Φ) or logistic (1/(1 + e^−z)) CDF.
 μ, σ are fitted to *cross-validated* calibrations (each compound predicted by trees that never saw it;
 ``benchmarks/elastic_confidence.py``), either to the residuals by maximum likelihood (:func:`fit`) or to the side
 of 1.75 DFT is on by probit or logistic regression (:func:`fit_side`). Shipped for the default elastic model: a
-logistic fit to the side, μ = 0.010, s = 0.134, the lowest nested-CV Brier score of six residual models on all
-1,000 dev compounds (0.132 against 0.141–0.147); for SevenNet-l3i5 a probit, μ = −0.003, σ = 0.231 (0.138 against
+logistic fit to the side, μ = 0.010, s = 0.134, the lowest nested-CV Brier score of seven residual models on all
+1,000 dev compounds (0.132 against 0.133–0.147); for SevenNet-l3i5 a probit, μ = −0.003, σ = 0.231 (0.138 against
 0.141–0.143; docs/mechanics.md, "Confidence").
 
 The verdict follows from it (:func:`dsei.mechanics.verdict.verdict_from_probability`): ``ductile`` where
@@ -146,7 +146,8 @@ def fit(residuals: np.ndarray, x: np.ndarray, names=SIGMA_FEATURES, mu_names=())
     }
 
 
-def fit_side(residuals: np.ndarray, ln_distance: np.ndarray, link: str = "probit") -> dict:
+def fit_side(residuals: np.ndarray, ln_distance: np.ndarray, link: str = "probit", x: np.ndarray | None = None,
+             names=()) -> dict:
     """Constant μ, σ fitted to which *side* of 1.75 DFT is on, not to the size of the residual: probit
     regression of y = [(B/G)_DFT ≥ 1.75] on d = ln((B/G)_pred / 1.75), P(y) = Φ((d + μ)/σ), by maximum
     Bernoulli likelihood (Bliss's probit model; McCullagh & Nelder, Generalized Linear Models, 2nd ed., 1989,
@@ -155,7 +156,10 @@ def fit_side(residuals: np.ndarray, ln_distance: np.ndarray, link: str = "probit
     while only misses across the threshold move this one. ``link="logit"``: logistic regression instead,
     P(y) = 1/(1 + exp(−(d + μ)/s)) (``kind`` "logistic", s in ``log_sigma_intercept``): a miss far across the
     threshold costs the likelihood linearly in its distance rather than quadratically, so the few confident
-    misses weigh less on μ and s (the logistic residual has heavier tails than the normal)."""
+    misses weigh less on μ and s (the logistic residual has heavier tails than the normal). ``x`` (one row per
+    residual, columns ``names``, a subset of :data:`SIGMA_FEATURES`): ln σ = log_sigma_intercept + x·log_sigma_coef
+    instead of a constant (a heteroscedastic probit or logit: the scale log-linear in x, as for the residual
+    fits of :func:`fit`)."""
     from scipy.optimize import minimize
     from scipy.stats import norm
 
@@ -163,14 +167,18 @@ def fit_side(residuals: np.ndarray, ln_distance: np.ndarray, link: str = "probit
         raise ValueError(f"link must be probit or logit, not {link!r}")
     d = np.asarray(ln_distance, dtype=float)
     y = (d + np.asarray(residuals, dtype=float)) >= 0.0
+    xs = np.zeros((len(d), 0)) if x is None else np.atleast_2d(np.asarray(x, dtype=float)).reshape(len(d), len(names))
 
     def nll(theta):
-        z = (d + theta[0]) / np.exp(theta[1])
+        z = (d + theta[0]) / np.exp(theta[1] + xs @ theta[2:])
         if link == "logit":
             return float(np.sum(np.logaddexp(0.0, np.where(y, -z, z))))
         return -float(np.sum(np.where(y, norm.logcdf(z), norm.logcdf(-z))))
 
-    res = minimize(nll, np.array([0.0, math.log(0.3)]), method="Nelder-Mead", options={"xatol": 1e-8, "fatol": 1e-10})
+    theta0 = np.concatenate([[0.0, math.log(0.3)], np.zeros(xs.shape[1])])
+    res = minimize(nll, theta0, method="Nelder-Mead", options={"xatol": 1e-8, "fatol": 1e-10, "maxiter": 20000, "maxfev": 20000})
+    if xs.shape[1]:
+        res = minimize(nll, res.x, method="BFGS")  # polish
     return {
         "kind": "logistic" if link == "logit" else "normal",
         "fitted_to": "side",
@@ -178,8 +186,8 @@ def fit_side(residuals: np.ndarray, ln_distance: np.ndarray, link: str = "probit
         "mu_features": [],
         "mu_coef": [],
         "log_sigma_intercept": float(res.x[1]),
-        "sigma_features": [],
-        "log_sigma_coef": [],
+        "sigma_features": list(names) if xs.shape[1] else [],
+        "log_sigma_coef": [float(v) for v in res.x[2:]],
     }
 
 
