@@ -59,6 +59,14 @@ def is_sei_like(entry: dict) -> bool:
     return bool(els & SEI_CATIONS) and bool(els & SEI_ANIONS) and not els <= SEI_ANIONS
 
 
+def is_li_alloy(formula: str) -> bool:
+    """Li with metals only (an intermetallic with Li; pymatgen ``Element.is_metal``)."""
+    from pymatgen.core import Composition
+
+    els = Composition(formula).elements
+    return len(els) > 1 and any(e.symbol == "Li" for e in els) and all(e.is_metal for e in els)
+
+
 def load_dev(every: int, offset: int = 0) -> list[dict]:
     data = json.load(gzip.open(DEV))
     return data[offset::every]

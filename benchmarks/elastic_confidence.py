@@ -76,14 +76,6 @@ VARIANTS = {
 }
 
 
-def _is_li_alloy(entry: dict) -> bool:
-    """Li and metals only (pymatgen ``Element.is_metal``)."""
-    from pymatgen.core import Composition, Element
-
-    els = Composition(entry["formula"]).elements
-    return Element("Li") in els and len(els) > 1 and all(el.is_metal for el in els)
-
-
 def _is_cu1_halide(entry: dict) -> bool:
     """CuX with X a halogen (one Cu per halide: Cu(I))."""
     from pymatgen.core import Composition
@@ -150,11 +142,17 @@ class Data:
 def _fit_residuals(d: Data, preds: dict[int, tuple[float, dict]], variant) -> dict:
     ids = sorted(preds)
     r = np.array([math.log(d.ref[i]) - preds[i][0] for i in ids])
+    return _fit_variant(variant, r, [preds[i][1] for i in ids])
+
+
+def _fit_variant(variant, r: np.ndarray, feats: list[dict]) -> dict:
+    """Fit one residual-model variant to residuals ``r`` with each compound's features ``feats``."""
     if isinstance(variant, dict):
-        x = np.array([[preds[i][1][n] for n in variant["sigma"]] for i in ids]).reshape(len(ids), len(variant["sigma"]))
-        return conf.fit_side(r, np.array([preds[i][1]["ln_distance"] for i in ids]), variant["link"], x, variant["sigma"])
+        names = variant["sigma"]
+        x = np.array([[f[n] for n in names] for f in feats]).reshape(len(r), len(names))
+        return conf.fit_side(r, np.array([f["ln_distance"] for f in feats]), variant["link"], x, names)
     names, mu_names = variant
-    x = np.array([[preds[i][1][n] for n in (*names, *mu_names)] for i in ids]).reshape(len(ids), len(names) + len(mu_names))
+    x = np.array([[f[n] for n in (*names, *mu_names)] for f in feats]).reshape(len(r), len(names) + len(mu_names))
     return conf.fit(r, x, names, mu_names)
 
 
@@ -189,12 +187,7 @@ def plain_cv_residual_fit(d: Data, variant, seeds) -> dict:
             for i, (lnp, x) in d.predict(d.fit_trees(train), test).items():
                 pooled_r.append(math.log(d.ref[i]) - lnp)
                 pooled_x.append(x)
-    if isinstance(variant, dict):
-        cols = np.array([[x[n] for n in variant["sigma"]] for x in pooled_x]).reshape(len(pooled_r), len(variant["sigma"]))
-        return conf.fit_side(np.array(pooled_r), np.array([x["ln_distance"] for x in pooled_x]), variant["link"], cols, variant["sigma"])
-    names, mu_names = variant
-    cols = np.array([[x[n] for n in (*names, *mu_names)] for x in pooled_x]).reshape(len(pooled_r), len(names) + len(mu_names))
-    return conf.fit(np.array(pooled_r), cols, names, mu_names)
+    return _fit_variant(variant, np.array(pooled_r), pooled_x)
 
 
 # ------------------------------------------------------------------------------------------- scores
@@ -368,7 +361,7 @@ def main() -> int:
     for run in runs_by_variant[best]:
         for i in risk_coverage(run, d, everyone, p_star)["wrong"]:
             counts[i] = counts.get(i, 0) + 1
-    for label, test in (("SEI-like", EA.is_sei_like), ("Li alloy", _is_li_alloy), ("Cu(I) halide", _is_cu1_halide)):
+    for label, test in (("SEI-like", EA.is_sei_like), ("Li alloy", lambda e: EA.is_li_alloy(e["formula"])), ("Cu(I) halide", _is_cu1_halide)):
         named = [f"{d.entries[i]['formula']} ({k}/{len(runs_by_variant[best])})" for i, k in sorted(counts.items()) if test(d.entries[i])]
         print(f"  {label} confidently wrong in any seed: {', '.join(named) if named else 'none'}")
     out_json = args.out / "confidence_report.json"

@@ -43,7 +43,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from elastic_accuracy import CV_SEEDS, ROOT, THRESHOLD_WEIGHT  # noqa: E402
+from elastic_accuracy import CV_SEEDS, ROOT, THRESHOLD_WEIGHT, is_li_alloy  # noqa: E402
 from elastic_calibration_variants import dev_rows, fit_trees  # noqa: E402
 
 LN_T = math.log(1.75)
@@ -234,7 +234,7 @@ def main() -> int:
         if m.any():
             print(f"| {lo:.2f}–{min(hi, 1):.2f} | {m.sum() / len(runs):.1f} | {pb[m].mean():.3f} | {yb[m].mean():.3f} |")
 
-    li_alloy = np.array([_is_li_alloy(f) for f in d["formula"]])
+    li_alloy = np.array([is_li_alloy(f) for f in d["formula"]])
     for label, ps in rows.items():
         p = ps[0]
         wrong = [i for i in range(len(dft)) if not np.isnan(p[i]) and max(p[i], 1 - p[i]) >= 0.7
@@ -242,14 +242,6 @@ def main() -> int:
         print(f"\n{label}, seed {CV_SEEDS[0]}, p* = 0.7: confidently wrong SEI-like or Li alloy: "
               + (", ".join(f"{d['formula'][i]} (p {p[i]:.2f}, DFT {d['pugh_dft'][i]:.2f})" for i in wrong) or "none"))
     return 0
-
-
-def _is_li_alloy(formula: str) -> bool:
-    """Li and metals only (an intermetallic with Li)."""
-    from pymatgen.core import Composition
-
-    els = Composition(formula).elements
-    return any(e.symbol == "Li" for e in els) and all(e.is_metal for e in els)
 
 if __name__ == "__main__":
     raise SystemExit(main())

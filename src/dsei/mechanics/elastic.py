@@ -45,7 +45,7 @@ from dsei.mechanics import calibration as cal
 from dsei.mechanics import confidence as conf
 from dsei.mechanics.descriptors import MODULI_FIELDS, PUGH_THRESHOLD, describe
 from dsei.mechanics.fit import cartesian_rotations, design_matrix, fit_tensor, invariant_basis
-from dsei.mechanics.ions import CLAMP_LADDER_EV_A2, LINEAR_MAX_STEP_A, linear_response
+from dsei.mechanics.ions import CLAMP_LADDER_EV_A2, LINEAR_MAX_STEP_A, linear_response, pseudo_inverse
 from dsei.mechanics.ions import relax_ions as _relax_ions
 from dsei.mechanics.strains import DEFAULT_MAGNITUDES, deformed_cell, laue_class, strain_set
 from dsei.mechanics.verdict import (
@@ -426,7 +426,8 @@ def _partially_clamped(strains: np.ndarray, basis, cinfo, c_clamped: np.ndarray)
     if fc is None:
         return None
     for cut in CLAMP_LADDER_EV_A2:
-        resp = [linear_response(ci.initial_evaluation, fc, cut) for ci in cinfo]
+        pinv = pseudo_inverse(fc.phi, cut)[0]
+        resp = [linear_response(ci.initial_evaluation, fc, cut, pinv) for ci in cinfo]
         largest = max(step for _, step in resp)
         if largest > LINEAR_MAX_STEP_A:
             continue

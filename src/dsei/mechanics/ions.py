@@ -334,17 +334,26 @@ def relax_ions(
     return [IonInfo(evs[c], first[c], steps[c], done[c], fcs.get(owner[c])) for c in range(len(cells))]
 
 
-def linear_response(initial: Evaluation, fc: ForceConstants, min_curvature: float) -> tuple[np.ndarray, float]:
+def linear_response(initial: Evaluation, fc: ForceConstants, min_curvature: float,
+                    pinv: np.ndarray | None = None) -> tuple[np.ndarray, float]:
     """(Relaxed-ion stress, eV/Å³ Voigt, largest ionic step, Å) of one strained cell from its clamped-ion
     evaluation, with only the internal modes stiffer than ``min_curvature`` (eV/Å²) relaxed: the harmonic
     response of :func:`relax_ions` (``method="linear"``) with a stricter cut-off. Used when relaxing every
     mode gives an unphysical tensor (``dsei.mechanics.elastic``): the softest modes, where the model's surface
     is closest to an instability, stay clamped and the stiffer ones, which carry most of the internal strain
-    of an ordinary crystal, still relax."""
-    pinv = pseudo_inverse(fc.phi, min_curvature)[0]
-    u = pinv @ np.asarray(initial.forces_eV_per_A, dtype=float).reshape(-1)
+    of an ordinary crystal, still relax. ``pinv``: ``pseudo_inverse(fc.phi, min_curvature)[0]`` when the caller
+    already has it (one per structure and cut-off, not one per cell)."""
+    if pinv is None:
+        pinv = pseudo_inverse(fc.phi, min_curvature)[0]
+    _, stress, step = _harmonic(initial, fc, pinv)
+    return stress, step
+
+
+def _harmonic(ev: Evaluation, fc: ForceConstants, pinv: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """(u = Φ⁺F, Å; the stress after moving the ions by u, eV/Å³ Voigt; the largest atomic step |u|, Å)."""
+    u = pinv @ np.asarray(ev.forces_eV_per_A, dtype=float).reshape(-1)
     step = float(np.sqrt((u.reshape(-1, 3) ** 2).sum(axis=1)).max()) if u.size else 0.0
-    return initial.stress_eV_per_A3 + _matrix_to_voigt(np.einsum("n,nab->ab", u, fc.dstress)), step
+    return u, ev.stress_eV_per_A3 + _matrix_to_voigt(np.einsum("n,nab->ab", u, fc.dstress)), step
 
 
 def _fmax_of(ev: Evaluation) -> float:
@@ -372,11 +381,10 @@ def _linear_response(owner, fcs: dict[int, ForceConstants], pinv: dict[int, np.n
         if k not in fcs:
             continue
         f = evs[c].forces_eV_per_A.reshape(-1)
-        u = pinv[k] @ f
-        if float(np.sqrt((u.reshape(-1, 3) ** 2).sum(axis=1)).max()) > LINEAR_MAX_STEP_A:
+        u, sigma, step = _harmonic(evs[c], fcs[k], pinv[k])
+        if step > LINEAR_MAX_STEP_A:
             active.append(c)
             continue
-        sigma = evs[c].stress_eV_per_A3 + _matrix_to_voigt(np.einsum("n,nab->ab", u, fcs[k].dstress))
         residual = (f - fcs[k].phi @ u).reshape(-1, 3)
         evs[c] = Evaluation(float(evs[c].energy_eV - 0.5 * f @ u), residual, sigma)
         done[c] = True
