@@ -285,8 +285,8 @@ def ridge_params(cs, vols, formulas, refs, lam: float = RIDGE_LAMBDA) -> dict | 
     target ln[(B/G)_MLIP / (B/G)_DFT]."""
     from dsei.mechanics.calibration import BASE_FEATURES, fit_ridge
 
-    # the ridge keeps the ten features it was shipped with (CHGNet's, the fallback's calibration), so the CV of the
-    # default output scores the fallback calibration that ships; the composition features went into the trees only
+    # the ridge keeps the ten features it was shipped with (SevenNet-0's and CHGNet's until their trees were fitted on
+    # all 1,000), so it is scored as it shipped; the composition features went into the trees only
     xs, ys, _ = _training_rows(cs, vols, formulas, refs, BASE_FEATURES)
     if len(ys) < 20:
         return None

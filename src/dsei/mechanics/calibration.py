@@ -47,7 +47,8 @@ import numpy as np
 _H = np.array([1.0, 1.0, 1.0, 0.0, 0.0, 0.0]) / np.sqrt(3.0)
 _P = np.outer(_H, _H)
 
-#: The calibration's base features (the shipped ridges, SevenNet-0's and CHGNet's, use exactly these).
+#: The calibration's base features (the ridge kind uses exactly these; every shipped model now has trees, which add
+#: :data:`COMPOSITION_FEATURES`).
 BASE_FEATURES = ("dchi", "all_metal", "tm_fraction", "mean_period", "ln_volume", "ln_pugh", "cauchy_over_K", "ln_G", "ln_K", "ln_anisotropy")
 
 #: Composition descriptors used by the trees (elemental properties averaged over the formula, in the spirit
