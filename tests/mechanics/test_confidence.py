@@ -147,3 +147,15 @@ def test_default_result_carries_p_ductile_and_its_verdict(lif, run_cli):
     code, out, _ = run_cli("elastic", "LiF", "--json", "-")
     data = json.loads(out)
     assert code == 0 and data["p_ductile"] == pytest.approx(r.p_ductile, abs=1e-3) and data["verdict"] == r.verdict
+
+
+def test_no_probability_without_a_fit(lif):
+    """Every shipped calibrated model has its own p_ductile (SevenNet-0 here, LiF: brittle side); an uncalibrated
+    tensor has none, and its verdict comes from the fixed band: no probability is made up."""
+    from dsei.mechanics import elastic
+
+    assert conf.parameters("sevennet") is not None and conf.parameters("chgnet") is not None
+    r = elastic(lif, model="sevennet")
+    assert r.calibrated and r.p_ductile is not None and r.p_ductile < 0.5
+    raw = elastic(lif, model="sevennet", calibrate=False)
+    assert not raw.calibrated and raw.p_ductile is None and "p_ductile" not in raw.verdict_reason

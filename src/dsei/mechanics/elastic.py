@@ -499,7 +499,7 @@ def _result_from_tensor(raw: RawTensor, c: np.ndarray, calibrated: bool, model_n
     )
 
 
-_MEMBER_KEYS = ("model", "K_vrh_GPa", "G_vrh_GPa", "pugh_ratio", "born_stable", "verdict", "calibrated", "spacegroup")
+_MEMBER_KEYS = ("model", "K_vrh_GPa", "G_vrh_GPa", "pugh_ratio", "born_stable", "verdict", "p_ductile", "calibrated", "spacegroup")
 
 
 def _member_summary(r: ElasticResult) -> dict:
