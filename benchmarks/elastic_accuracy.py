@@ -72,6 +72,15 @@ def load_dev(every: int, offset: int = 0) -> list[dict]:
     return data[offset::every]
 
 
+#: The full-tensor set (de Jong et al. 2015; README of ../shared/data).
+TENSOR_SET = ROOT.parent / "shared" / "data" / "mp_elastic_tensors_dejong2015.json.gz"
+
+
+def load_tensor_set(max_sites: int = 0) -> list[dict]:
+    """The tensor-set compounds outside the dev set, of at most ``max_sites`` sites (0: all), in file order."""
+    return [e for e in json.load(gzip.open(TENSOR_SET)) if not e.get("in_dev_set") and (not max_sites or e["nsites"] <= max_sites)]
+
+
 def raw_record(entry: dict, name: str, raw, time_s: float, error: str | None = None) -> dict:
     """One line of the ``raw_<model>.jsonl`` cache: a dev entry's uncalibrated tensor (or the error)."""
     from dsei.mechanics.strains import DEFAULT_MAGNITUDES

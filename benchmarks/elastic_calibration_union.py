@@ -24,8 +24,6 @@ Results: docs/mechanics.md, "Calibration" ("Tensor-set rows in the default's tre
 from __future__ import annotations
 
 import argparse
-import gzip
-import json
 import sys
 import warnings
 from pathlib import Path
@@ -41,11 +39,11 @@ from elastic_accuracy import (  # noqa: E402
     is_sei_like,
     load_dev,
     load_raw,
+    load_tensor_set,
     moduli,
 )
 from elastic_calibration_variants import fit_trees  # noqa: E402
 
-DATA = ROOT.parent / "shared" / "data" / "mp_elastic_tensors_dejong2015.json.gz"
 LN_T = float(np.log(1.75))
 
 
@@ -59,8 +57,7 @@ def rows(dev_cache: Path, ts_cache: Path, model: str, max_sites: int) -> dict:
     dev = load_dev(1)
     raw_dev = load_raw(dev_cache, model)
     raw_ts = load_raw(ts_cache, model)
-    ts = [e for e in json.load(gzip.open(DATA)) if not e.get("in_dev_set") and e["nsites"] <= max_sites
-          and e["mp_id"] in raw_ts and e["K_vrh"] > 0 and e["G_vrh"] > 0]
+    ts = [e for e in load_tensor_set(max_sites) if e["mp_id"] in raw_ts and e["K_vrh"] > 0 and e["G_vrh"] > 0]
     out = {k: [] for k in ("x", "ok", "pugh_m", "G_m", "pugh_dft", "G_dft", "group", "arity", "sei", "formula")}
     for src, entries, raw in (("dev", dev, raw_dev), ("ts", ts, raw_ts)):
         for e in entries:

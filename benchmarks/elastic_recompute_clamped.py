@@ -17,7 +17,6 @@ compounds outside the dev set, ≤ ``--max-sites``).
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import shutil
 import sys
@@ -27,9 +26,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from elastic_accuracy import ROOT, load_dev, load_raw, run_model  # noqa: E402
-
-TENSORS = ROOT.parent / "shared" / "data" / "mp_elastic_tensors_dejong2015.json.gz"
+from elastic_accuracy import load_dev, load_raw, load_tensor_set, run_model  # noqa: E402
 
 
 def stale(entries: list[dict], raw: dict[str, dict]) -> list[dict]:
@@ -62,7 +59,7 @@ def main() -> int:
     if args.set == "dev":
         entries = load_dev(1)
     else:
-        entries = [e for e in json.load(gzip.open(TENSORS)) if not e.get("in_dev_set") and e["nsites"] <= args.max_sites]
+        entries = load_tensor_set(args.max_sites)
     raw = load_raw(args.cache, args.model)
     todo = stale(entries, raw)
     print(f"{path}: {len(todo)} of {len(raw)} cached tensors to recompute", flush=True)

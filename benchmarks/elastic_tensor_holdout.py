@@ -27,8 +27,6 @@ SEI-like ones (``elastic_accuracy.is_sei_like``) and on the compounds both model
 from __future__ import annotations
 
 import argparse
-import gzip
-import json
 import sys
 from pathlib import Path
 
@@ -36,9 +34,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 from elastic_accuracy import (  # noqa: E402
     ROOT,
+    TENSOR_SET,
     THRESH,
     is_sei_like,
     load_raw,
+    load_tensor_set,
     metrics,
     predict,
     run_model,
@@ -46,7 +46,6 @@ from elastic_accuracy import (  # noqa: E402
     with_fallback,
 )
 
-DATA = ROOT.parent / "shared" / "data" / "mp_elastic_tensors_dejong2015.json.gz"
 MODELS = ("sevennet-l3i5-elastic", "sevennet-l3i5")
 L3I5_CACHE = ROOT / "bench-out" / "tensor_set_raw"
 
@@ -68,7 +67,7 @@ def held_out(max_sites: int) -> list[dict]:
         moving_labelled = e["nsites"] <= train.get("relaxed_ions_max_sites", 0) and n_clamped < 6
         return not train["only_pairs"] or n_clamped > 0 or moving_labelled
 
-    entries = [e for e in json.load(gzip.open(DATA)) if not e.get("in_dev_set") and e["nsites"] <= max_sites]
+    entries = load_tensor_set(max_sites)
     return sorted((e for e in entries if not trained_on(e)), key=lambda e: (e["nsites"], e["mp_id"]))
 
 
@@ -160,8 +159,8 @@ def main() -> int:
     ap.add_argument("--analyze-only", action="store_true")
     ap.add_argument("--fallback", default="chgnet", help="the fallback model for unstable tensors ('none': off)")
     args = ap.parse_args()
-    if not DATA.exists():
-        sys.exit(f"error: {DATA}: not found (the shared data folder must sit beside the repository)")
+    if not TENSOR_SET.exists():
+        sys.exit(f"error: {TENSOR_SET}: not found (the shared data folder must sit beside the repository)")
     print("command: python " + " ".join(sys.argv), flush=True)
     entries = held_out(args.max_sites)
     if not args.analyze_only:

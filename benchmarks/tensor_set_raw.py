@@ -12,15 +12,11 @@ any name of ``dsei models`` (default SevenNet-l3i5, whose cache the variants tab
 from __future__ import annotations
 
 import argparse
-import gzip
-import json
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from elastic_accuracy import ROOT, run_model  # noqa: E402
-
-DATA = ROOT.parent / "shared" / "data" / "mp_elastic_tensors_dejong2015.json.gz"
+from elastic_accuracy import ROOT, TENSOR_SET, load_tensor_set, run_model  # noqa: E402
 
 
 def main() -> int:
@@ -32,15 +28,13 @@ def main() -> int:
     ap.add_argument("--model", default="sevennet-l3i5")
     ap.add_argument("--merge-only", action="store_true")
     args = ap.parse_args()
-    if not DATA.exists():
-        sys.exit(f"error: {DATA}: not found (the shared data folder must sit beside the repository)")
+    if not TENSOR_SET.exists():
+        sys.exit(f"error: {TENSOR_SET}: not found (the shared data folder must sit beside the repository)")
     if not args.merge_only:
         import torch
 
         torch.set_num_threads(1)
-        entries = [e for e in json.load(gzip.open(DATA)) if not e.get("in_dev_set")]
-        if args.max_sites:
-            entries = [e for e in entries if e["nsites"] <= args.max_sites]
+        entries = load_tensor_set(args.max_sites)
         entries = sorted(entries, key=lambda e: (e["nsites"], e["mp_id"]))[args.shard :: args.shards]
         shard = args.out / f"shard{args.shard}"
         shard.mkdir(parents=True, exist_ok=True)

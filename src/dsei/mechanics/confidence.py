@@ -14,10 +14,10 @@ F the standard normal (Φ) or logistic (1/(1 + e^−z)) CDF.
 
 μ, σ are fitted to *cross-validated* calibrations (each compound predicted by trees that never saw it;
 ``benchmarks/elastic_confidence.py``), either to the residuals by maximum likelihood (:func:`fit`) or to the side
-of 1.75 DFT is on by probit or logistic regression (:func:`fit_side`). Shipped for the default elastic model: a
-logistic fit to the side, μ = 0.010, s = 0.134, the lowest nested-CV Brier score of seven residual models on all
-1,000 dev compounds (0.132 against 0.133–0.147); for SevenNet-l3i5 a probit, μ = −0.003, σ = 0.231 (0.138 against
-0.141–0.143; docs/mechanics.md, "Confidence").
+of 1.75 DFT is on by probit or logistic regression (:func:`fit_side`). Shipped for every calibrated model (the
+default, SevenNet-l3i5, SevenNet-0, CHGNet): a logistic fit to the side, each the lowest nested-CV Brier score of
+seven residual models on all 1,000 dev compounds (the default: μ = 0.010, s = 0.134, Brier 0.132 against
+0.133–0.147; docs/mechanics.md, "Confidence").
 
 The verdict follows from it (:func:`dsei.mechanics.verdict.verdict_from_probability`): ``ductile`` where
 p_ductile ≥ p*, ``brittle`` where p_ductile ≤ 1 − p*, else ``uncertain``. p* is read on the cross-validated
