@@ -51,6 +51,20 @@ def test_threshold_weighted_fit_spends_its_trees_near_the_threshold():
     assert near.sum() > 50 and err[False] < err[True]
 
 
+def test_refit_learns_only_from_calibrated_elastic_results():
+    """The refit between rounds adds a campaign's elastic result only when its tensor was calibrated (uncalibrated
+    moduli cost the surrogate 4 points of Pugh side under CV: benchmarks/discovery_active_learning.py) and it has
+    moduli; the label is (ln K, ln G) of the stored result."""
+    from dsei.discovery.funnel import campaign_label
+
+    res = {"K_vrh_GPa": 70.0, "G_vrh_GPa": 50.0, "verdict": "brittle", "calibrated": True}
+    assert campaign_label(res) == pytest.approx((np.log(70.0), np.log(50.0)))
+    assert campaign_label({**res, "calibrated": False}) is None
+    assert campaign_label({**res, "G_vrh_GPa": None, "verdict": "unstable"}) is None
+    assert campaign_label({**res, "G_vrh_GPa": -3.0}) is None
+    assert campaign_label(None) is None
+
+
 def test_surrogate_offline_lif_brittle_agcl_ductile():
     from dsei.discovery.surrogate import load_surrogate, surrogate_path
     from dsei.mechanics.descriptors import PUGH_THRESHOLD
@@ -159,6 +173,20 @@ def test_discover_top1_mlip(run_cli, tmp_path):
     assert code == 0, err
     with ResultStore(tmp_path / "results.sqlite") as st:  # resumed: the round's plan is reused, nothing recomputed
         assert {s: st.count(s) for s in ("relax", "elastic")} == before
+
+
+def test_second_round_keeps_the_surrogate_without_calibrated_results(tmp_path):
+    """Two rounds with the elastic calibration off: the round-1 result is real but uncalibrated, so the refit between
+    rounds leaves it out and round 2 ranks with the same surrogate (a refit would take ~30 s)."""
+    from dsei.discovery.funnel import discover
+
+    res = discover("Li", ["Ag"], ["F"], tmp_path, max_candidates=4, top=1, relax_fraction=0.01, rounds=2,
+                   options={"relax": {"steps": 150}, "elastic": {"calibrate": False}})
+    r1, r2 = res.rounds
+    assert r1["elastic_requested"] == 1
+    assert r1["retrained_on_mlip_results"] == 0 and r1["retrain_skipped_uncalibrated"] == 1
+    assert r2["surrogate"] == r1["surrogate"]
+    assert not (tmp_path / "surrogate_round2.json").exists()
 
 
 def test_hull_and_anode_from_shipped_energies():
