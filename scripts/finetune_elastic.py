@@ -36,6 +36,15 @@ CHGNet's BSD-3-Clause licence ships beside it (``LICENSE-CHGNet.txt``).
     python scripts/finetune_elastic.py --base sevennet-l3i5 --max-sites 12 --only-pairs --val-fraction 0.2 --epochs 6 \
         --lr 1e-3 --batch 2 --out bench-out/ftval/sevennet_l3i5_elastic.pth   # a fifth held out, best epoch kept (not shipped)
     python scripts/finetune_elastic.py --epochs 1 --limit 50 --out /tmp/x.pt   # smoke run
+    python scripts/finetune_elastic.py --base sevennet-l3i5 --device cuda --relaxed-ions-max-sites 32 --max-sites 32 \
+        --only-pairs --val-fraction 0.2 --epochs 6 --lr 1e-3 --out $OUT/sevennet_l3i5_elastic.pth   # on a lent GPU
+
+``--device cuda`` puts the training model and the base model's labels (replay, relaxed-ion moves) on the GPU; the
+weights are saved for the CPU either way. On the CPU the option changes nothing (smoke runs of both bases with
+``--device cpu``); it has not yet run on a GPU: none has been lent since it exists, so the GPU time the issue asks
+for is still to be measured. The command above is the experiment the CPU cannot afford: relaxed-ion labels for every
+tensor-set compound of ≤ 32 sites (the Γ-point force constants of the base model cost 6N evaluations of an N-site
+cell, the bulk of the label time).
 
 ``--base sevennet-l3i5`` trains SevenNet-l3i5 (sevenn wheel, MIT) with the same labels and loss through a
 torch_geometric batch, saving a sevenn checkpoint (config + weights, 5 MB; shipped as ``sevennet-l3i5-elastic``,
@@ -95,7 +104,7 @@ def strain_pairs(entry: dict, strain: float, moving: bool = False):
     return out
 
 
-def relaxed_pairs(entries: list[dict], strain: float, base: str) -> dict[str, list]:
+def relaxed_pairs(entries: list[dict], strain: float, base: str, device: str = "cpu") -> dict[str, list]:
     """Relaxed-ion labels for the strain components whose ions move: ``{mp_id: [(+ε, −ε, C·ε), ...]}``.
 
     The ions of each ± strained DFT cell are moved by the base model's harmonic response to the strain,
@@ -113,7 +122,7 @@ def relaxed_pairs(entries: list[dict], strain: float, base: str) -> dict[str, li
     from dsei.mechanics.ions import LINEAR_MAX_STEP_A, force_constants, pseudo_inverse
     from dsei.models import load_model
 
-    model = load_model(base, device="cpu")
+    model = load_model(base, device=device)
     todo = [(e, strain_pairs(e, strain, moving=True)) for e in entries]
     todo = [(e, pairs) for e, pairs in todo if pairs]
     if not todo:
@@ -136,7 +145,7 @@ def relaxed_pairs(entries: list[dict], strain: float, base: str) -> dict[str, li
     return out
 
 
-def base_labels(base: str, structs) -> list[tuple[float, np.ndarray, np.ndarray]]:
+def base_labels(base: str, structs, device: str = "cpu") -> list[tuple[float, np.ndarray, np.ndarray]]:
     """(energy per atom in eV, forces in eV/Å, 3×3 stress in GPa, tensile positive) of each structure from the
     untouched base model, through dsei's own batched evaluation (``dsei.models``, registry name ``base``)."""
     from ase.stress import voigt_6_to_full_3x3_stress
@@ -145,10 +154,10 @@ def base_labels(base: str, structs) -> list[tuple[float, np.ndarray, np.ndarray]
     from dsei.models import load_model
 
     return [(ev.energy_per_atom_eV, ev.forces_eV_per_A, voigt_6_to_full_3x3_stress(ev.stress_eV_per_A3) / GPa)
-            for ev in load_model(base, device="cpu").evaluate(structs)]
+            for ev in load_model(base, device=device).evaluate(structs)]
 
 
-def compound_cells(entry: dict, strain: float, base: str, rng, moving: list | None = None) -> dict:
+def compound_cells(entry: dict, strain: float, base: str, rng, moving: list | None = None, device: str = "cpu") -> dict:
     """One compound's training cells: the DFT cell, a rattled copy with the base model's labels, the ±strain
     pairs that symmetry clamps, with C·ε (GPa) per pair, and ``moving``: pairs with relaxed ions from
     :func:`relaxed_pairs`."""
@@ -156,7 +165,7 @@ def compound_cells(entry: dict, strain: float, base: str, rng, moving: list | No
 
     s0 = Structure.from_dict(entry["structure"])
     rattled = Structure(s0.lattice, s0.species, s0.cart_coords + rng.normal(0, RATTLE_A, (len(s0), 3)), coords_are_cartesian=True)
-    (e_eq, _, s_eq), (e_r, f_r, s_r) = base_labels(base, [s0, rattled])
+    (e_eq, _, s_eq), (e_r, f_r, s_r) = base_labels(base, [s0, rattled], device)
     return {
         "mp_id": entry["mp_id"], "eq": s0, "rattled": rattled,
         "pairs": [(*p, False) for p in strain_pairs(entry, strain)] + [(*p, True) for p in (moving or [])],
@@ -169,10 +178,11 @@ class CHGNetAdapter:
 
     name = "CHGNet 0.3.0"
 
-    def __init__(self):
+    def __init__(self, device: str = "cpu"):
         from chgnet.model import CHGNet
 
-        self.model = CHGNet.load(model_name="0.3.0", verbose=False)
+        self.device = device
+        self.model = CHGNet.load(model_name="0.3.0", verbose=False).to(device)
         for p in self.model.composition_model.parameters():  # atomic reference energies stay
             p.requires_grad = False
 
@@ -181,6 +191,7 @@ class CHGNetAdapter:
 
     def forward(self, graphs) -> dict:
         """{"e": energies per atom, "f": forces, "s": 3×3 stresses (GPa)} with gradients, one batched pass."""
+        graphs = [gr.to(self.device) for gr in graphs]
         for gr in graphs:
             gr.atom_frac_coord.requires_grad = True
             gr.atom_frac_coord.grad = None
@@ -190,7 +201,9 @@ class CHGNetAdapter:
     def save(self, path: Path, meta: dict) -> None:
         import torch
 
+        self.model.to("cpu")  # saved as CPU weights, whatever trained them
         torch.save({"model": self.model.as_dict(), "dsei": meta}, path)
+        self.model.to(self.device)
 
 
 class SevenNetAdapter:
@@ -199,11 +212,12 @@ class SevenNetAdapter:
 
     EV_A3_TO_GPA = 160.21766208
 
-    def __init__(self, checkpoint: str = "7net-l3i5", name: str = ""):
+    def __init__(self, checkpoint: str = "7net-l3i5", name: str = "", device: str = "cpu"):
         from sevenn.util import load_checkpoint
 
+        self.device = device
         self.cp = load_checkpoint(checkpoint)
-        self.model = self.cp.build_model()
+        self.model = self.cp.build_model().to(device)
         self.model.set_is_batch_data(True)
         self.cutoff = float(self.cp.config["cutoff"])
         self.name = f"SevenNet {name or checkpoint}"
@@ -220,9 +234,9 @@ class SevenNetAdapter:
         import torch
         from torch_geometric.data import Batch
 
-        out = self.model(Batch.from_data_list(graphs))
+        out = self.model(Batch.from_data_list(graphs).to(self.device))
         n = [int(g.num_nodes) for g in graphs]
-        e = out[KEY.PRED_TOTAL_ENERGY].reshape(-1) / torch.tensor(n, dtype=torch.float32)
+        e = out[KEY.PRED_TOTAL_ENERGY].reshape(-1) / torch.tensor(n, dtype=torch.float32, device=self.device)
         f = list(torch.split(out[KEY.PRED_FORCE], n))
         v = -out[KEY.PRED_STRESS].reshape(-1, 6) * self.EV_A3_TO_GPA
         s = [torch.stack([torch.stack([r[0], r[3], r[5]]), torch.stack([r[3], r[1], r[4]]), torch.stack([r[5], r[4], r[2]])]) for r in v]
@@ -238,16 +252,17 @@ class SevenNetAdapter:
 
         cp = torch.load(self.cp.checkpoint_path, map_location="cpu", weights_only=False)
         cp["config"]["version"] = sevenn.__version__
-        cp.update(model_state_dict=self.model.state_dict(), optimizer_state_dict={}, scheduler_state_dict={}, dsei=meta)
+        weights = {k: v.detach().cpu() for k, v in self.model.state_dict().items()}  # CPU weights, whatever trained them
+        cp.update(model_state_dict=weights, optimizer_state_dict={}, scheduler_state_dict={}, dsei=meta)
         torch.save(cp, path)
 
 
 SEVENNET_OUT = OUT.with_name("sevennet_l3i5_elastic.pth")
 BASES = {
     "chgnet": CHGNetAdapter,
-    "sevennet-l3i5": SevenNetAdapter,
+    "sevennet-l3i5": lambda device="cpu": SevenNetAdapter(device=device),
     # continue from the shipped fine-tune (its replay labels then come from the fine-tune itself)
-    "sevennet-l3i5-elastic": lambda: SevenNetAdapter(str(SEVENNET_OUT), "sevennet-l3i5-elastic"),
+    "sevennet-l3i5-elastic": lambda device="cpu": SevenNetAdapter(str(SEVENNET_OUT), "sevennet-l3i5-elastic", device),
 }
 OUTS = {"chgnet": OUT, "sevennet-l3i5": SEVENNET_OUT, "sevennet-l3i5-elastic": SEVENNET_OUT}
 
@@ -262,6 +277,10 @@ def group_loss(model, groups: list[dict]) -> tuple:
             g["graphs"] = model.graphs([g["eq"], g["rattled"]] + [c for plus, minus, _, _ in g["pairs"] for c in (plus, minus)])
         graphs += g["graphs"]
     pred = model.forward(graphs)
+
+    def label(a):
+        return torch.as_tensor(a, dtype=torch.float32, device=model.device)
+
     terms = {"C": [], "s_eq": [], "f_eq": [], "f_relaxed": [], "replay_e": [], "replay_f": [], "replay_s": []}
     j = 0
     for g in groups:
@@ -269,18 +288,18 @@ def group_loss(model, groups: list[dict]) -> tuple:
         terms["s_eq"].append((pred["s"][j] ** 2).mean() / S_EQ_GPA**2)
         terms["f_eq"].append((pred["f"][j] ** 2).mean() / F_SCALE**2)
         terms["replay_e"].append(((e_r - e_eq) - (g["e_rattled"] - g["e_eq"])) ** 2 / E_SCALE**2)
-        terms["replay_f"].append(((pred["f"][j + 1] - torch.as_tensor(g["f_rattled"], dtype=torch.float32)) ** 2).mean() / F_SCALE**2)
-        terms["replay_s"].append(((pred["s"][j + 1] - pred["s"][j] - torch.as_tensor(g["s_rattled"], dtype=torch.float32)) ** 2).mean() / S_EQ_GPA**2)
+        terms["replay_f"].append(((pred["f"][j + 1] - label(g["f_rattled"])) ** 2).mean() / F_SCALE**2)
+        terms["replay_s"].append(((pred["s"][j + 1] - pred["s"][j] - label(g["s_rattled"])) ** 2).mean() / S_EQ_GPA**2)
         j += 2
         for _, _, sig, relaxed in g["pairs"]:
             half = (pred["s"][j] - pred["s"][j + 1]) / 2.0  # central difference: even-order terms cancel
-            terms["C"].append(((half - torch.as_tensor(sig, dtype=torch.float32)) ** 2).mean() / (STRAIN_SIGNAL_GPA**2))
+            terms["C"].append(((half - label(sig)) ** 2).mean() / (STRAIN_SIGNAL_GPA**2))
             if relaxed:  # the ions sit where they relax: no force (relaxed_pairs)
                 terms["f_relaxed"].append(((pred["f"][j] ** 2).mean() + (pred["f"][j + 1] ** 2).mean()) / (2 * F_SCALE**2))
             j += 2
-    parts = {k: torch.stack(v).mean() if v else torch.zeros(()) for k, v in terms.items()}
+    parts = {k: torch.stack(v).mean() if v else torch.zeros((), device=model.device) for k, v in terms.items()}
     loss = W_C * parts["C"] + sum(parts[k] for k in parts if k != "C")
-    return loss, {k: float(v) for k, v in parts.items()}
+    return loss, {k: float(v.detach()) for k, v in parts.items()}
 
 
 def held_out_terms(model, groups: list[dict], label: str, batch: int = 4) -> dict[str, float]:
@@ -305,7 +324,7 @@ def check_sign(model, entries: list[dict], strain: float) -> None:
         pairs = strain_pairs(entry, strain)
         if len(pairs) == 6:
             plus, minus, sig = pairs[0]
-            s_plus, s_minus = (s.detach().numpy() for s in model.forward(model.graphs([plus, minus]))["s"])
+            s_plus, s_minus = (s.detach().cpu().numpy() for s in model.forward(model.graphs([plus, minus]))["s"])
             ds = float(s_plus[0, 0] - s_minus[0, 0])
             if ds * sig[0, 0] <= 0:
                 sys.exit(f"error: stress sign convention mismatch on {entry['mp_id']}: model {ds}, label {sig[0, 0]}")
@@ -335,6 +354,8 @@ def main(argv=None) -> int:
                          "before training and after each epoch, and --out keeps the epoch with the lowest held-out "
                          "C term (0: no split, the shipped weights)")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--device", default="cpu", help="cpu (default) or cuda: training and the base model's labels; "
+                                                   "the weights are saved for the CPU either way")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
     if not args.data.exists():
@@ -353,11 +374,13 @@ def main(argv=None) -> int:
     if args.limit:
         entries = entries[: args.limit]
     out = args.out or OUTS[args.base]
-    model = BASES[args.base]()
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        sys.exit(f"error: --device {args.device}: torch sees no CUDA device")
+    model = BASES[args.base](args.device)
     check_sign(model, entries, args.strain)
     t0 = time.time()
-    moving = relaxed_pairs([e for e in entries if e["nsites"] <= args.relaxed_ions_max_sites], args.strain, args.base)
-    groups = [compound_cells(e, args.strain, args.base, rng, moving.get(e["mp_id"])) for e in entries]
+    moving = relaxed_pairs([e for e in entries if e["nsites"] <= args.relaxed_ions_max_sites], args.strain, args.base, args.device)
+    groups = [compound_cells(e, args.strain, args.base, rng, moving.get(e["mp_id"]), args.device) for e in entries]
     if args.only_pairs:
         groups = [g for g in groups if g["pairs"]]
     val: list[dict] = []
@@ -372,7 +395,7 @@ def main(argv=None) -> int:
     meta = {
         "base": model.name, "strain": args.strain, "epochs": args.epochs, "lr": args.lr, "batch": args.batch,
         "include_dev": args.include_dev, "max_sites": args.max_sites, "only_pairs": args.only_pairs, "n_compounds": len(groups), "n_pairs": n_pairs, "seed": args.seed,
-        "relaxed_ions_max_sites": args.relaxed_ions_max_sites, "n_relaxed_pairs": n_relaxed,
+        "relaxed_ions_max_sites": args.relaxed_ions_max_sites, "n_relaxed_pairs": n_relaxed, "device": args.device,
         "val_fraction": args.val_fraction, "val_mp_ids": sorted(g["mp_id"] for g in val),
     }
     out.parent.mkdir(parents=True, exist_ok=True)
