@@ -13,7 +13,9 @@ on the surrogate's 1,949 training rows, whose DFT labels are known and whose def
   fine-tune did not train on) plays "compounds a campaign computed": their DFT label is hidden;
 - the shear calibration (the shipped kind: threshold-weighted trees, ``elastic_calibration_variants.fit_trees``) is
   fitted on the *known* rows' tensors only and gives the hidden rows their calibrated MLIP K, G (K is never
-  calibrated), exactly what a campaign stores; an unstable tensor gives no row (the funnel skips those too);
+  calibrated), exactly what a campaign stores; an unstable tensor gives no row (the funnel skips those too). The
+  hidden rows keep the descriptors of their DFT structure (a campaign featurises its MLIP-relaxed one): what is
+  measured is the labels;
 - arms: **known** (the DFT rows left), **known + MLIP** (plus the hidden rows with their MLIP labels: the funnel's
   refit), **known + MLIP, uncalibrated** (the raw tensors' K, G: the refit without the calibration), and
   **all DFT** (the hidden rows with their DFT labels: the ceiling, the shipped recipe's CV).
