@@ -95,6 +95,26 @@ def test_enumeration_charge_balanced_and_unique(small_space):
     assert sum(en.dropped.values()) + len(en.structures) <= en.substitutions
 
 
+def test_enumeration_is_the_same_in_every_process():
+    """The candidate list, with a --max-candidates cut, is identical under two PYTHONHASHSEEDs: a resumed run must
+    enumerate what the killed one did (pymatgen's substitution probabilities sum over a set, whose order follows the
+    hash seed; dsei sums them order-free)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    code = ("import json; from dsei.discovery.enumerate import enumerate_candidates as e; "
+            "en = e('Li', ['Ag', 'Cu', 'Zn'], ['F', 'S', 'Cl'], max_candidates=150); "
+            "print(json.dumps([(r['fingerprint'], repr(r['substitution_probability'])) for r in en.records]))")
+    runs = []
+    for seed in ("1", "2"):
+        out = subprocess.run([sys.executable, "-W", "ignore", "-c", code], capture_output=True, text=True, check=True,
+                             env={**os.environ, "PYTHONHASHSEED": seed})
+        runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    assert len(runs[0]) == 150 and runs[0] == runs[1]
+
+
 def test_enumeration_excludes_prototypes():
     from dsei.discovery.enumerate import enumerate_candidates
 

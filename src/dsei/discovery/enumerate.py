@@ -23,6 +23,7 @@ import functools
 import gzip
 import itertools
 import json
+import math
 import os
 from dataclasses import dataclass, field
 from importlib import resources
@@ -72,6 +73,20 @@ def _substitution_probability():
     from pymatgen.analysis.structure_prediction.substitution_probability import SubstitutionProbability
 
     return SubstitutionProbability()
+
+
+@functools.lru_cache(maxsize=1024)
+def _cond_prob(new: Species, old: Species) -> float:
+    """pymatgen's conditional substitution probability of ``old`` → ``new`` (Hautier et al., Inorg. Chem. 50, 656
+    (2011)), exp λ(new, old) / p_x(old), with p_x(old) = Σ_s exp λ(s, old) summed by ``math.fsum``. pymatgen's own
+    ``cond_prob`` sums p_x over a set, whose order changes with PYTHONHASHSEED: the last bits of every probability
+    then differ between processes, and with them the order of near-ties and which candidates a ``--max-candidates``
+    cut keeps, so a resumed run would not enumerate the same list. fsum is exactly rounded, hence order-free."""
+    sp = _substitution_probability()
+    if old not in sp.species:  # as pymatgen: p_x 0, an ion the lambda table has never seen
+        raise ZeroDivisionError(f"{old} is not in pymatgen's substitution table")
+    px = math.fsum(math.exp(sp.get_lambda(s, old)) for s in sp.species)
+    return math.exp(sp.get_lambda(new, old)) / px
 
 
 @functools.lru_cache(maxsize=512)
@@ -196,14 +211,13 @@ def enumerate_candidates(anode: str = "Li", cations=DEFAULT_CATIONS, anions=DEFA
         raise InputError("cations", f"empty chemical space: no prototype fits {anode}, {'/'.join(cations) or '-'} × {'/'.join(anions)}")
     estimate_memory_check(min(len(subs), max_candidates), memory_gb)
     protos = load_prototypes()
-    sp = _substitution_probability()
     scored = []
     no_prob = 0
     for i, combo in subs:
         site_el = [site["species"][0]["element"] for site in protos[i]["structure"]["sites"]]
         pairs = {(site_el[o[0]], new) for o, new in zip(protos[i]["orbits"], combo, strict=True)}
-        try:  # one factor per distinct (old ion → new ion) pair, however many orbits it covers
-            p = float(np.prod([sp.cond_prob(Species(*new), Species(old, protos[i]["charges"][old])) for old, new in pairs]))
+        try:  # one factor per distinct (old ion → new ion) pair, however many orbits it covers, in a fixed order
+            p = float(np.prod([_cond_prob(Species(*new), Species(old, protos[i]["charges"][old])) for old, new in sorted(pairs)]))
         except ZeroDivisionError:  # an ion the lambda table has never seen
             no_prob += 1
             continue
