@@ -42,28 +42,34 @@ from elastic_calibration_variants import fit_trees  # noqa: E402
 MODEL = "sevennet-l3i5-elastic"
 
 
+def calibration_row(formula: str, rec: dict) -> dict | None:
+    """A cached raw tensor's calibration features and raw K, G (GPa), or None: no tensor, not Born-stable, or a
+    modulus ≤ 0 (no row, as the funnel's refit)."""
+    from dsei.mechanics.calibration import FEATURES, feature_vector
+
+    if not rec or "C_GPa" not in rec:
+        return None
+    c = np.array(rec["C_GPa"])
+    m = moduli(c, rec["volume_per_atom_A3"])
+    f = features(formula, c, rec["volume_per_atom_A3"]) if m["stable"] else None
+    if f is None or not (m["K"] > 0 and m["G"] > 0):
+        return None
+    return {"x": feature_vector(f, FEATURES), "K": m["K"], "G": m["G"]}
+
+
 def mlip_rows(dev_cache: Path, ts_cache: Path, max_sites: int = 32) -> dict[str, dict]:
     """mp_id → calibration features and raw moduli of every compound with a Born-stable cached tensor, and whether
     the fine-tune trained on it (its tensor is then in-sample: never hidden)."""
     from elastic_tensor_holdout import held_out
-
-    from dsei.mechanics.calibration import FEATURES, feature_vector
 
     held = {e["mp_id"] for e in held_out(max_sites)}
     out = {}
     for entries, raw, is_dev in ((load_dev(1), load_raw(dev_cache, MODEL), True),
                                  (load_tensor_set(max_sites), load_raw(ts_cache, MODEL), False)):
         for e in entries:
-            r = raw.get(e["mp_id"])
-            if not r or "C_GPa" not in r:
-                continue
-            c = np.array(r["C_GPa"])
-            m = moduli(c, r["volume_per_atom_A3"])
-            f = features(e["formula"], c, r["volume_per_atom_A3"]) if m["stable"] else None
-            if f is None or not (m["K"] > 0 and m["G"] > 0):
-                continue
-            out[e["mp_id"]] = {"x": feature_vector(f, FEATURES), "K": m["K"], "G": m["G"],
-                               "in_finetune": not is_dev and e["mp_id"] not in held}
+            row = calibration_row(e["formula"], raw.get(e["mp_id"]))
+            if row is not None:
+                out[e["mp_id"]] = {**row, "in_finetune": not is_dev and e["mp_id"] not in held}
     return out
 
 

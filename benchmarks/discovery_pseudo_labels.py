@@ -35,8 +35,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from discovery_active_learning import MODEL, mlip_rows, score  # noqa: E402
-from elastic_accuracy import ROOT, THRESHOLD_WEIGHT, features, moduli, raw_record  # noqa: E402
+from discovery_active_learning import MODEL, calibration_row, mlip_rows, score  # noqa: E402
+from elastic_accuracy import ROOT, THRESHOLD_WEIGHT, raw_record  # noqa: E402
 from elastic_calibration_variants import fit_trees  # noqa: E402
 
 OUT = ROOT / "bench-out" / "pseudo"
@@ -109,24 +109,18 @@ def pseudo_rows() -> dict:
     from pymatgen.core import Structure
 
     from dsei.discovery.features import featurize
-    from dsei.mechanics.calibration import FEATURES, feature_vector
-
     rows = {"x": [], "xc": [], "K": [], "G": [], "formula": [], "s_per_candidate": []}
     for path in sorted(OUT.glob("raw_*.jsonl")):
         for line in path.read_text().splitlines():
             r = json.loads(line)
             rows["s_per_candidate"].append(r["time_s"])
-            if "C_GPa" not in r:
-                continue
-            c = np.array(r["C_GPa"])
-            m = moduli(c, r["volume_per_atom_A3"])
-            f = features(r["formula"], c, r["volume_per_atom_A3"]) if m["stable"] else None
-            if f is None or not (m["K"] > 0 and m["G"] > 0):
+            row = calibration_row(r["formula"], r)
+            if row is None:
                 continue
             rows["x"].append(featurize(Structure.from_dict(r["structure"])))
-            rows["xc"].append(feature_vector(f, FEATURES))
-            rows["K"].append(m["K"])
-            rows["G"].append(m["G"])
+            rows["xc"].append(row["x"])
+            rows["K"].append(row["K"])
+            rows["G"].append(row["G"])
             rows["formula"].append(r["formula"])
     return {k: (np.array(v) if k != "formula" else v) for k, v in rows.items()}
 
