@@ -494,7 +494,8 @@ def refit_with_store(store, pipe, cands, struct_of, sur, elastic_stage, path: Pa
             continue
         label = campaign_label(rec.result)
         if label is None:
-            skipped += not rec.result.get("calibrated") and (rec.result.get("G_vrh_GPa") or 0) > 0
+            if not rec.result.get("calibrated") and (rec.result.get("G_vrh_GPa") or 0) > 0:
+                skipped += 1  # moduli there, but uncalibrated
             continue
         relax = store.get(pipe.key(c, next(s for s in pipe.stages if s.name == "relax")))
         s = Structure.from_dict(relax.result["structure"]) if relax and relax.status == "ok" else struct_of[c.candidate_id]
