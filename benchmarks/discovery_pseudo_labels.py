@@ -28,7 +28,6 @@ import argparse
 import gzip
 import json
 import sys
-import time
 import warnings
 from pathlib import Path
 
@@ -36,7 +35,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from discovery_active_learning import MODEL, calibration_row, mlip_rows, score  # noqa: E402
-from elastic_accuracy import ROOT, THRESHOLD_WEIGHT, raw_record  # noqa: E402
+from elastic_accuracy import ROOT, THRESHOLD_WEIGHT, run_model  # noqa: E402
 from elastic_calibration_variants import fit_trees  # noqa: E402
 
 OUT = ROOT / "bench-out" / "pseudo"
@@ -74,34 +73,12 @@ def sample(n: int, seed: int) -> None:
     print(f"{len(entries)} candidates with a formula no DFT row has; {len(pick)} sampled → {OUT / 'entries.json.gz'}")
 
 
-def compute(shard: int, shards: int, chunk: int = 8) -> None:
-    from pymatgen.core import Structure
-
-    from dsei.mechanics import elastic_tensors
-    from dsei.models import load_model
-
+def compute(shard: int, shards: int) -> None:
+    """Raw tensors of this shard's candidates (``elastic_accuracy.run_model``, resumable), relaxed structures kept."""
     entries = json.load(gzip.open(OUT / "entries.json.gz"))[shard::shards]
-    out = OUT / f"raw_{shard}.jsonl"
-    done = {json.loads(line)["mp_id"] for line in out.read_text().splitlines()} if out.exists() else set()
-    todo = sorted((e for e in entries if e["mp_id"] not in done), key=lambda e: e["nsites"])
-    m = load_model(MODEL)
-    with out.open("a") as fh:
-        for i in range(0, len(todo), chunk):
-            part = todo[i : i + chunk]
-            t = time.perf_counter()
-            try:
-                raws, err = elastic_tensors([Structure.from_dict(e["structure"]) for e in part], m), None
-            except Exception as exc:  # noqa: BLE001 - record and go on
-                raws, err = None, f"{type(exc).__name__}: {exc}"
-            dt = time.perf_counter() - t
-            for k, e in enumerate(part):
-                rec = raw_record(e, m.name, None if raws is None else raws[k], dt / len(part), err)
-                rec["formula"] = e["formula"]
-                if raws is not None:
-                    rec["structure"] = raws[k].structure.as_dict()
-                fh.write(json.dumps(rec) + "\n")
-            fh.flush()
-            print(f"{i + len(part)}/{len(todo)} ({dt:.1f} s for {len(part)})", flush=True)
+    out = OUT / f"shard{shard}"
+    out.mkdir(parents=True, exist_ok=True)
+    run_model(MODEL, entries, out, chunk=8, keep_structure=True)
 
 
 def pseudo_rows() -> dict:
@@ -110,7 +87,7 @@ def pseudo_rows() -> dict:
 
     from dsei.discovery.features import featurize
     rows = {"x": [], "xc": [], "K": [], "G": [], "formula": [], "s_per_candidate": []}
-    for path in sorted(OUT.glob("raw_*.jsonl")):
+    for path in sorted(OUT.glob(f"shard*/raw_{MODEL}.jsonl")):
         for line in path.read_text().splitlines():
             r = json.loads(line)
             rows["s_per_candidate"].append(r["time_s"])
@@ -208,8 +185,8 @@ def main() -> int:
             sys.exit(f"error: {OUT / 'entries.json.gz'}: not found (run the sample step first)")
         compute(args.shard, args.shards)
     else:
-        if not list(OUT.glob("raw_*.jsonl")):
-            sys.exit(f"error: {OUT}: no raw_*.jsonl (run the compute step first)")
+        if not list(OUT.glob(f"shard*/raw_{MODEL}.jsonl")):
+            sys.exit(f"error: {OUT}: no shard*/raw_{MODEL}.jsonl (run the compute step first)")
         cv([int(s) for s in args.seeds.split(",")], args.groupings.split(","), args.members, args.jobs)
     return 0
 

@@ -104,9 +104,10 @@ def raw_record(entry: dict, name: str, raw, time_s: float, error: str | None = N
     return rec
 
 
-def run_model(name: str, entries: list[dict], out: Path, chunk: int, **elastic_options) -> None:
+def run_model(name: str, entries: list[dict], out: Path, chunk: int, keep_structure: bool = False, **elastic_options) -> None:
     """Raw tensors of ``entries`` with model ``name`` (``elastic_tensors`` with ``elastic_options``), cached in
-    ``out/raw_<name>.jsonl`` (resumable), with the same-run LiF anchor before and after."""
+    ``out/raw_<name>.jsonl`` (resumable), with the same-run LiF anchor before and after; ``keep_structure``: each
+    record also keeps the entry's formula and the model-relaxed structure (for descriptors of new structures)."""
     from pymatgen.core import Structure
 
     from dsei.mechanics import elastic_tensors
@@ -135,6 +136,8 @@ def run_model(name: str, entries: list[dict], out: Path, chunk: int, **elastic_o
             dt = time.perf_counter() - t
             for k, e in enumerate(part):
                 rec = raw_record(e, name, None if raws is None else raws[k], dt / len(part), err)
+                if keep_structure and raws is not None:
+                    rec.update(formula=e["formula"], structure=raws[k].structure.as_dict())
                 fh.write(json.dumps(rec) + "\n")
             fh.flush()
             print(f"[{name}] {i + len(part)}/{len(todo)} ({dt:.1f} s for {len(part)})", flush=True)
