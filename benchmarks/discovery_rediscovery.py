@@ -50,7 +50,8 @@ def main() -> None:
         import json as _json
 
         params = _json.loads(surrogate_path().read_text())
-        sur = fit_surrogate(clean, members=params["members"], settings=params["settings"], sigma_scale=params["sigma_scale"],
+        sur = fit_surrogate(clean, members=params["members"], settings=params["settings"], learner=params.get("learner", "gbt"),
+                            sigma_scale=params["sigma_scale"],
                             sigma_floor=params.get("sigma_floor", 0.0), meta={"excluded_formulas": list(PAPER)})
         sur_path = save_surrogate(sur, out / "surrogate_without_paper_phases.json")
     else:

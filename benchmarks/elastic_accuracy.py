@@ -379,6 +379,44 @@ def gbt_params(cs, vols, formulas, refs, weighted: bool = False) -> tuple[dict, 
     }, g
 
 
+#: The histogram gradient-boosting calibration's settings (scikit-learn HistGradientBoostingRegressor: leaf-wise
+#: trees of at most 15 leaves on binned features, L2-regularised leaves, 60 % of the features per split). Fixed
+#: once, from a comparison of learners on the union CV of the dev set and the tensor set (docs/mechanics.md,
+#: "Calibration"), not tuned on the rows scored here.
+HGB_SETTINGS = {"max_iter": 600, "learning_rate": 0.02, "max_leaf_nodes": 15, "min_samples_leaf": 8,
+                "l2_regularization": 1.0, "max_features": 0.6, "early_stopping": False, "random_state": 0}
+
+
+def hgb_params(cs, vols, formulas, refs, weighted: bool = True) -> tuple[dict, object] | None:
+    """:func:`gbt_params` with scikit-learn's HistGradientBoostingRegressor (:data:`HGB_SETTINGS`), exported by
+    dsei.mechanics.calibration.hist_trees to the same plain lists (kind "gbt", compared in float64)."""
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    from dsei.mechanics.calibration import FEATURES, hist_trees
+    from dsei.mechanics.descriptors import threshold_weights
+
+    xs, ys, ts = _training_rows(cs, vols, formulas, refs)
+    if len(ys) < 20:
+        return None
+    w = threshold_weights(np.log(ts), **THRESHOLD_WEIGHT) if weighted else None
+    g = HistGradientBoostingRegressor(**HGB_SETTINGS).fit(xs, ys, sample_weight=w)
+    fitted = g.predict(xs)
+    lo = max(0.0, float(fitted.min()))
+    return {
+        **hist_trees(g),
+        "features": list(FEATURES),
+        "learner": "HistGradientBoostingRegressor",
+        "settings": HGB_SETTINGS,
+        **({"sample_weight": {"kind": "threshold", **THRESHOLD_WEIGHT}} if weighted else {}),
+        "clip": [lo, max(lo, float(fitted.max()))],
+    }, g
+
+
+def fitter_hgb_weighted(cs, vols, formulas, refs):
+    fitted = hgb_params(cs, vols, formulas, refs, weighted=True)
+    return _scaler(fitted[0] if fitted else None)
+
+
 def fitter_gbt(cs, vols, formulas, refs, weighted: bool = False):
     fitted = gbt_params(cs, vols, formulas, refs, weighted)
     return _scaler(fitted[0] if fitted else None)
@@ -438,12 +476,13 @@ CALIBRATIONS = (
     ("feature ridge, 5-fold CV", fitter_ridge),
     ("gradient-boosted trees, 5-fold CV", fitter_gbt),
     ("threshold-weighted trees, 5-fold CV", fitter_gbt_weighted),
+    ("threshold-weighted histogram trees, 5-fold CV", fitter_hgb_weighted),
 )
 #: the shipped kinds, by the label of their CV row, and their fitters ("gbt_w": trees fitted with
 #: THRESHOLD_WEIGHT, evaluated at run time exactly as "gbt")
 SHIPPABLE = {"feature ridge, 5-fold CV": "ridge", "gradient-boosted trees, 5-fold CV": "gbt",
-             "threshold-weighted trees, 5-fold CV": "gbt_w"}
-FITTERS = {"ridge": fitter_ridge, "gbt": fitter_gbt, "gbt_w": fitter_gbt_weighted}
+             "threshold-weighted trees, 5-fold CV": "gbt_w", "threshold-weighted histogram trees, 5-fold CV": "hgb_w"}
+FITTERS = {"ridge": fitter_ridge, "gbt": fitter_gbt, "gbt_w": fitter_gbt_weighted, "hgb_w": fitter_hgb_weighted}
 
 
 def analyse(out: Path, entries: list[dict], models: list[str], subset: set[str] | None = None) -> dict:
@@ -596,6 +635,8 @@ def shipped_kind(model: str) -> str:
     from dsei.mechanics.calibration import coefficients
 
     params = coefficients(model) or {}
+    if params.get("learner") == "HistGradientBoostingRegressor":
+        return "hgb_w"
     return "gbt_w" if "sample_weight" in params else params.get("kind", "ridge")
 
 
@@ -657,7 +698,8 @@ def write_calibration(out: Path, entries: list[dict], rep: dict, models: list[st
     cal = {
         "description": (
             "Feature-based shear calibration of the elastic tensor (dsei.mechanics.calibration): ridge regression "
-            "('kind': 'ridge', standardised features) or gradient-boosted regression trees ('kind': 'gbt') of "
+            "('kind': 'ridge', standardised features) or gradient-boosted regression trees ('kind': 'gbt'; "
+            "'learner': 'HistGradientBoostingRegressor' for histogram trees, compared in float64: 'x_dtype') of "
             "ln[(B/G)_MLIP/(B/G)_DFT] on the features (trees optionally fitted with training compounds weighted "
             "by their closeness to B/G = 1.75: 'sample_weight'), whichever had the higher cross-validated Pugh agreement; "
             "applied as C' = S C S with a_K = 1 and "
@@ -694,6 +736,7 @@ def write_calibration(out: Path, entries: list[dict], rep: dict, models: list[st
         fitted = (
             ridge_params(cs, vols, formulas, fit_refs)
             if kind == "ridge"
+            else hgb_params(cs, vols, formulas, fit_refs) if kind == "hgb_w"
             else gbt_params(cs, vols, formulas, fit_refs, weighted=kind == "gbt_w")
         )
         if fitted is None:

@@ -6,7 +6,7 @@ under one grouped CV of both sets, scored on each.
     OMP_NUM_THREADS=1 nice python benchmarks/tensor_set_raw.py --shard 0 --shards 2 --max-sites 32 --model sevennet-l3i5-elastic
     OMP_NUM_THREADS=1 nice python benchmarks/tensor_set_raw.py --shard 1 --shards 2 --max-sites 32 --model sevennet-l3i5-elastic
     OMP_NUM_THREADS=1 nice python benchmarks/tensor_set_raw.py --merge-only --model sevennet-l3i5-elastic
-    OMP_NUM_THREADS=2 python benchmarks/elastic_calibration_union.py
+    OMP_NUM_THREADS=2 python benchmarks/elastic_calibration_union.py                 # --learner gbt: the previous trees
 
 The shipped trees (threshold-weighted gradient-boosted trees of ln[(B/G)_MLIP/(B/G)_DFT],
 ``elastic_accuracy.gbt_params``) are fitted on the 1,000 dev compounds, all binaries. The tensor set
@@ -33,6 +33,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from elastic_accuracy import (  # noqa: E402
     CV_SEEDS,
+    HGB_SETTINGS,
     ROOT,
     THRESHOLD_WEIGHT,
     features,
@@ -78,6 +79,16 @@ def rows(dev_cache: Path, ts_cache: Path, model: str, max_sites: int) -> dict:
     return {k: np.array(v) for k, v in out.items()}
 
 
+def fit_hist_trees(x_tr, y_tr, w, x_te) -> np.ndarray:
+    """:func:`elastic_calibration_variants.fit_trees` with the histogram trees of ``HGB_SETTINGS``."""
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    model = HistGradientBoostingRegressor(**HGB_SETTINGS).fit(x_tr, y_tr, sample_weight=w)
+    fitted = model.predict(x_tr)
+    lo = max(0.0, fitted.min())
+    return np.clip(model.predict(x_te), lo, max(lo, fitted.max()))
+
+
 def main() -> int:
     from dsei.mechanics.descriptors import threshold_weights
 
@@ -86,6 +97,9 @@ def main() -> int:
     ap.add_argument("--dev-cache", type=Path, default=ROOT / "bench-out" / "dev_full")
     ap.add_argument("--ts-cache", type=Path, default=ROOT / "bench-out" / "tensor_set_raw")
     ap.add_argument("--max-sites", type=int, default=32, help="tensor-set cells of at most this many sites (the shipped fit's)")
+    ap.add_argument("--learner", choices=("gbt", "hgb"), default="hgb",
+                    help="gbt: GradientBoostingRegressor (GBT_SETTINGS, the previous kind); hgb: HistGradientBoostingRegressor "
+                         "(HGB_SETTINGS, shipped)")
     args = ap.parse_args()
     warnings.filterwarnings("ignore")
     for p in (args.dev_cache, args.ts_cache):
@@ -111,6 +125,7 @@ def main() -> int:
         "tensor set, fine-tune's": d["group"] == "ts_finetune",
     }
     print(f"{n} compounds: " + ", ".join(f"{k.strip()} {int(m.sum())} ({int((m & ~ok).sum())} unstable)" for k, m in scored.items()))
+    fit = fit_trees if args.learner == "gbt" else fit_hist_trees
     res = {t: {s: [] for s in scored} for t in train_sets}
     mae = {t: {s: [] for s in scored} for t in train_sets}
     for seed in CV_SEEDS:
@@ -122,7 +137,7 @@ def main() -> int:
                 tr = np.setdiff1d(order, fold)
                 tr = tr[ok[tr] & allowed[tr]]
                 te = fold[ok[fold]]
-                yh = fit_trees(d["x"][tr], y[tr], w[tr], d["x"][te])
+                yh = fit(d["x"][tr], y[tr], w[tr], d["x"][te])
                 ln_pred[te] = np.log(d["pugh_m"][te]) - yh
                 g_cal[te] = d["G_m"][te] * np.exp(yh)
             hit = np.where(ok, (ln_pred >= LN_T) == duct, False)

@@ -44,11 +44,33 @@ def test_threshold_weighted_fit_spends_its_trees_near_the_threshold():
     near = np.abs(ts.ln_K - ts.ln_G - LN_PUGH_THRESHOLD) < 0.15
     err = {}
     for tw in (None, {"width_ln": 0.1, "floor": 0.05}):
-        sur = fit_surrogate(ts, members=1, settings={"n_estimators": 60}, threshold_weight=tw)
+        sur = fit_surrogate(ts, members=1, settings={"max_iter": 60}, threshold_weight=tw)
         assert sur.params["threshold_weight"] == tw
         pred = sur.member_predictions(ts.x[near])["ln_pugh"][0]
         err[tw is None] = np.mean(np.abs(pred - (ts.ln_K - ts.ln_G)[near]))
     assert near.sum() > 50 and err[False] < err[True]
+
+
+def test_surrogate_learners_export_what_scikit_learn_predicts():
+    """The shipped learner (histogram trees, members differing by seed) and the previous one (bootstrap
+    GradientBoosting, which older surrogate files name and refit with) both export trees that the numpy evaluator
+    reproduces exactly; an unknown learner is refused."""
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    from dsei.discovery.surrogate import load_surrogate
+    from dsei.discovery.train import HGB, fit_surrogate, load_training_features
+
+    assert load_surrogate().params["learner"] == "hist"
+    ts = load_training_features().subset(np.arange(1949) < 300)
+    sur = fit_surrogate(ts, members=2, settings={"max_iter": 30})
+    ref = HistGradientBoostingRegressor(**{**HGB, "max_iter": 30, "random_state": 0}).fit(ts.x, ts.ln_K)
+    mp = sur.member_predictions(ts.x[:50])
+    np.testing.assert_allclose(mp["ln_K"][0], ref.predict(ts.x[:50]), rtol=0, atol=1e-6)  # leaf values kept to 7 digits
+    assert np.ptp(mp["ln_K"], axis=0).max() > 0  # the members differ
+    old = fit_surrogate(ts, members=1, settings={"n_estimators": 20}, learner="gbt")
+    assert old.params["learner"] == "gbt" and np.all(np.isfinite(old.member_predictions(ts.x[:5])["ln_pugh"]))
+    with pytest.raises(ValueError, match="learner"):
+        fit_surrogate(ts, members=1, learner="svm")
 
 
 def test_refit_learns_only_from_calibrated_elastic_results():

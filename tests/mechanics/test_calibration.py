@@ -130,6 +130,28 @@ def test_tree_ensemble_is_evaluated_like_scikit_learn():
     np.testing.assert_allclose(ours, g.predict(test), rtol=0, atol=1e-12)
 
 
+def test_histogram_tree_export_is_evaluated_like_scikit_learn():
+    """The histogram trees (the default model's calibration kind) exported by hist_trees give exactly
+    scikit-learn's prediction, also for inputs that sit on a split threshold (compared in float64) and with
+    sample weights, as the calibration is fitted."""
+    sklearn_ensemble = pytest.importorskip("sklearn.ensemble")
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(400, 3)) * [1.0, 5.0, 0.1]
+    x[:, 0] = np.round(x[:, 0], 1)  # ties: the thresholds are midpoints between repeated values
+    y = np.sin(x[:, 0]) + 0.1 * x[:, 1] ** 2 - 3.0 * x[:, 2] + 0.05 * rng.normal(size=400)
+    g = sklearn_ensemble.HistGradientBoostingRegressor(max_iter=60, max_leaf_nodes=15, learning_rate=0.1,
+                                                       max_features=0.6, early_stopping=False, random_state=0)
+    g.fit(x, y, sample_weight=rng.uniform(0.2, 1.2, size=400))
+    params = {**cal.hist_trees(g), "features": ["a", "b", "c"], "clip": [-100.0, 100.0]}
+    thresholds = [t["threshold"][0] for t in params["trees"]][:10]
+    test = np.vstack([rng.normal(size=(50, 3)) * [1.0, 5.0, 0.1], x[:20],
+                      [[thr if t["feature"][0] == 0 else 0.0, thr if t["feature"][0] == 1 else 0.0,
+                        thr if t["feature"][0] == 2 else 0.0] for thr, t in zip(thresholds, params["trees"], strict=False)]])
+    ours = [cal.predict_ln_pugh_error(params, dict(zip("abc", row, strict=True))) for row in test]
+    np.testing.assert_allclose(ours, g.predict(test), rtol=0, atol=1e-12)
+    assert params["learning_rate"] == 1.0 and params["x_dtype"] == "float64"
+
+
 def test_a_single_tree_by_hand():
     # root splits on feature b at 1.5: left leaf 2.0, right leaf -1.0; init 0.5, learning rate 0.1
     params = {"kind": "gbt", "features": ["a", "b"], "init": 0.5, "learning_rate": 0.1,

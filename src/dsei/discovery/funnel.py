@@ -509,6 +509,7 @@ def refit_with_store(store, pipe, cands, struct_of, sur, elastic_stage, path: Pa
     extra = TrainingSet(np.array(xs), np.array(lk), np.array(lg), ids, forms, ["campaign"] * len(ids))
     ts = TrainingSet.concat(base, extra)
     new = fit_surrogate(ts, members=int(sur.params.get("members", 5)), settings=sur.params.get("settings"),
+                        learner=sur.params.get("learner", "gbt"),
                         sigma_scale=sur.sigma_scale, sigma_floor=float(sur.params.get("sigma_floor", 0.0)),
                         meta={"refit_from": _surrogate_id(sur), "campaign_rows": len(ids)})
     save_surrogate(new, path)

@@ -34,9 +34,9 @@ LN_PUGH_THRESHOLD = math.log(PUGH_THRESHOLD)
 
 
 def trees_predict(params: dict, x: np.ndarray) -> np.ndarray:
-    """Vectorised :func:`dsei.mechanics.calibration.gbt_value` over the rows of ``x`` (same float32 comparison,
-    so identical numbers; tested)."""
-    x32 = np.atleast_2d(np.asarray(x, dtype=np.float32))
+    """Vectorised :func:`dsei.mechanics.calibration.gbt_value` over the rows of ``x`` (the same comparison, float32 or
+    the ``x_dtype`` of histogram trees, so identical numbers; tested)."""
+    x32 = np.atleast_2d(np.asarray(x, dtype=np.float64 if params.get("x_dtype") == "float64" else np.float32))
     n = len(x32)
     rows = np.arange(n)
     y = np.full(n, float(params["init"]))

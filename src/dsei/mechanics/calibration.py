@@ -10,7 +10,8 @@ own Pugh ratio,
     y = ln[(B/G)_MLIP / (B/G)_DFT]  ≈  ŷ = b + Σ_j w_j (x_j − μ_j) / s_j,
 
 by ridge regression (``kind: "ridge"``) or gradient-boosted regression trees (``kind: "gbt"``, Friedman,
-Ann. Stat. 29, 1189 (2001); for the default model, where it cross-validated better: docs/mechanics.md,
+Ann. Stat. 29, 1189 (2001); for every shipped model, where they cross-validated better; the default model's are
+histogram-boosted, Ke et al., NeurIPS 30 (2017), as scikit-learn's HistGradientBoostingRegressor: docs/mechanics.md,
 "Calibration") on :data:`FEATURES` — bonding character from the composition (electronegativity
 spread, all-metal flag, transition-metal fraction, mean period), the relaxed volume per atom, and the model's
 own tensor (ln K, ln G, ln B/G, Cauchy pressure / K, ln(1 + A^U)), and for the trees also ten
@@ -186,9 +187,10 @@ def gbt_value(params: dict, x: np.ndarray) -> float:
 
     Written out, not loaded with scikit-learn, so that the package needs no scikit-learn (it fits the
     ensemble only in ``benchmarks/elastic_accuracy.py``) and the shipped file is readable JSON rather than a
-    version-bound pickle. Features are compared in float32, as scikit-learn's trees do, so the two agree
-    exactly (tested)."""
-    x32 = np.asarray(x, dtype=np.float32)
+    version-bound pickle. Features are compared in float32, as scikit-learn's ``GradientBoostingRegressor`` trees
+    do, or in float64 where ``params["x_dtype"] == "float64"`` (scikit-learn's ``HistGradientBoostingRegressor``,
+    exported by :func:`hist_trees`), so the two agree exactly (tested)."""
+    x32 = np.asarray(x, dtype=np.float64 if params.get("x_dtype") == "float64" else np.float32)
     y = float(params["init"])
     lr = float(params["learning_rate"])
     for t in params["trees"]:
@@ -198,6 +200,26 @@ def gbt_value(params: dict, x: np.ndarray) -> float:
             node = left[node] if float(x32[feat[node]]) <= thr[node] else right[node]
         y += lr * val[node]
     return y
+
+
+def hist_trees(model) -> dict:
+    """Export a fitted scikit-learn ``HistGradientBoostingRegressor`` (numerical features, no missing values) as the
+    plain lists :func:`gbt_value` evaluates: ``init`` = its baseline, ``learning_rate`` 1 (its leaf values already
+    carry the shrinkage), thresholds compared in float64 (``x_dtype``). Used where a fit needs scikit-learn anyway
+    (benchmarks/elastic_accuracy.py); the package itself never imports it."""
+    trees = []
+    for (pred,) in model._predictors:
+        nd = pred.nodes
+        leaf = nd["is_leaf"].astype(bool)
+        trees.append({
+            "left": np.where(leaf, -1, nd["left"].astype(np.int64)).tolist(),  # stored unsigned
+            "right": np.where(leaf, -1, nd["right"].astype(np.int64)).tolist(),
+            "feature": np.where(leaf, -2, nd["feature_idx"].astype(np.int64)).tolist(),
+            "threshold": np.where(leaf, -2.0, nd["num_threshold"]).astype(float).tolist(),
+            "value": np.where(leaf, nd["value"], 0.0).astype(float).tolist(),
+        })
+    return {"kind": "gbt", "x_dtype": "float64", "init": float(np.ravel(model._baseline_prediction)[0]),
+            "learning_rate": 1.0, "trees": trees}
 
 
 def predict_ln_pugh_error(params: dict, f: dict[str, float]) -> float:
