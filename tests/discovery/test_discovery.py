@@ -65,7 +65,7 @@ def test_surrogate_learners_export_what_scikit_learn_predicts():
     sur = fit_surrogate(ts, members=2, settings={"max_iter": 30})
     ref = HistGradientBoostingRegressor(**{**HGB, "max_iter": 30, "random_state": 0}).fit(ts.x, ts.ln_K)
     mp = sur.member_predictions(ts.x[:50])
-    np.testing.assert_allclose(mp["ln_K"][0], ref.predict(ts.x[:50]), rtol=0, atol=1e-6)  # leaf values kept to 7 digits
+    np.testing.assert_allclose(mp["ln_K"][0], ref.predict(ts.x[:50]), rtol=0, atol=1e-5)  # leaf values kept to 7 decimals
     assert np.ptp(mp["ln_K"], axis=0).max() > 0  # the members differ
     old = fit_surrogate(ts, members=1, settings={"n_estimators": 20}, learner="gbt")
     assert old.params["learner"] == "gbt" and np.all(np.isfinite(old.member_predictions(ts.x[:5])["ln_pugh"]))

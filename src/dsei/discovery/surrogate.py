@@ -36,8 +36,8 @@ LN_PUGH_THRESHOLD = math.log(PUGH_THRESHOLD)
 def trees_predict(params: dict, x: np.ndarray) -> np.ndarray:
     """Vectorised :func:`dsei.mechanics.calibration.gbt_value` over the rows of ``x`` (the same comparison, float32 or
     the ``x_dtype`` of histogram trees, so identical numbers; tested)."""
-    x32 = np.atleast_2d(np.asarray(x, dtype=np.float64 if params.get("x_dtype") == "float64" else np.float32))
-    n = len(x32)
+    xv = np.atleast_2d(np.asarray(x, dtype=np.float64 if params.get("x_dtype") == "float64" else np.float32))
+    n = len(xv)
     rows = np.arange(n)
     y = np.full(n, float(params["init"]))
     lr = float(params["learning_rate"])
@@ -48,7 +48,7 @@ def trees_predict(params: dict, x: np.ndarray) -> np.ndarray:
             internal = left[node] != -1
             if not internal.any():
                 break
-            go_left = x32[rows, feat[node]] <= thr[node]
+            go_left = xv[rows, feat[node]] <= thr[node]
             nxt = np.where(go_left, left[node], right[node])
             node = np.where(internal, nxt, node)
         y += lr * val[node]

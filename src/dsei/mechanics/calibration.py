@@ -190,14 +190,14 @@ def gbt_value(params: dict, x: np.ndarray) -> float:
     version-bound pickle. Features are compared in float32, as scikit-learn's ``GradientBoostingRegressor`` trees
     do, or in float64 where ``params["x_dtype"] == "float64"`` (scikit-learn's ``HistGradientBoostingRegressor``,
     exported by :func:`hist_trees`), so the two agree exactly (tested)."""
-    x32 = np.asarray(x, dtype=np.float64 if params.get("x_dtype") == "float64" else np.float32)
+    xv = np.asarray(x, dtype=np.float64 if params.get("x_dtype") == "float64" else np.float32)
     y = float(params["init"])
     lr = float(params["learning_rate"])
     for t in params["trees"]:
         left, right, feat, thr, val = t["left"], t["right"], t["feature"], t["threshold"], t["value"]
         node = 0
         while left[node] != -1:
-            node = left[node] if float(x32[feat[node]]) <= thr[node] else right[node]
+            node = left[node] if float(xv[feat[node]]) <= thr[node] else right[node]
         y += lr * val[node]
     return y
 
@@ -205,8 +205,9 @@ def gbt_value(params: dict, x: np.ndarray) -> float:
 def hist_trees(model) -> dict:
     """Export a fitted scikit-learn ``HistGradientBoostingRegressor`` (numerical features, no missing values) as the
     plain lists :func:`gbt_value` evaluates: ``init`` = its baseline, ``learning_rate`` 1 (its leaf values already
-    carry the shrinkage), thresholds compared in float64 (``x_dtype``). Used where a fit needs scikit-learn anyway
-    (benchmarks/elastic_accuracy.py); the package itself never imports it."""
+    carry the shrinkage), thresholds compared in float64 (``x_dtype``). Called only by the fits
+    (benchmarks/elastic_accuracy.py, :mod:`dsei.discovery.train`), which need scikit-learn anyway; evaluating the
+    exported trees never does."""
     trees = []
     for (pred,) in model._predictors:
         nd = pred.nodes
