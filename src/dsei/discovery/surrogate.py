@@ -1,12 +1,14 @@
 """The discovery surrogate: ln K, ln G and ln(B/G) with an uncertainty, from fast structure descriptors.
 
 Model: for each of three heads — ln K_VRH, ln G_VRH and ln(K/G) directly — a small ensemble of gradient-boosted
-regression trees (Friedman, Ann. Stat. 29, 1189 (2001)), each member fitted on a bootstrap resample of the
-training compounds (scikit-learn's ``GradientBoostingRegressor``, only at fit time: :mod:`dsei.discovery.train`).
+regression trees (Friedman, Ann. Stat. 29, 1189 (2001)), histogram-based and leaf-wise (Ke et al., NeurIPS 30 (2017);
+scikit-learn's ``HistGradientBoostingRegressor``, only at fit time: :mod:`dsei.discovery.train`), each member fitted on
+all training compounds with its own seed (its own feature subsets); surrogates written with the previous learner hold
+``GradientBoostingRegressor`` members on bootstrap resamples (``"learner": "gbt"``) and are evaluated the same way.
 The point prediction of ln(B/G) is the mean over members of ½[(ln K − ln G) + ln(B/G)_direct] (the blend
 cross-validated about as well as the direct head and better than K − G alone: docs/discovery.md); its uncertainty is
 σ² = σ₀² + (s · spread)², the members' spread scaled and floored with (σ₀, s) fitted by maximum likelihood on the
-held-out residuals of the grouped cross-validation (the bootstrap spread alone is over-confident by ~5×). P(ductile) = Φ((ln(B/G) − ln 1.75)/σ) with Pugh's threshold
+held-out residuals of the grouped cross-validation (the raw spread alone is over-confident several times over). P(ductile) = Φ((ln(B/G) − ln 1.75)/σ) with Pugh's threshold
 (:data:`dsei.mechanics.descriptors.PUGH_THRESHOLD`).
 
 The trees are stored as plain lists in JSON (the format of :func:`dsei.mechanics.calibration.gbt_value`) and
