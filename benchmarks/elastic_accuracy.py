@@ -339,58 +339,22 @@ GBT_SETTINGS = {"n_estimators": 200, "max_depth": 3, "learning_rate": 0.03, "sub
 THRESHOLD_WEIGHT = {"width_ln": 0.2, "floor": 0.2}
 
 
-def gbt_params(cs, vols, formulas, refs, weighted: bool = False) -> tuple[dict, object] | None:
-    """Fit the gradient-boosted-tree calibration (the ridge's target; features dsei.mechanics.calibration.FEATURES,
-    the ridge's ten and the composition descriptors; ``weighted``: training
-    compounds weighted by :data:`THRESHOLD_WEIGHT`): (its export as the plain lists
-    dsei.mechanics.calibration.gbt_value evaluates, no scikit-learn needed at run time; the fitted scikit-learn
-    ensemble, to check the export against)."""
-    from sklearn.ensemble import GradientBoostingRegressor
-
-    from dsei.mechanics.calibration import FEATURES
-    from dsei.mechanics.descriptors import threshold_weights
-
-    xs, ys, ts = _training_rows(cs, vols, formulas, refs)
-    if len(ys) < 20:
-        return None
-    w = threshold_weights(np.log(ts), **THRESHOLD_WEIGHT) if weighted else None
-    g = GradientBoostingRegressor(**GBT_SETTINGS).fit(xs, ys, sample_weight=w)
-    fitted = g.predict(xs)
-    lo = max(0.0, float(fitted.min()))  # a_G >= 1, as for the ridge (dsei.mechanics.calibration.fit_ridge)
-    trees = []
-    for est in g.estimators_[:, 0]:
-        t = est.tree_
-        trees.append({
-            "left": t.children_left.tolist(),
-            "right": t.children_right.tolist(),
-            "feature": [int(i) for i in t.feature],
-            "threshold": [float(x) for x in t.threshold],
-            "value": [float(v) for v in t.value[:, 0, 0]],
-        })
-    return {
-        "kind": "gbt",
-        "features": list(FEATURES),
-        "init": float(g._raw_predict_init(xs[:1])[0, 0]),
-        "learning_rate": float(g.learning_rate),
-        "settings": GBT_SETTINGS,
-        **({"sample_weight": {"kind": "threshold", **THRESHOLD_WEIGHT}} if weighted else {}),
-        "trees": trees,
-        "clip": [lo, max(lo, float(fitted.max()))],
-    }, g
-
-
 #: The histogram gradient-boosting calibration's settings (scikit-learn HistGradientBoostingRegressor: leaf-wise
-#: trees of at most 15 leaves on binned features, L2-regularised leaves, 60 % of the features per split). Fixed
-#: once, from a comparison of learners on the union CV of the dev set and the tensor set (docs/mechanics.md,
-#: "Calibration"), not tuned on the rows scored here.
+#: trees of at most 15 leaves on binned features, L2-regularised leaves, 60 % of the features per split), the default
+#: model's kind. Fixed once, from a comparison of learners on the union CV of the dev set and the tensor set
+#: (docs/mechanics.md, "Calibration"), not tuned on the rows scored here.
 HGB_SETTINGS = {"max_iter": 600, "learning_rate": 0.02, "max_leaf_nodes": 15, "min_samples_leaf": 8,
                 "l2_regularization": 1.0, "max_features": 0.6, "early_stopping": False, "random_state": 0}
 
 
-def hgb_params(cs, vols, formulas, refs, weighted: bool = True) -> tuple[dict, object] | None:
-    """:func:`gbt_params` with scikit-learn's HistGradientBoostingRegressor (:data:`HGB_SETTINGS`), exported by
-    dsei.mechanics.calibration.hist_trees to the same plain lists (kind "gbt", compared in float64)."""
-    from sklearn.ensemble import HistGradientBoostingRegressor
+def gbt_params(cs, vols, formulas, refs, weighted: bool = False, learner: str = "gbt") -> tuple[dict, object] | None:
+    """Fit the gradient-boosted-tree calibration (the ridge's target; features dsei.mechanics.calibration.FEATURES,
+    the ridge's ten and the composition descriptors; ``weighted``: training compounds weighted by
+    :data:`THRESHOLD_WEIGHT`; ``learner`` "gbt": GradientBoostingRegressor with :data:`GBT_SETTINGS`, "hist":
+    HistGradientBoostingRegressor with :data:`HGB_SETTINGS`, exported by dsei.mechanics.calibration.hist_trees and
+    compared in float64): (its export as the plain lists dsei.mechanics.calibration.gbt_value evaluates, no
+    scikit-learn needed at run time; the fitted scikit-learn ensemble, to check the export against)."""
+    from sklearn.ensemble import GradientBoostingRegressor, HistGradientBoostingRegressor
 
     from dsei.mechanics.calibration import FEATURES, hist_trees
     from dsei.mechanics.descriptors import threshold_weights
@@ -399,30 +363,33 @@ def hgb_params(cs, vols, formulas, refs, weighted: bool = True) -> tuple[dict, o
     if len(ys) < 20:
         return None
     w = threshold_weights(np.log(ts), **THRESHOLD_WEIGHT) if weighted else None
-    g = HistGradientBoostingRegressor(**HGB_SETTINGS).fit(xs, ys, sample_weight=w)
+    if learner == "hist":
+        g = HistGradientBoostingRegressor(**HGB_SETTINGS).fit(xs, ys, sample_weight=w)
+        export = {**hist_trees(g), "learner": "HistGradientBoostingRegressor", "settings": HGB_SETTINGS}
+    else:
+        g = GradientBoostingRegressor(**GBT_SETTINGS).fit(xs, ys, sample_weight=w)
+        trees = [{"left": e.tree_.children_left.tolist(), "right": e.tree_.children_right.tolist(),
+                  "feature": [int(i) for i in e.tree_.feature], "threshold": [float(x) for x in e.tree_.threshold],
+                  "value": [float(v) for v in e.tree_.value[:, 0, 0]]} for e in g.estimators_[:, 0]]
+        export = {"kind": "gbt", "init": float(g._raw_predict_init(xs[:1])[0, 0]), "learning_rate": float(g.learning_rate),
+                  "settings": GBT_SETTINGS, "trees": trees}
     fitted = g.predict(xs)
-    lo = max(0.0, float(fitted.min()))
+    lo = max(0.0, float(fitted.min()))  # a_G >= 1, as for the ridge (dsei.mechanics.calibration.fit_ridge)
     return {
-        **hist_trees(g),
+        **export,
         "features": list(FEATURES),
-        "learner": "HistGradientBoostingRegressor",
-        "settings": HGB_SETTINGS,
         **({"sample_weight": {"kind": "threshold", **THRESHOLD_WEIGHT}} if weighted else {}),
         "clip": [lo, max(lo, float(fitted.max()))],
     }, g
 
 
-def fitter_hgb_weighted(cs, vols, formulas, refs):
-    fitted = hgb_params(cs, vols, formulas, refs, weighted=True)
-    return _scaler(fitted[0] if fitted else None)
-
-
-def fitter_gbt(cs, vols, formulas, refs, weighted: bool = False):
-    fitted = gbt_params(cs, vols, formulas, refs, weighted)
+def fitter_gbt(cs, vols, formulas, refs, weighted: bool = False, learner: str = "gbt"):
+    fitted = gbt_params(cs, vols, formulas, refs, weighted, learner)
     return _scaler(fitted[0] if fitted else None)
 
 
 fitter_gbt_weighted = functools.partial(fitter_gbt, weighted=True)
+fitter_hgb_weighted = functools.partial(fitter_gbt, weighted=True, learner="hist")
 
 
 def cv_scales(cs, vols, formulas, refs, fitter, k: int = 5, seed: int = 0) -> list[tuple[float, float] | None]:
@@ -736,8 +703,8 @@ def write_calibration(out: Path, entries: list[dict], rep: dict, models: list[st
         fitted = (
             ridge_params(cs, vols, formulas, fit_refs)
             if kind == "ridge"
-            else hgb_params(cs, vols, formulas, fit_refs) if kind == "hgb_w"
-            else gbt_params(cs, vols, formulas, fit_refs, weighted=kind == "gbt_w")
+            else gbt_params(cs, vols, formulas, fit_refs, weighted=kind in ("gbt_w", "hgb_w"),
+                            learner="hist" if kind == "hgb_w" else "gbt")
         )
         if fitted is None:
             continue
