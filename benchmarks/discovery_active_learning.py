@@ -11,7 +11,7 @@ on the surrogate's 1,949 training rows, whose DFT labels are known and whose def
   DFT on the test fold;
 - in each outer training fold a seeded fraction ``--hide`` of the rows that have a cached tensor (and that the
   fine-tune did not train on) plays "compounds a campaign computed": their DFT label is hidden;
-- the shear calibration (the shipped kind: threshold-weighted trees, ``elastic_calibration_variants.fit_trees``) is
+- the shear calibration (threshold-weighted depth-3 trees, ``elastic_calibration_variants.fit_trees``, the shipped kind when measured) is
   fitted on the *known* rows' tensors only and gives the hidden rows their calibrated MLIP K, G (K is never
   calibrated), exactly what a campaign stores; an unstable tensor gives no row (the funnel skips those too). The
   hidden rows keep the descriptors of their DFT structure (a campaign featurises its MLIP-relaxed one): what is

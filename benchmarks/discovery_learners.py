@@ -70,16 +70,12 @@ def available(names: list[str]) -> list[str]:
     return [n for n in names if n not in mods or importlib.util.find_spec(mods[n]) is not None]
 
 
-def score(ts, ln_pugh: np.ndarray, ln_K: np.ndarray, ln_G: np.ndarray) -> str:
-    from scipy.stats import spearmanr
+def score(ts, oof: dict, key: str) -> str:
+    """:func:`dsei.discovery.train.scores` of ``oof[key]`` as table cells: Pugh side, Spearman, MAE K, MAE G."""
+    from dsei.discovery.train import scores
 
-    from dsei.discovery.surrogate import LN_PUGH_THRESHOLD as T
-
-    true = ts.ln_K - ts.ln_G
-    side = np.mean((true >= T) == (ln_pugh >= T))
-    mae_k = np.mean(np.abs(np.exp(ts.ln_K) - np.exp(ln_K)))
-    mae_g = np.mean(np.abs(np.exp(ts.ln_G) - np.exp(ln_G)))
-    return f"{100 * side:.1f} % | {spearmanr(true, ln_pugh).statistic:.3f} | {mae_k:.2f} | {mae_g:.2f}"
+    sc = scores(ts, oof, key)
+    return f"{100 * sc['pugh_side_agreement']:.1f} % | {sc['spearman_pugh']:.3f} | {sc['mae_K_GPa']:.2f} | {sc['mae_G_GPa']:.2f}"
 
 
 def main() -> int:
@@ -99,7 +95,7 @@ def main() -> int:
     groups = ts.ids if args.grouping == "mp_id" else ts.formulas
     folds = list(GroupKFold(n_splits=5).split(x, groups=groups))
     n = len(ts)
-    blends: dict[str, tuple] = {}
+    blends: dict[str, dict] = {}
     if args.mode == "single":
         print(f"| {args.grouping}, one model per head | Pugh side (blend) | Spearman B/G | MAE K (GPa) | MAE G (GPa) | direct head: Pugh side | s |")
         print("|---|---|---|---|---|---|---|")
@@ -109,23 +105,21 @@ def main() -> int:
             for tr, te in folds:
                 for h in y:
                     oof[h][te] = make(name).fit(x[tr], y[h][tr]).predict(x[te])
-            blend = blend_ln_pugh(oof["ln_K"], oof["ln_G"], oof["ln_pugh"])
-            direct = score(ts, oof["ln_pugh"], oof["ln_K"], oof["ln_G"]).split(" | ")[0]
-            print(f"| {name} | {score(ts, blend, oof['ln_K'], oof['ln_G'])} | {direct} | {time.time() - t0:.0f} |", flush=True)
-            blends[name] = (blend, oof["ln_K"], oof["ln_G"])
+            oof["blend"] = blend_ln_pugh(oof["ln_K"], oof["ln_G"], oof["ln_pugh"])
+            direct = score(ts, oof, "ln_pugh").split(" | ")[0]
+            print(f"| {name} | {score(ts, oof, 'blend')} | {direct} | {time.time() - t0:.0f} |", flush=True)
+            blends[name] = oof
         # averages of the learners' blends (ln space): does mixing learners add anything?
         import itertools
 
-        from scipy.stats import spearmanr
+        from dsei.discovery.train import scores
 
-        from dsei.discovery.surrogate import LN_PUGH_THRESHOLD as T
-
-        true = ts.ln_K - ts.ln_G
         best = None
         for r in range(2, len(blends) + 1):
             for combo in itertools.combinations(blends, r):
-                avg = np.mean([blends[c][0] for c in combo], axis=0)
-                key = (np.mean((true >= T) == (avg >= T)), spearmanr(true, avg).statistic)
+                avg = {k: np.mean([blends[c][k] for c in combo], axis=0) for k in ("ln_K", "ln_G", "blend")}
+                sc = scores(ts, avg, "blend")
+                key = (sc["pugh_side_agreement"], sc["spearman_pugh"])
                 if best is None or key > best[0]:
                     best = (key, combo)
         if best:
@@ -159,7 +153,7 @@ def main() -> int:
         sig = sigma_from_spread(oof["spread"], s, f)
         err = ts.ln_K - ts.ln_G - oof["ln_pugh"]
         nll = float(np.mean(np.log(sig) + 0.5 * (err / sig) ** 2))
-        print(f"| {labels[recipe]} | {score(ts, oof['ln_pugh'], oof['ln_K'], oof['ln_G'])} | ({s:.2f}, {f:.2f}) | {nll:.3f} | {time.time() - t0:.0f} |", flush=True)
+        print(f"| {labels[recipe]} | {score(ts, oof, 'ln_pugh')} | ({s:.2f}, {f:.2f}) | {nll:.3f} | {time.time() - t0:.0f} |", flush=True)
     return 0
 
 

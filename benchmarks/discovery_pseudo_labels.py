@@ -17,7 +17,7 @@ labels add (``discovery_active_learning.py``), so the MLIP could label many new 
   ``dsei elastic`` does; resumable, sharded; the relaxed structure is kept for the descriptors);
 - ``cv``: the surrogate's grouped 5-fold CV on its 1,949 DFT rows (scored on DFT only), each fold's training rows
   with and without the candidates, whose labels are K and the shear calibrated by trees fitted on that fold's
-  training compounds only (the shipped kind, ``elastic_calibration_variants.fit_trees``; the default's cached tensors
+  training compounds only (depth-3 trees, ``elastic_calibration_variants.fit_trees``, the shipped kind when measured; the default's cached tensors
   of ``discovery_active_learning.mlip_rows``), so no test compound's DFT value reaches a label. Paired by seed and
   grouping; printed for all rows and the ionic rows.
 """

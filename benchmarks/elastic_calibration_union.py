@@ -24,6 +24,7 @@ Results: docs/mechanics.md, "Calibration" ("Tensor-set rows in the default's tre
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 import warnings
 from pathlib import Path
@@ -33,7 +34,6 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from elastic_accuracy import (  # noqa: E402
     CV_SEEDS,
-    HGB_SETTINGS,
     ROOT,
     THRESHOLD_WEIGHT,
     features,
@@ -79,16 +79,6 @@ def rows(dev_cache: Path, ts_cache: Path, model: str, max_sites: int) -> dict:
     return {k: np.array(v) for k, v in out.items()}
 
 
-def fit_hist_trees(x_tr, y_tr, w, x_te) -> np.ndarray:
-    """:func:`elastic_calibration_variants.fit_trees` with the histogram trees of ``HGB_SETTINGS``."""
-    from sklearn.ensemble import HistGradientBoostingRegressor
-
-    model = HistGradientBoostingRegressor(**HGB_SETTINGS).fit(x_tr, y_tr, sample_weight=w)
-    fitted = model.predict(x_tr)
-    lo = max(0.0, fitted.min())
-    return np.clip(model.predict(x_te), lo, max(lo, fitted.max()))
-
-
 def main() -> int:
     from dsei.mechanics.descriptors import threshold_weights
 
@@ -125,7 +115,7 @@ def main() -> int:
         "tensor set, fine-tune's": d["group"] == "ts_finetune",
     }
     print(f"{n} compounds: " + ", ".join(f"{k.strip()} {int(m.sum())} ({int((m & ~ok).sum())} unstable)" for k, m in scored.items()))
-    fit = fit_trees if args.learner == "gbt" else fit_hist_trees
+    fit = functools.partial(fit_trees, learner="hist" if args.learner == "hgb" else "gbt")
     res = {t: {s: [] for s in scored} for t in train_sets}
     mae = {t: {s: [] for s in scored} for t in train_sets}
     for seed in CV_SEEDS:

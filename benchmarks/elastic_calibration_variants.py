@@ -49,6 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from elastic_accuracy import (  # noqa: E402
     CV_SEEDS,
     GBT_SETTINGS,
+    HGB_SETTINGS,
     ROOT,
     THRESHOLD_WEIGHT,
     features,
@@ -117,11 +118,17 @@ def extra_rows(path: Path):
     return np.array(x), np.array(y), np.array(p), np.array(yk)
 
 
-def fit_trees(x_tr, y_tr, w, x_te, floor: bool = True) -> np.ndarray:
-    """The shipped kind: threshold-weighted trees, predictions clipped to the fitted range (and at 0 with ``floor``)."""
-    from sklearn.ensemble import GradientBoostingRegressor
+def fit_trees(x_tr, y_tr, w, x_te, floor: bool = True, learner: str = "gbt") -> np.ndarray:
+    """Threshold-weighted calibration trees, predictions clipped to the fitted range (and at 0 with ``floor``).
+    ``learner`` "gbt": depth-3 GradientBoostingRegressor (``GBT_SETTINGS``; the kind the variants here, the
+    active-learning and the pseudo-label benchmarks were measured with); "hist": the default's histogram trees
+    (``HGB_SETTINGS``)."""
+    from sklearn.ensemble import GradientBoostingRegressor, HistGradientBoostingRegressor
 
-    fit_model = GradientBoostingRegressor(**GBT_SETTINGS).fit(x_tr, y_tr, sample_weight=w)
+    if learner == "hist":
+        fit_model = HistGradientBoostingRegressor(**HGB_SETTINGS).fit(x_tr, y_tr, sample_weight=w)
+    else:
+        fit_model = GradientBoostingRegressor(**GBT_SETTINGS).fit(x_tr, y_tr, sample_weight=w)
     fit = fit_model.predict(x_tr)
     lo = max(0.0, fit.min()) if floor else fit.min()
     return np.clip(fit_model.predict(x_te), lo, max(lo, fit.max()))
