@@ -340,8 +340,8 @@ THRESHOLD_WEIGHT = {"width_ln": 0.2, "floor": 0.2}
 
 
 #: The histogram gradient-boosting calibration's settings (scikit-learn HistGradientBoostingRegressor: leaf-wise
-#: trees of at most 15 leaves on binned features, L2-regularised leaves, 60 % of the features per split), the default
-#: model's kind. Fixed once, from a comparison of learners on the union CV of the dev set and the tensor set
+#: trees of at most 15 leaves on binned features, L2-regularised leaves, 60 % of the features per split), the kind
+#: every shipped model's own CV picks. Fixed once, from a comparison of learners on the union CV of the dev set and the tensor set
 #: (docs/mechanics.md, "Calibration"), not tuned on the rows scored here.
 HGB_SETTINGS = {"max_iter": 600, "learning_rate": 0.02, "max_leaf_nodes": 15, "min_samples_leaf": 8,
                 "l2_regularization": 1.0, "max_features": 0.6, "early_stopping": False, "random_state": 0}

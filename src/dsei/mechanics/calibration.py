@@ -10,7 +10,7 @@ own Pugh ratio,
     y = ln[(B/G)_MLIP / (B/G)_DFT]  ≈  ŷ = b + Σ_j w_j (x_j − μ_j) / s_j,
 
 by ridge regression (``kind: "ridge"``) or gradient-boosted regression trees (``kind: "gbt"``, Friedman,
-Ann. Stat. 29, 1189 (2001); for every shipped model, where they cross-validated better; the default model's are
+Ann. Stat. 29, 1189 (2001); for every shipped model, where they cross-validated better; every shipped model's are
 histogram-boosted, Ke et al., NeurIPS 30 (2017), as scikit-learn's HistGradientBoostingRegressor: docs/mechanics.md,
 "Calibration") on :data:`FEATURES` — bonding character from the composition (electronegativity
 spread, all-metal flag, transition-metal fraction, mean period), the relaxed volume per atom, and the model's
