@@ -560,30 +560,42 @@ def with_extra(fitter, extra: tuple[list, list, list, list[dict]] | None):
 
 
 def cv_with_fallback(out: Path, entries: list[dict], model: str, fallback_kind: str | None = None,
-                     extra: tuple | None = None) -> dict | None:
+                     extra: tuple | None = None, chain: list[str] | None = None, chain_cache: Path | None = None) -> dict | None:
     """dsei's default output under 5-fold CV (the seeds of :data:`CV_SEEDS`): ``model`` with its shipped
     calibration kind refitted on the training folds (plus the rows of ``extra`` in every fit, :func:`with_extra`),
     and where its tensor is not positive definite the fallback model's (dsei.mechanics.elastic.FALLBACK_MODEL) with
-    its own kind (or ``fallback_kind``) refitted on the same folds."""
+    its own kind (or ``fallback_kind``) refitted on the same folds. ``chain``: other fallback models, tried in that
+    order (each with its shipped kind), their raw tensors read from ``chain_cache`` (default ``out``). Also returns
+    the agreement on the SEI-like compounds (:func:`is_sei_like`) of the same predictions."""
     from dsei.mechanics.elastic import FALLBACK_MODEL
 
+    chain = chain or [FALLBACK_MODEL]
     ids = [e["mp_id"] for e in entries]
     formulas = [e["formula"] for e in entries]
-    raw, fb_raw = load_raw(out, model), load_raw(out, FALLBACK_MODEL)
-    if model == FALLBACK_MODEL or not all(i in fb_raw for i in ids):
+    raw = load_raw(out, model)
+    fb_raws = [load_raw(chain_cache or out, f) for f in chain]
+    if model in chain or not all(i in r for r in fb_raws for i in ids):
         return None
-    cs, fcs = tensors(raw, ids, "C_GPa"), tensors(fb_raw, ids, "C_GPa")
+    cs = tensors(raw, ids, "C_GPa")
     vols = [raw.get(i, {}).get("volume_per_atom_A3", 10.0) for i in ids]
-    fvols = [fb_raw.get(i, {}).get("volume_per_atom_A3", 10.0) for i in ids]
-    kind, fb_kind = shipped_kind(model), fallback_kind or shipped_kind(FALLBACK_MODEL)
-    runs = []
+    fbs = [(tensors(r, ids, "C_GPa"), [r.get(i, {}).get("volume_per_atom_A3", 10.0) for i in ids]) for r in fb_raws]
+    kind = shipped_kind(model)
+    fb_kinds = [fallback_kind if f == FALLBACK_MODEL and fallback_kind else shipped_kind(f) for f in chain]
+    sei = [i for i, e in enumerate(entries) if is_sei_like(e)]
+    runs, sei_runs = [], []
     for seed in CV_SEEDS:
         p = predict(cs, vols, cv_scales(cs, vols, formulas, entries, with_extra(FITTERS[kind], extra), seed=seed))
-        q = predict(fcs, fvols, cv_scales(fcs, fvols, formulas, entries, FITTERS[fb_kind], seed=seed))
-        runs.append(metrics(with_fallback(p, q), entries, calibrated=True))
+        for (fcs, fvols), fk in zip(fbs, fb_kinds, strict=True):
+            p = with_fallback(p, predict(fcs, fvols, cv_scales(fcs, fvols, formulas, entries, FITTERS[fk], seed=seed)))
+        runs.append(metrics(p, entries, calibrated=True))
+        if sei:
+            sei_runs.append(metrics([p[i] for i in sei], [entries[i] for i in sei], calibrated=True)["agreement"])
     res = {k: float(np.mean([r[k] for r in runs])) for k in runs[0]}
     res["agreement_sd"] = float(np.std([r["agreement"] for r in runs]))
-    res["kinds"] = f"{model}: {kind}{f' (+ {len(extra[0])} tensor-set rows)' if extra and extra[0] else ''}, {FALLBACK_MODEL}: {fb_kind}"
+    if sei_runs:
+        res["sei_like_agreement"], res["sei_like_agreement_sd"] = float(np.mean(sei_runs)), float(np.std(sei_runs))
+    res["kinds"] = (f"{model}: {kind}{f' (+ {len(extra[0])} tensor-set rows)' if extra and extra[0] else ''}, "
+                    + ", ".join(f"{f}: {k}" for f, k in zip(chain, fb_kinds, strict=True)))
     return res
 
 
@@ -766,6 +778,10 @@ def main() -> int:
                          "fit on the tensor-set compounds cached here (tensor_set_raw.py)")
     ap.add_argument("--extra-max-sites", type=int, default=16, help="the largest cell of --extra-rows taken")
     ap.add_argument("--sei-only", action="store_true", help="compute only the SEI-like compounds (is_sei_like) of the selection")
+    ap.add_argument("--fallback-chains", nargs="*", default=[], metavar="M1,M2",
+                    help="also score the default output with these fallback chains (comma-separated models, tried in "
+                         "order; e.g. chgnet,sevennet), their raw tensors read from --chain-cache")
+    ap.add_argument("--chain-cache", type=Path, default=None, help="where the --fallback-chains models' raw tensors are (default --out)")
     args = ap.parse_args()
     print("command: python " + " ".join(sys.argv), flush=True)
     import torch
@@ -826,6 +842,17 @@ def main() -> int:
                 f"{100 * alt['agreement_sd']:.1f} | MAE K {alt['mae_K']:.2f} | MAE G {alt['mae_G']:.2f}"
             )
             rep[f"cv_with_fallback_{m}_fallback_{other}"] = alt
+            for spec in args.fallback_chains:
+                alt = cv_with_fallback(args.out, entries, m, extra=extra, chain=spec.split(","), chain_cache=args.chain_cache)
+                if alt is None:
+                    print(f"  fallback chain {spec}: not every compound has raw tensors of its models; skipped")
+                    continue
+                print(
+                    f"  fallback chain {spec} ({alt['kinds']}): agreement {100 * alt['agreement']:.1f} % ± "
+                    f"{100 * alt['agreement_sd']:.1f} | MAE K {alt['mae_K']:.2f} | MAE G {alt['mae_G']:.2f} | unstable "
+                    f"{alt['unstable']:g} | SEI-like {100 * alt.get('sei_like_agreement', float('nan')):.1f} %"
+                )
+                rep[f"cv_with_fallback_{m}_chain_{spec}"] = alt
     for m in args.models:
         for calib in (False, True):
             print(f"B/G error near the threshold ({m}, calibrated={calib}): {pugh_margin(args.out, entries, m, calib)}")
