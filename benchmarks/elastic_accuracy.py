@@ -564,8 +564,9 @@ def cv_with_fallback(out: Path, entries: list[dict], model: str, fallback_kind: 
     """dsei's default output under 5-fold CV (the seeds of :data:`CV_SEEDS`): ``model`` with its shipped
     calibration kind refitted on the training folds (plus the rows of ``extra`` in every fit, :func:`with_extra`),
     and where its tensor is not positive definite the fallback model's (dsei.mechanics.elastic.FALLBACK_MODEL) with
-    its own kind (or ``fallback_kind``) refitted on the same folds. ``chain``: other fallback models, tried in that
-    order (each with its shipped kind), their raw tensors read from ``chain_cache`` (default ``out``). Also returns
+    its own kind (or ``fallback_kind``) refitted on the same folds. ``chain``: the fallback models instead (default
+    [FALLBACK_MODEL]), tried in that order, each with its shipped kind (``fallback_kind`` still applies to
+    FALLBACK_MODEL), their raw tensors read from ``chain_cache`` (default ``out``). Also returns
     the agreement on the SEI-like compounds (:func:`is_sei_like`) of the same predictions."""
     from dsei.mechanics.elastic import FALLBACK_MODEL
 
