@@ -222,6 +222,12 @@ def tensors(raw: dict[str, dict], ids: list[str], key: str) -> list[np.ndarray |
     return [np.array(raw[i][key]) if i in raw and key in raw[i] else None for i in ids]
 
 
+def relaxed_ion_rows(raw: dict[str, dict], ids: list[str]) -> tuple[list[np.ndarray | None], list[float]]:
+    """A model's relaxed-ion tensors of ``ids`` (None where missing) and their relaxed volumes per atom (Å³; 10 where
+    missing, only ever paired with a missing tensor): the inputs of :func:`predict` and the fitters."""
+    return tensors(raw, ids, "C_GPa"), [raw.get(i, {}).get("volume_per_atom_A3", 10.0) for i in ids]
+
+
 def predict(cs: list[np.ndarray | None], vols: list[float], scales: list[tuple[float, float] | None] | None = None) -> list[dict | None]:
     """Moduli of every tensor; ``scales[i]`` = (a_K, a_G) applied to compound i (None: uncalibrated)."""
     out = []
@@ -347,6 +353,14 @@ HGB_SETTINGS = {"max_iter": 600, "learning_rate": 0.02, "max_leaf_nodes": 15, "m
                 "l2_regularization": 1.0, "max_features": 0.6, "early_stopping": False, "random_state": 0}
 
 
+def tree_regressor(learner: str = "gbt"):
+    """The unfitted calibration trees: "gbt", scikit-learn GradientBoostingRegressor with :data:`GBT_SETTINGS`;
+    "hist", HistGradientBoostingRegressor with :data:`HGB_SETTINGS`."""
+    from sklearn.ensemble import GradientBoostingRegressor, HistGradientBoostingRegressor
+
+    return HistGradientBoostingRegressor(**HGB_SETTINGS) if learner == "hist" else GradientBoostingRegressor(**GBT_SETTINGS)
+
+
 def gbt_params(cs, vols, formulas, refs, weighted: bool = False, learner: str = "gbt") -> tuple[dict, object] | None:
     """Fit the gradient-boosted-tree calibration (the ridge's target; features dsei.mechanics.calibration.FEATURES,
     the ridge's ten and the composition descriptors; ``weighted``: training compounds weighted by
@@ -354,8 +368,6 @@ def gbt_params(cs, vols, formulas, refs, weighted: bool = False, learner: str = 
     HistGradientBoostingRegressor with :data:`HGB_SETTINGS`, exported by dsei.mechanics.calibration.hist_trees and
     compared in float64): (its export as the plain lists dsei.mechanics.calibration.gbt_value evaluates, no
     scikit-learn needed at run time; the fitted scikit-learn ensemble, to check the export against)."""
-    from sklearn.ensemble import GradientBoostingRegressor, HistGradientBoostingRegressor
-
     from dsei.mechanics.calibration import FEATURES, hist_trees
     from dsei.mechanics.descriptors import threshold_weights
 
@@ -363,11 +375,10 @@ def gbt_params(cs, vols, formulas, refs, weighted: bool = False, learner: str = 
     if len(ys) < 20:
         return None
     w = threshold_weights(np.log(ts), **THRESHOLD_WEIGHT) if weighted else None
+    g = tree_regressor(learner).fit(xs, ys, sample_weight=w)
     if learner == "hist":
-        g = HistGradientBoostingRegressor(**HGB_SETTINGS).fit(xs, ys, sample_weight=w)
         export = {**hist_trees(g), "learner": "HistGradientBoostingRegressor", "settings": HGB_SETTINGS}
     else:
-        g = GradientBoostingRegressor(**GBT_SETTINGS).fit(xs, ys, sample_weight=w)
         trees = [{"left": e.tree_.children_left.tolist(), "right": e.tree_.children_right.tolist(),
                   "feature": [int(i) for i in e.tree_.feature], "threshold": [float(x) for x in e.tree_.threshold],
                   "value": [float(v) for v in e.tree_.value[:, 0, 0]]} for e in g.estimators_[:, 0]]
@@ -577,9 +588,8 @@ def cv_with_fallback(out: Path, entries: list[dict], model: str, fallback_kind: 
     fb_raws = [load_raw(chain_cache or out, f) for f in chain]
     if model in chain or not all(i in r for r in fb_raws for i in ids):
         return None
-    cs = tensors(raw, ids, "C_GPa")
-    vols = [raw.get(i, {}).get("volume_per_atom_A3", 10.0) for i in ids]
-    fbs = [(tensors(r, ids, "C_GPa"), [r.get(i, {}).get("volume_per_atom_A3", 10.0) for i in ids]) for r in fb_raws]
+    cs, vols = relaxed_ion_rows(raw, ids)
+    fbs = [relaxed_ion_rows(r, ids) for r in fb_raws]
     kind = shipped_kind(model)
     fb_kinds = [fallback_kind if f == FALLBACK_MODEL and fallback_kind else shipped_kind(f) for f in chain]
     sei = [i for i, e in enumerate(entries) if is_sei_like(e)]
@@ -603,9 +613,7 @@ def cv_with_fallback(out: Path, entries: list[dict], model: str, fallback_kind: 
 def _preds(out: Path, entries: list[dict], model: str, calibrated: bool) -> list[dict | None]:
     """Uncalibrated predictions, or calibrated ones under 5-fold CV (seed 0) with the model's shipped kind."""
     ids = [e["mp_id"] for e in entries]
-    raw = load_raw(out, model)
-    cs = tensors(raw, ids, "C_GPa")
-    vols = [raw.get(i, {}).get("volume_per_atom_A3", 10.0) for i in ids]
+    cs, vols = relaxed_ion_rows(load_raw(out, model), ids)
     if not calibrated:
         return predict(cs, vols)
     return predict(cs, vols, cv_scales(cs, vols, [e["formula"] for e in entries], entries, FITTERS[shipped_kind(model)]))
@@ -695,8 +703,7 @@ def write_calibration(out: Path, entries: list[dict], rep: dict, models: list[st
         cal["models"] = {k: v for k, v in json.loads(path.read_text()).get("models", {}).items() if k not in models}
     for m in models:
         raw = load_raw(out, m)
-        cs = tensors(raw, ids, "C_GPa")
-        vols = [raw.get(i, {}).get("volume_per_atom_A3", 10.0) for i in ids]
+        cs, vols = relaxed_ion_rows(raw, ids)
         formulas = [e["formula"] for e in entries]
         n_dev = len(cs)
         if extra_rows is not None:

@@ -49,7 +49,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from elastic_accuracy import (  # noqa: E402
     CV_SEEDS,
     GBT_SETTINGS,
-    HGB_SETTINGS,
     ROOT,
     THRESHOLD_WEIGHT,
     features,
@@ -57,6 +56,7 @@ from elastic_accuracy import (  # noqa: E402
     load_dev,
     load_raw,
     moduli,
+    tree_regressor,
 )
 
 from dsei.mechanics.descriptors import threshold_weights  # noqa: E402
@@ -123,12 +123,7 @@ def fit_trees(x_tr, y_tr, w, x_te, floor: bool = True, learner: str = "gbt") -> 
     ``learner`` "gbt": depth-3 GradientBoostingRegressor (``GBT_SETTINGS``; the kind the variants here, the
     active-learning and the pseudo-label benchmarks were measured with); "hist": the default's histogram trees
     (``HGB_SETTINGS``)."""
-    from sklearn.ensemble import GradientBoostingRegressor, HistGradientBoostingRegressor
-
-    if learner == "hist":
-        fit_model = HistGradientBoostingRegressor(**HGB_SETTINGS).fit(x_tr, y_tr, sample_weight=w)
-    else:
-        fit_model = GradientBoostingRegressor(**GBT_SETTINGS).fit(x_tr, y_tr, sample_weight=w)
+    fit_model = tree_regressor(learner).fit(x_tr, y_tr, sample_weight=w)
     fit = fit_model.predict(x_tr)
     lo = max(0.0, fit.min()) if floor else fit.min()
     return np.clip(fit_model.predict(x_te), lo, max(lo, fit.max()))
